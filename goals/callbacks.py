@@ -1,0 +1,99 @@
+"""What the worker's task lifecycle hooks do to the goal row (called from ``goals.tasks.GoalTask``).
+
+Each callback is one fenced transition carrying the attempt number of the message that triggered it:
+a late, duplicate or out-of-order callback from an older attempt changes nothing and is journaled as
+``ignored``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from goals.exceptions import GoalNotFound
+from goals.models import AttemptOutcome, Cause
+from goals.registry import get_executor
+from goals.services import goal_dispatch
+from goals.states import FAIL, REDISPATCH, SCHEDULE_RETRY, START, SUCCEED, GoalState
+from goals.transitions import TransitionOutcome, apply_transition
+
+logger = logging.getLogger(__name__)
+
+
+def _log_refused(outcome: TransitionOutcome, task_id: str) -> None:
+    logger.info("ignored %s of goal %s attempt %s (task %s): goal is %s at attempt %s",
+                outcome.transition.name, outcome.goal_id, outcome.expected_attempt, task_id,
+                outcome.from_state, outcome.attempt)
+
+
+def attempt_started(*, goal_id: str, attempt: int, task_id: str, worker: str,
+                    redelivered: bool) -> TransitionOutcome | None:
+    """Mark the attempt running and return what the executor needs, or None if it must not run.
+
+    A redelivered message of an attempt that is already running means its worker died mid-run: the
+    attempt is closed as ``worker_lost`` and the goal is sent again as the next attempt (or failed, if
+    no attempt is left or the executor is not idempotent). The redelivered message itself never runs.
+    """
+    try:
+        outcome = apply_transition(START, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
+                                   caller_task_id=task_id, journal_refusal=True)
+    except GoalNotFound:
+        logger.warning("task %s names goal %s, which does not exist (pruned?): not run", task_id, goal_id)
+        return None
+    if outcome.applied:
+        return outcome
+    _log_refused(outcome, task_id)
+    if redelivered and outcome.from_state == GoalState.RUNNING and outcome.attempt == attempt:
+        _recover_lost_attempt(outcome, task_id=task_id, worker=worker)
+    return None
+
+
+def _recover_lost_attempt(outcome: TransitionOutcome, *, task_id: str, worker: str) -> None:
+    goal_id, attempt = outcome.goal_id, outcome.attempt
+    lost = {"type": "WorkerLost", "message": f"the worker running attempt {attempt} died", "traceback": ""}
+    if not get_executor(outcome.kind).idempotent:
+        lost["message"] += "; the executor is not idempotent, so it is not run again"
+        apply_transition(FAIL, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
+                         error=lost, closed_outcome=AttemptOutcome.WORKER_LOST, caller_task_id=task_id)
+        return
+    resent = apply_transition(REDISPATCH, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
+                              new_task_id=str(uuid.uuid4()), error=lost, caller_task_id=task_id,
+                              closed_outcome=AttemptOutcome.WORKER_LOST, details={"reason": "redelivered"})
+    if resent.applied:
+        goal_dispatch(goal_id=goal_id, attempt=resent.attempt, task_id=resent.task_id, kind=resent.kind)
+    elif resent.budget_exhausted:
+        lost["message"] += f"; no attempt left of {resent.max_attempts}"
+        apply_transition(FAIL, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
+                         error=lost, closed_outcome=AttemptOutcome.WORKER_LOST, caller_task_id=task_id)
+
+
+def _finish(transition_kwargs: dict[str, Any]) -> None:
+    """Apply a finishing transition; a refusal is journaled by the statement and logged here."""
+    try:
+        outcome = apply_transition(cause=Cause.EXECUTOR, journal_refusal=True, **transition_kwargs)
+    except GoalNotFound:
+        logger.warning("callback for goal %s, which does not exist (pruned?)", transition_kwargs["goal_id"])
+        return
+    if not outcome.applied:
+        _log_refused(outcome, transition_kwargs["caller_task_id"])
+
+
+def attempt_succeeded(*, goal_id: str, attempt: int, task_id: str, worker: str, result: Any,
+                      progress: tuple[int, int | None, str] | None) -> None:
+    _finish({"transition": SUCCEED, "goal_id": goal_id, "attempt": attempt, "actor": worker,
+             "caller_task_id": task_id, "result": result, "set_result": True, "progress": progress})
+
+
+def attempt_failed(*, goal_id: str, attempt: int, task_id: str, worker: str, error: dict[str, Any],
+                   progress: tuple[int, int | None, str] | None) -> None:
+    _finish({"transition": FAIL, "goal_id": goal_id, "attempt": attempt, "actor": worker,
+             "caller_task_id": task_id, "error": error, "progress": progress})
+
+
+def attempt_retrying(*, goal_id: str, attempt: int, task_id: str, worker: str, error: dict[str, Any],
+                     next_task_id: str, countdown: float,
+                     progress: tuple[int, int | None, str] | None) -> None:
+    _finish({"transition": SCHEDULE_RETRY, "goal_id": goal_id, "attempt": attempt, "actor": worker,
+             "caller_task_id": task_id, "new_task_id": next_task_id, "error": error, "progress": progress,
+             "details": {"countdown": round(countdown, 3)}})

@@ -1,0 +1,53 @@
+"""System checks: malformed ``GOALS_*`` settings and unsafe Celery settings fail ``manage.py check``."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+from goals.conf import GoalSettings
+
+_POSITIVE = {"max_params_bytes", "progress_interval", "default_max_attempts", "default_retry_backoff",
+             "default_retry_backoff_max", "default_timeout", "default_heartbeat_timeout"}
+_NON_NEGATIVE = {"retry_backoff_min"}
+
+
+@register()
+def check_goal_settings(app_configs: Any, **kwargs: Any) -> list[Error]:
+    errors = []
+    for field in fields(GoalSettings):
+        name = f"GOALS_{field.name.upper()}"
+        if not hasattr(settings, name):
+            continue
+        value = getattr(settings, name)
+        expected = {"int": int, "float": (int, float), "str": str}[str(field.type)]
+        if isinstance(value, bool) or not isinstance(value, expected):
+            errors.append(Error(f"{name} must be {field.type}, not {type(value).__name__}", id="goals.E001"))
+        elif field.name in _POSITIVE and value <= 0:
+            errors.append(Error(f"{name} must be positive, got {value!r}", id="goals.E002"))
+        elif field.name in _NON_NEGATIVE and value < 0:
+            errors.append(Error(f"{name} must not be negative, got {value!r}", id="goals.E002"))
+    return errors
+
+
+@register()
+def check_celery_settings(app_configs: Any, **kwargs: Any) -> list[Error | Warning]:
+    problems: list[Error | Warning] = []
+    accepted = set(getattr(settings, "CELERY_ACCEPT_CONTENT", ["json"]))
+    if accepted - {"json", "application/json"}:
+        problems.append(Error(
+            f"CELERY_ACCEPT_CONTENT={sorted(accepted)} accepts more than JSON: a message from the broker "
+            "could run code in the worker", id="goals.E010"))
+    if not getattr(settings, "CELERY_TASK_ACKS_LATE", False):
+        problems.append(Warning("CELERY_TASK_ACKS_LATE is off: a worker that dies mid-task loses its message "
+                                "(the reconciler re-sends it, later)", id="goals.W011"))
+    visibility = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}).get("visibility_timeout")
+    limit = getattr(settings, "CELERY_TASK_TIME_LIMIT", None)
+    if visibility and limit and limit >= visibility:
+        problems.append(Error(
+            f"CELERY_TASK_TIME_LIMIT ({limit}s) must stay below the broker's visibility_timeout "
+            f"({visibility}s), or a running task's message is delivered again", id="goals.E012"))
+    return problems

@@ -1,0 +1,42 @@
+"""The app's settings (``GOALS_*``), read through one typed accessor with defaults.
+
+``goals.checks`` validates them at start-up, so a typo fails ``manage.py check`` instead of a task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class GoalSettings:
+    max_params_bytes: int = 64 * 1024
+    """Largest accepted ``params`` (as JSON); larger submissions are refused."""
+    progress_interval: float = 1.0
+    """Seconds between two persisted progress writes of one attempt (the final one is always kept)."""
+    default_max_attempts: int = 3
+    """Attempts an executor gets unless it says otherwise."""
+    default_retry_backoff: float = 2.0
+    """Base of the exponential back-off, in seconds, between attempts."""
+    default_retry_backoff_max: float = 600.0
+    """Cap of the back-off, in seconds."""
+    retry_backoff_min: float = 1.0
+    """Smallest delay before a retry, in seconds (jitter never sends it sooner)."""
+    default_timeout: float = 15 * 60
+    """Hard time limit of one attempt, in seconds, unless the executor says otherwise."""
+    default_heartbeat_timeout: float = 5 * 60
+    """A running attempt whose heartbeat is older than this is presumed dead."""
+    task_queue: str = "celery"
+    """Queue the goal tasks are published to unless the executor names one."""
+
+
+def goal_settings() -> GoalSettings:
+    """The current ``GOALS_*`` settings merged over the defaults (cheap: call it where needed)."""
+    values = {}
+    for field in fields(GoalSettings):
+        name = f"GOALS_{field.name.upper()}"
+        if hasattr(settings, name):
+            values[field.name] = getattr(settings, name)
+    return GoalSettings(**values)

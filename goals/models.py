@@ -1,0 +1,170 @@
+"""Goals, their attempts and their append-only event journal.
+
+No code assigns ``Goal.state`` or ``Goal.attempt``: they change only through ``goals.transitions``,
+which compare-and-sets them in one UPDATE and journals the change in the same statement.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from goals.querysets import ACTIVE_VALUES, FINAL_VALUES, GoalQuerySet
+from goals.states import GoalState
+
+
+class Goal(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=100, help_text="Name of the registered executor that does the work.")
+    params = models.JSONField(default=dict, blank=True, help_text="Keyword arguments for the executor.")
+    state = models.CharField(max_length=16, choices=GoalState.choices, default=GoalState.PENDING,
+                             editable=False, help_text="Changed only by the transition service.")
+    attempt = models.PositiveIntegerField(default=1, editable=False,
+                                          help_text="Number of the current attempt: the fencing token.")
+    max_attempts = models.PositiveIntegerField(default=1, editable=False)
+    progress_current = models.BigIntegerField(default=0, editable=False)
+    progress_total = models.BigIntegerField(null=True, blank=True, editable=False)
+    progress_message = models.CharField(max_length=255, blank=True, default="", editable=False)
+    result = models.JSONField(null=True, blank=True, editable=False)
+    error = models.JSONField(null=True, blank=True, editable=False,
+                             help_text="The last error: type, message and traceback.")
+    task_id = models.CharField(max_length=255, editable=False,
+                               help_text="Celery task id of the current attempt.")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="goals")
+    # NULL, not "": goals without a key must not collide in the (kind, idempotency_key) unique constraint.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True,  # noqa: DJ001
+                                       help_text="Submitting the same kind and key again returns this goal.")
+    created_at = models.DateTimeField(editable=False)
+    queued_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                     help_text="When the current attempt was handed to the broker.")
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deadline = models.DateTimeField(null=True, blank=True, help_text="Expire the goal if not final by then.")
+
+    objects = GoalQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "idempotency_key"], name="goals_goal_idempotency"),
+            models.CheckConstraint(condition=Q(state__in=GoalState.values), name="goals_goal_state_valid"),
+            models.CheckConstraint(condition=Q(attempt__gte=1), name="goals_goal_attempt_positive"),
+            models.CheckConstraint(
+                condition=Q(progress_current__gte=0) & (Q(progress_total__isnull=True) | Q(progress_total__gte=0)),
+                name="goals_goal_progress_non_negative",
+            ),
+            # A goal has finished exactly when it is final.
+            models.CheckConstraint(
+                condition=(Q(state__in=FINAL_VALUES) & Q(finished_at__isnull=False))
+                | (Q(state__in=ACTIVE_VALUES) & Q(finished_at__isnull=True)),
+                name="goals_goal_finished_iff_final",
+            ),
+        ]
+        indexes = [
+            # Partial indexes stay as small as the set of active goals, whatever the history holds.
+            models.Index(fields=["state", "kind"], condition=Q(state__in=ACTIVE_VALUES), name="goals_goal_active"),
+            models.Index(fields=["heartbeat_at"], condition=Q(state=GoalState.RUNNING), name="goals_goal_running_hb"),
+            models.Index(fields=["deadline"], condition=Q(state__in=ACTIVE_VALUES, deadline__isnull=False),
+                         name="goals_goal_active_deadline"),
+            models.Index(fields=["kind", "created_at"], name="goals_goal_kind_created"),
+            models.Index(fields=["created_at"], name="goals_goal_created"),
+            models.Index(fields=["task_id"], name="goals_goal_task_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id} ({self.state})"
+
+    @property
+    def is_final(self) -> bool:
+        from goals.states import FINAL_STATES
+
+        return self.state in FINAL_STATES
+
+    @property
+    def progress_percent(self) -> float | None:
+        if not self.progress_total:
+            return None
+        return round(min(100.0, 100.0 * self.progress_current / self.progress_total), 1)
+
+
+class AttemptOutcome(models.TextChoices):
+    SUCCEEDED = "succeeded", "succeeded"
+    """The executor returned."""
+    FAILED = "failed", "failed"
+    """The executor raised (a retry may follow as the next attempt)."""
+    WORKER_LOST = "worker_lost", "worker lost"
+    """The worker died mid-run; its redelivered message started the next attempt."""
+    ABANDONED = "abandoned", "abandoned"
+    """Superseded by a new attempt (explicit retry, or re-sent by the reconciler)."""
+    CANCELLED = "cancelled", "cancelled"
+    EXPIRED = "expired", "expired"
+
+
+class Attempt(models.Model):
+    """One dispatch of a goal: its own Celery task id, worker, timestamps and outcome."""
+
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    task_id = models.CharField(max_length=255, unique=True)
+    worker = models.CharField(max_length=255, blank=True, default="", help_text="Hostname of the worker.")
+    created_at = models.DateTimeField()
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices, blank=True, default="")
+    error = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["goal", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["goal", "number"], name="goals_attempt_goal_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.goal_id}"
+
+
+class EventType(models.TextChoices):
+    TRANSITION = "transition", "transition"
+    """The goal moved from one state to another."""
+    IGNORED = "ignored", "ignored"
+    """A callback or request was refused: stale attempt, or a state that does not allow it."""
+    PUBLISH_FAILED = "publish_failed", "publish failed"
+    """The broker could not be reached; the goal stays pending until it is re-sent."""
+
+
+class Cause(models.TextChoices):
+    API = "api", "API"
+    EXECUTOR = "executor", "executor"
+    ADMIN = "admin", "admin"
+    RECONCILER = "reconciler", "reconciler"
+    PUBLISHER = "publisher", "publisher"
+
+
+class GoalEvent(models.Model):
+    """Append-only journal: one row per transition, refused callback or failed publish."""
+
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField()
+    event = models.CharField(max_length=16, choices=EventType.choices)
+    transition = models.CharField(max_length=32, blank=True, default="")
+    from_state = models.CharField(max_length=16, blank=True, default="")
+    to_state = models.CharField(max_length=16, blank=True, default="")
+    attempt = models.PositiveIntegerField()
+    task_id = models.CharField(max_length=255, blank=True, default="")
+    cause = models.CharField(max_length=16, choices=Cause.choices)
+    actor = models.CharField(max_length=255, blank=True, default="",
+                             help_text="User name, worker hostname or process that caused it.")
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["goal", "id"]
+        indexes = [models.Index(fields=["goal", "id"], name="goals_event_goal_id")]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.from_state}->{self.to_state} of {self.goal_id}"

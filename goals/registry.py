@@ -1,0 +1,111 @@
+"""The executor registry: ``@executor("kind.name", ...)`` registers a plain function ``fn(ctx, **params)``.
+
+Installed apps' ``executors`` modules are imported at start-up (``GoalsConfig.ready``), the way
+``admin.py`` modules are, so the web process and every worker know the same kinds.
+"""
+
+from __future__ import annotations
+
+import inspect
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from goals.conf import goal_settings
+from goals.exceptions import UnknownExecutor
+
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    """A registered executor and how its goals are run."""
+
+    kind: str
+    fn: Callable[..., Any]
+    max_attempts: int
+    retry_backoff: float
+    retry_backoff_max: float
+    timeout: float
+    heartbeat_timeout: float
+    idempotent: bool
+    queue: str
+    retry_on: tuple[type[BaseException], ...]
+    signature: inspect.Signature = field(compare=False)
+
+    def backoff(self, attempt: int, minimum: float) -> float:
+        """Seconds to wait before the attempt after ``attempt``: exponential, capped, full jitter
+        (as Celery's ``retry_backoff``/``retry_jitter``), never below ``minimum``."""
+        ceiling = min(self.retry_backoff_max, self.retry_backoff * 2 ** (attempt - 1))
+        return max(minimum, random.uniform(0, ceiling))
+
+
+_registry: dict[str, ExecutorSpec] = {}
+
+
+def executor(
+    kind: str,
+    *,
+    max_attempts: int | None = None,
+    retry_backoff: float | None = None,
+    retry_backoff_max: float | None = None,
+    timeout: float | None = None,
+    heartbeat_timeout: float | None = None,
+    idempotent: bool = True,
+    queue: str | None = None,
+    retry_on: tuple[type[BaseException], ...] = (Exception,),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``fn(ctx, **params)`` as the executor of goals of ``kind``.
+
+    ``max_attempts`` bounds every kind of retry (exceptions, and redeliveries after a worker died);
+    ``timeout`` is the hard time limit of one attempt; ``heartbeat_timeout`` is how long a running
+    attempt may stay silent before it is presumed dead. ``idempotent=False`` says a crashed attempt
+    must not be run again automatically (its goal is failed and left for review instead).
+    """
+    if not KIND_PATTERN.match(kind):
+        raise ValueError(f"executor kind {kind!r} must be dotted lowercase words, e.g. 'reports.build'")
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(fn)
+        if not signature.parameters:
+            raise TypeError(f"executor {kind!r}: {fn.__qualname__} must take the context as first argument")
+        defaults = goal_settings()
+        spec = ExecutorSpec(
+            kind=kind,
+            fn=fn,
+            max_attempts=max_attempts if max_attempts is not None else defaults.default_max_attempts,
+            retry_backoff=retry_backoff if retry_backoff is not None else defaults.default_retry_backoff,
+            retry_backoff_max=(
+                retry_backoff_max if retry_backoff_max is not None else defaults.default_retry_backoff_max
+            ),
+            timeout=timeout if timeout is not None else defaults.default_timeout,
+            heartbeat_timeout=(
+                heartbeat_timeout if heartbeat_timeout is not None else defaults.default_heartbeat_timeout
+            ),
+            idempotent=idempotent,
+            queue=queue or defaults.task_queue,
+            retry_on=retry_on,
+            signature=signature,
+        )
+        if spec.max_attempts < 1:
+            raise ValueError(f"executor {kind!r}: max_attempts must be at least 1")
+        existing = _registry.get(kind)
+        if existing is not None and existing.fn.__qualname__ != fn.__qualname__:
+            raise ValueError(f"executor kind {kind!r} is already registered by {existing.fn.__qualname__}")
+        _registry[kind] = spec
+        return fn
+
+    return register
+
+
+def get_executor(kind: str) -> ExecutorSpec:
+    try:
+        return _registry[kind]
+    except KeyError:
+        raise UnknownExecutor(kind) from None
+
+
+def registered_kinds() -> list[str]:
+    return sorted(_registry)

@@ -1,0 +1,169 @@
+"""Writes: submitting goals, handing them to the broker, cancelling and retrying them.
+
+Every function here is keyword-only and either runs one statement or wraps its statements in a
+transaction; state changes go through ``goals.transitions``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from goals.exceptions import GoalNotFound, GoalValidationError
+from goals.models import Attempt, Cause, EventType, Goal, GoalEvent
+from goals.registry import get_executor
+from goals.states import CANCEL, ENQUEUE, RETRY, GoalState
+from goals.transitions import TransitionOutcome, apply_transition
+from goals.validation import validate_submission
+
+logger = logging.getLogger(__name__)
+
+
+def _process_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _validate_options(idempotency_key: Any, deadline: Any) -> None:
+    if idempotency_key is not None and (not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 255):
+        raise GoalValidationError({"idempotency_key": "must be a string of 1 to 255 characters"}, code="invalid")
+    if deadline is not None and (not isinstance(deadline, datetime) or timezone.is_naive(deadline)):
+        raise GoalValidationError({"deadline": "must be a timezone-aware datetime"}, code="invalid")
+
+
+def _insert_statement() -> str:
+    goal_t, attempt_t, event_t = Goal._meta.db_table, Attempt._meta.db_table, GoalEvent._meta.db_table
+    # One statement inserts the goal, its first attempt and its first event; on an idempotency-key
+    # conflict it inserts nothing and returns no row.
+    return f"""
+    WITH goal AS (
+        INSERT INTO {goal_t} (id, kind, params, state, attempt, max_attempts, progress_current, progress_message,
+                              task_id, owner_id, idempotency_key, created_at, deadline)
+        VALUES (%(id)s, %(kind)s, %(params)s::jsonb, %(state)s, 1, %(max_attempts)s, 0, '',
+                %(task_id)s, %(owner_id)s, %(idempotency_key)s, now(), %(deadline)s)
+        ON CONFLICT (kind, idempotency_key) DO NOTHING
+        RETURNING *
+    ),
+    attempt AS (
+        INSERT INTO {attempt_t} (goal_id, number, task_id, worker, created_at, outcome)
+        SELECT id, 1, task_id, '', created_at, '' FROM goal
+    ),
+    journal AS (
+        INSERT INTO {event_t} (goal_id, created_at, event, transition, from_state, to_state, attempt, task_id,
+                               cause, actor, details)
+        SELECT id, created_at, '{EventType.TRANSITION.value}', 'submit', '', state, 1, task_id,
+               %(cause)s, %(actor)s, '{{}}'::jsonb
+          FROM goal
+    )
+    SELECT * FROM goal
+    """
+
+
+def goal_submit(
+    *,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+    owner: Any = None,
+    deadline: datetime | None = None,
+    cause: str = Cause.API,
+    actor: str = "",
+) -> Goal:
+    """Record a goal and send it once the surrounding transaction commits.
+
+    With an ``idempotency_key`` already used for this kind, returns the existing goal and sends
+    nothing (different params under the same key are refused). Bad input raises
+    ``GoalValidationError`` before anything is written.
+    """
+    spec, stored_params, encoded = validate_submission(kind, params)
+    _validate_options(idempotency_key, deadline)
+    owner_id = getattr(owner, "pk", owner)
+    values = {
+        "id": str(uuid.uuid4()),
+        "kind": kind,
+        "params": encoded,
+        "state": GoalState.PENDING.value,
+        "max_attempts": spec.max_attempts,
+        "task_id": str(uuid.uuid4()),
+        "owner_id": owner_id,
+        "idempotency_key": idempotency_key,
+        "deadline": deadline,
+        "cause": cause,
+        "actor": actor or (getattr(owner, "get_username", lambda: "")() if owner is not None else ""),
+    }
+    created = list(Goal.objects.raw(_insert_statement(), values))
+    if not created:
+        existing = Goal.objects.get(kind=kind, idempotency_key=idempotency_key)
+        if existing.params != stored_params:
+            raise GoalValidationError(
+                {"idempotency_key": f"already used for goal {existing.id} with different params"},
+                code="idempotency_conflict",
+            )
+        return existing
+    goal = created[0]
+    transaction.on_commit(partial(goal_dispatch, goal_id=goal.id, attempt=1, task_id=goal.task_id, kind=kind))
+    return goal
+
+
+def goal_dispatch(*, goal_id: uuid.UUID | str, attempt: int, task_id: str, kind: str) -> bool:
+    """Publish attempt ``attempt`` of a committed goal and record that it is queued.
+
+    Returns False if the broker could not be reached: the goal stays ``pending`` with a
+    ``publish_failed`` event, to be sent again later. Never raises for a broker failure, so a caller's
+    request does not fail after its goal was committed.
+    """
+    from goals.tasks import execute_goal
+
+    spec = get_executor(kind)
+    try:
+        execute_goal.apply_async(
+            args=(str(goal_id), attempt),
+            task_id=task_id,
+            queue=spec.queue,
+            soft_time_limit=spec.timeout,
+            # The hard limit leaves the executor a moment to handle SoftTimeLimitExceeded.
+            time_limit=spec.timeout + max(5.0, spec.timeout * 0.1),
+        )
+    except (BrokerError, OSError) as exc:
+        logger.warning("goal %s attempt %s not sent, broker unreachable: %s", goal_id, attempt, exc)
+        GoalEvent.objects.create(
+            goal_id=goal_id, created_at=timezone.now(), event=EventType.PUBLISH_FAILED, attempt=attempt,
+            task_id=task_id, cause=Cause.PUBLISHER, actor=_process_name(),
+            details={"error": f"{type(exc).__name__}: {exc}"[:2000]},
+        )
+        return False
+    # Refused only if the worker already started it (or someone cancelled it): both are fine.
+    apply_transition(ENQUEUE, goal_id=goal_id, attempt=attempt, cause=Cause.PUBLISHER, actor=_process_name())
+    return True
+
+
+def goal_cancel(*, goal_id: uuid.UUID | str, actor: str = "", reason: str = "", cause: str = Cause.API) -> Goal:
+    """Cancel a goal that is not final. An attempt not yet started never runs its executor; a running
+    one is told at its next progress report. Raises ``TransitionNotAllowed`` for a final goal."""
+    apply_transition(CANCEL, goal_id=goal_id, attempt=None, cause=cause, actor=actor,
+                     details={"reason": reason} if reason else None).raise_if_refused()
+    return Goal.objects.get(pk=goal_id)
+
+
+def goal_retry(*, goal_id: uuid.UUID | str, actor: str = "", reason: str = "", cause: str = Cause.API) -> Goal:
+    """Run a failed, cancelled or expired goal again as a new attempt, with a fresh attempt budget."""
+    with transaction.atomic():
+        try:
+            kind = Goal.objects.values_list("kind", flat=True).get(pk=goal_id)
+        except Goal.DoesNotExist:
+            raise GoalNotFound(goal_id) from None
+        outcome: TransitionOutcome = apply_transition(
+            RETRY, goal_id=goal_id, attempt=None, cause=cause, actor=actor, new_task_id=str(uuid.uuid4()),
+            budget=get_executor(kind).max_attempts, details={"reason": reason} if reason else None,
+        ).raise_if_refused()
+        transaction.on_commit(partial(goal_dispatch, goal_id=goal_id, attempt=outcome.attempt,
+                                      task_id=outcome.task_id, kind=kind))
+    return Goal.objects.get(pk=goal_id)

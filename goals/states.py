@@ -1,0 +1,82 @@
+"""The goal lifecycle: states, final states and the one table of allowed transitions.
+
+This module is the only place that says which state may follow which. A transition is a named verb
+(``start``, ``succeed``, ...) with a set of source states and one target state; the transition service
+(``goals.transitions``) applies it as one conditional UPDATE on state *and* attempt number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+
+
+class GoalState(models.TextChoices):
+    PENDING = "pending", "pending"
+    """Committed, but the current attempt is not known to have reached the broker."""
+    QUEUED = "queued", "queued"
+    """The current attempt's task was published and waits for a worker."""
+    RUNNING = "running", "running"
+    """A worker runs the current attempt; its heartbeat says it is alive."""
+    RETRYING = "retrying", "retrying"
+    """An attempt failed; the next attempt is published with a back-off delay."""
+    SUCCEEDED = "succeeded", "succeeded"
+    """Final: the executor returned; its result is on the goal."""
+    FAILED = "failed", "failed"
+    """Final: the last allowed attempt failed; the error is on the goal."""
+    CANCELLED = "cancelled", "cancelled"
+    """Final: someone cancelled it; an executor that has not started never will."""
+    EXPIRED = "expired", "expired"
+    """Final: its deadline passed before it finished."""
+
+
+FINAL_STATES: frozenset[GoalState] = frozenset(
+    {GoalState.SUCCEEDED, GoalState.FAILED, GoalState.CANCELLED, GoalState.EXPIRED}
+)
+ACTIVE_STATES: frozenset[GoalState] = frozenset(GoalState) - FINAL_STATES
+# Final states an explicit retry may restart; a success is never run again.
+RETRYABLE_STATES: frozenset[GoalState] = frozenset({GoalState.FAILED, GoalState.CANCELLED, GoalState.EXPIRED})
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A named move of the goal row. ``new_attempt`` moves also open the next attempt (the fence)."""
+
+    name: str
+    sources: frozenset[GoalState]
+    target: GoalState
+    new_attempt: bool = False
+    # Automatic new attempts stay within the goal's attempt budget (``Goal.max_attempts``).
+    bounded: bool = False
+
+    def allows(self, source: GoalState | str) -> bool:
+        return source in self.sources
+
+
+S = GoalState
+# The worker may start an attempt before the publisher has recorded "queued": pending -> running.
+START = Transition("start", frozenset({S.PENDING, S.QUEUED, S.RETRYING}), S.RUNNING)
+ENQUEUE = Transition("enqueue", frozenset({S.PENDING}), S.QUEUED)
+SUCCEED = Transition("succeed", frozenset({S.RUNNING}), S.SUCCEEDED)
+# Failing is allowed from any active state: a worker that cannot start a goal (unknown kind) fails it
+# from queued; the reconciler fails a goal whose attempts are used up.
+FAIL = Transition("fail", ACTIVE_STATES, S.FAILED)
+SCHEDULE_RETRY = Transition("schedule_retry", frozenset({S.RUNNING}), S.RETRYING, new_attempt=True, bounded=True)
+# An attempt that was lost (its worker died, its message vanished) is sent again as a new attempt; the
+# old attempt's callbacks are fenced off by the attempt number.
+REDISPATCH = Transition("redispatch", frozenset({S.QUEUED, S.RUNNING, S.RETRYING}), S.PENDING,
+                        new_attempt=True, bounded=True)
+# An explicit retry of a final goal; it grants a fresh attempt budget.
+RETRY = Transition("retry", RETRYABLE_STATES, S.PENDING, new_attempt=True)
+CANCEL = Transition("cancel", ACTIVE_STATES, S.CANCELLED)
+EXPIRE = Transition("expire", ACTIVE_STATES, S.EXPIRED)
+
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t for t in (START, ENQUEUE, SUCCEED, FAIL, SCHEDULE_RETRY, REDISPATCH, RETRY, CANCEL, EXPIRE)
+}
+
+
+def allowed_pairs() -> frozenset[tuple[GoalState, GoalState]]:
+    """Every (source, target) pair some transition allows."""
+    return frozenset((source, t.target) for t in TRANSITIONS.values() for source in t.sources)

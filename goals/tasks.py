@@ -1,0 +1,113 @@
+"""The Celery side: one thin task that runs a goal's executor, and a base class whose lifecycle hooks
+carry every state change to the goal row.
+
+The task takes the goal id and attempt number, never a model instance, and owns no business state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from celery import Task, shared_task
+from celery.exceptions import Ignore, Reject
+
+from goals import callbacks
+from goals.conf import goal_settings
+from goals.context import ExecutionContext
+from goals.errors import error_record
+from goals.exceptions import GoalNoLongerRunning, ResultNotSerializable
+from goals.registry import get_executor
+
+logger = logging.getLogger(__name__)
+
+
+def _goal_args(args: Any) -> tuple[str, int]:
+    """The (goal id, attempt) a message carries; a malformed message is dropped, never run."""
+    try:
+        goal_id, attempt = args
+        return str(uuid.UUID(str(goal_id))), int(attempt)
+    except (TypeError, ValueError) as exc:
+        logger.error("dropping goal task with malformed arguments %r", args)
+        raise Reject(f"malformed goal task arguments: {args!r}", requeue=False) from exc
+
+
+class GoalTask(Task):
+    """Base class of goal tasks: ``before_start``, ``on_success``, ``on_retry`` and ``on_failure``
+    each apply one fenced transition (see ``goals.callbacks``)."""
+
+    # The goal row records "running" (with worker and heartbeat). A STARTED result row would cost a
+    # transaction per task and be left behind by every delivery the attempt fence ignores.
+    track_started = False
+    acks_late = True
+    reject_on_worker_lost = True
+    # Attempts are bounded by the goal's budget, not by Celery's retry counter.
+    max_retries = None
+
+    def _worker(self) -> str:
+        return self.request.hostname or ""
+
+    def _progress(self) -> tuple[int, int | None, str] | None:
+        ctx = getattr(self.request, "goal_ctx", None)
+        return ctx.progress_values if ctx is not None else None
+
+    def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
+        goal_id, attempt = _goal_args(args)
+        delivery = self.request.delivery_info or {}
+        started = callbacks.attempt_started(goal_id=goal_id, attempt=attempt, task_id=task_id,
+                                            worker=self._worker(), redelivered=bool(delivery.get("redelivered")))
+        if started is None:
+            # Stale, duplicate or cancelled: acknowledge the message without running anything.
+            raise Ignore()
+        self.request.goal_run = started
+
+    def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
+        goal_id, attempt = _goal_args(args)
+        callbacks.attempt_succeeded(goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(),
+                                    result=retval, progress=self._progress())
+
+    def on_retry(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        goal_id, attempt = _goal_args(args)
+        next_task_id, countdown = self.request.goal_retry
+        callbacks.attempt_retrying(goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(),
+                                   error=error_record(exc, einfo.traceback), next_task_id=next_task_id,
+                                   countdown=countdown, progress=self._progress())
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        goal_id, attempt = _goal_args(args)
+        callbacks.attempt_failed(goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(),
+                                 error=error_record(exc, einfo.traceback), progress=self._progress())
+
+
+def _as_json(value: Any) -> Any:
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ResultNotSerializable(
+            f"the executor returned {type(value).__name__}, which is not JSON: {exc}"
+        ) from exc
+
+
+@shared_task(bind=True, base=GoalTask, name="goals.execute")
+def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
+    """Run attempt ``attempt`` of goal ``goal_id`` (the start transition already made it running)."""
+    run = self.request.goal_run
+    spec = get_executor(run.kind)
+    settings = goal_settings()
+    ctx = ExecutionContext(goal_id=goal_id, attempt=attempt, kind=run.kind, interval=settings.progress_interval)
+    self.request.goal_ctx = ctx
+    try:
+        value = spec.fn(ctx, **run.params)
+    except GoalNoLongerRunning:
+        raise
+    except Exception as exc:
+        if attempt < run.max_attempts and isinstance(exc, spec.retry_on):
+            countdown = spec.backoff(attempt, settings.retry_backoff_min)
+            next_task_id = str(uuid.uuid4())
+            self.request.goal_retry = (next_task_id, countdown)
+            raise self.retry(exc=exc, args=(goal_id, attempt + 1), task_id=next_task_id,
+                             countdown=countdown) from exc
+        raise
+    return _as_json(value)

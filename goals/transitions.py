@@ -1,0 +1,255 @@
+"""Applying a transition: one SQL statement that compare-and-sets the goal row and journals it.
+
+The statement locks the goal row, updates it only if it is in one of the transition's source states
+*and* at the caller's attempt number, closes or opens attempt rows, and inserts the event row, all at
+once. Zero rows changed means the transition was refused (wrong state or stale attempt): the caller is
+told, and a refused *callback* is journaled as ``ignored`` by the same statement. Nothing reads the row
+first and writes it later, so two callers can never both win.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+from django.db import connection
+
+from goals.exceptions import GoalNotFound, TransitionNotAllowed
+from goals.models import Attempt, AttemptOutcome, EventType, Goal, GoalEvent
+from goals.states import (
+    CANCEL,
+    ENQUEUE,
+    EXPIRE,
+    FAIL,
+    REDISPATCH,
+    RETRY,
+    SCHEDULE_RETRY,
+    START,
+    SUCCEED,
+    Transition,
+)
+
+# Phase timestamps each transition stamps on the goal row.
+_GOAL_SETS: dict[str, tuple[str, ...]] = {
+    START.name: ("started_at = now()", "heartbeat_at = now()"),
+    ENQUEUE.name: ("queued_at = now()",),
+    SUCCEED.name: ("finished_at = now()",),
+    FAIL.name: ("finished_at = now()",),
+    # Celery's retry published the next attempt before this runs: it is queued (with a countdown).
+    SCHEDULE_RETRY.name: ("queued_at = now()", "started_at = NULL", "heartbeat_at = NULL"),
+    REDISPATCH.name: ("queued_at = NULL", "started_at = NULL", "heartbeat_at = NULL"),
+    RETRY.name: ("queued_at = NULL", "started_at = NULL", "heartbeat_at = NULL", "finished_at = NULL",
+                 "result = NULL", "error = NULL", "progress_current = 0", "progress_total = NULL",
+                 "progress_message = ''"),
+    CANCEL.name: ("finished_at = now()",),
+    EXPIRE.name: ("finished_at = now()",),
+}
+
+# How a transition ends the attempt it leaves (new-attempt transitions) or the current one.
+_CLOSES_ATTEMPT: dict[str, str] = {
+    SUCCEED.name: AttemptOutcome.SUCCEEDED.value,
+    FAIL.name: AttemptOutcome.FAILED.value,
+    SCHEDULE_RETRY.name: AttemptOutcome.FAILED.value,
+    REDISPATCH.name: AttemptOutcome.ABANDONED.value,
+    RETRY.name: AttemptOutcome.ABANDONED.value,
+    CANCEL.name: AttemptOutcome.CANCELLED.value,
+    EXPIRE.name: AttemptOutcome.EXPIRED.value,
+}
+
+# Columns a caller may set along with the transition, and their SQL.
+_OPTIONAL_SETS = {
+    "result": "result = %(result)s::jsonb",
+    "error": "error = %(error)s::jsonb",
+    "progress": ("progress_current = %(progress_current)s, progress_total = %(progress_total)s, "
+                 "progress_message = %(progress_message)s"),
+    # An explicit retry grants a fresh budget: the new attempt plus ``budget - 1`` automatic ones.
+    "budget": "max_attempts = g.attempt + %(budget)s",
+}
+
+
+@dataclass(frozen=True)
+class TransitionOutcome:
+    """What the statement saw and did. ``applied`` is False when the transition was refused; then
+    ``state``, ``attempt`` and ``task_id`` are what the goal row holds, and ``params`` is empty."""
+
+    transition: Transition
+    goal_id: UUID | str
+    applied: bool
+    from_state: str
+    state: str
+    attempt: int
+    expected_attempt: int | None
+    max_attempts: int
+    task_id: str
+    kind: str
+    params: dict[str, Any]
+
+    @property
+    def budget_exhausted(self) -> bool:
+        """Refused only because a bounded transition had no attempt left."""
+        return (not self.applied and self.transition.bounded and self.transition.allows(self.from_state)
+                and self.expected_attempt in (None, self.attempt) and self.attempt >= self.max_attempts)
+
+    def raise_if_refused(self) -> TransitionOutcome:
+        if not self.applied:
+            raise TransitionNotAllowed(
+                goal_id=self.goal_id, transition=self.transition.name, source=self.from_state,
+                target=self.transition.target, attempt=self.attempt, expected_attempt=self.expected_attempt,
+            )
+        return self
+
+
+@lru_cache(maxsize=64)
+def _statement(transition: Transition, optional: frozenset[str]) -> str:
+    goal_t, attempt_t, event_t = Goal._meta.db_table, Attempt._meta.db_table, GoalEvent._meta.db_table
+    sets = ["state = %(target)s", *_GOAL_SETS[transition.name]]
+    sets += [_OPTIONAL_SETS[name] for name in sorted(optional)]
+    if transition.new_attempt:
+        sets += ["attempt = g.attempt + 1", "task_id = %(new_task_id)s"]
+    attempt_sql = []
+    closes = _CLOSES_ATTEMPT.get(transition.name)
+    if closes:
+        error = "COALESCE(%(error)s::jsonb, a.error)" if "error" in optional else "a.error"
+        attempt_sql.append(f"""
+    closed AS (
+        UPDATE {attempt_t} AS a
+           SET finished_at = COALESCE(a.finished_at, now()), outcome = COALESCE(%(closed_outcome)s, '{closes}'),
+               error = {error}
+          FROM old
+         WHERE a.goal_id = old.id AND a.number = old.attempt AND EXISTS (SELECT 1 FROM moved)
+    ),""")
+    if transition is START:
+        attempt_sql.append(f"""
+    started AS (
+        UPDATE {attempt_t} AS a SET started_at = now(), worker = %(actor)s
+          FROM moved WHERE a.goal_id = moved.id AND a.number = moved.attempt
+    ),""")
+    if transition is ENQUEUE:
+        attempt_sql.append(f"""
+    enqueued AS (
+        UPDATE {attempt_t} AS a SET queued_at = now()
+          FROM moved WHERE a.goal_id = moved.id AND a.number = moved.attempt
+    ),""")
+    if transition.new_attempt:
+        queued = "now()" if transition is SCHEDULE_RETRY else "NULL"
+        attempt_sql.append(f"""
+    opened AS (
+        INSERT INTO {attempt_t} (goal_id, number, task_id, worker, created_at, queued_at, outcome)
+        SELECT id, attempt, task_id, '', now(), {queued}, '' FROM moved
+    ),""")
+    budget = " AND old.attempt < old.max_attempts" if transition.bounded else ""
+    return f"""
+    WITH old AS (
+        SELECT id, state, attempt, max_attempts, kind, task_id FROM {goal_t} WHERE id = %(goal_id)s FOR UPDATE
+    ),
+    moved AS (
+        UPDATE {goal_t} AS g SET {", ".join(sets)}
+          FROM old
+         WHERE g.id = old.id AND old.state = ANY(%(sources)s)
+           AND (%(attempt)s::integer IS NULL OR old.attempt = %(attempt)s::integer){budget}
+     RETURNING g.id, g.state, g.attempt, g.max_attempts, g.task_id, g.params::text AS params
+    ),{"".join(attempt_sql)}
+    journal AS (
+        INSERT INTO {event_t}
+               (goal_id, created_at, event, transition, from_state, to_state, attempt, task_id,
+                cause, actor, details)
+        SELECT moved.id, now(), '{EventType.TRANSITION.value}', %(name)s, old.state, moved.state, moved.attempt,
+               moved.task_id, %(cause)s, %(actor)s, %(details)s::jsonb
+          FROM moved, old
+        UNION ALL
+        SELECT old.id, now(), '{EventType.IGNORED.value}', %(name)s, old.state, %(target)s,
+               COALESCE(%(attempt)s::integer, old.attempt),
+               %(caller_task_id)s, %(cause)s, %(actor)s,
+               %(details)s::jsonb || jsonb_build_object('goal_attempt', old.attempt)
+          FROM old
+         WHERE %(journal_refusal)s AND NOT EXISTS (SELECT 1 FROM moved)
+    )
+    SELECT old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(moved.attempt, old.attempt),
+           COALESCE(moved.max_attempts, old.max_attempts), COALESCE(moved.task_id, old.task_id),
+           moved.params, moved.id IS NOT NULL
+      FROM old LEFT JOIN moved ON true
+    """
+
+
+def apply_transition(
+    transition: Transition,
+    *,
+    goal_id: UUID | str,
+    attempt: int | None,
+    cause: str,
+    actor: str = "",
+    details: dict[str, Any] | None = None,
+    new_task_id: str | None = None,
+    caller_task_id: str = "",
+    result: Any = None,
+    error: dict[str, Any] | None = None,
+    progress: tuple[int, int | None, str] | None = None,
+    set_result: bool = False,
+    budget: int | None = None,
+    closed_outcome: str | None = None,
+    journal_refusal: bool = False,
+) -> TransitionOutcome:
+    """Move goal ``goal_id`` by ``transition`` if it is in a source state at attempt ``attempt``.
+
+    ``attempt=None`` accepts whatever attempt is current: for people (cancel, retry) whose intent is
+    about the goal, not about one attempt. Callbacks always pass their attempt: that is the fence.
+
+    One round trip. Returns the outcome whether applied or refused (``outcome.raise_if_refused()``
+    turns a refusal into ``TransitionNotAllowed``); raises ``GoalNotFound`` if there is no such goal.
+    ``journal_refusal`` writes an ``ignored`` event when refused (for callbacks: a late or duplicate
+    callback is recorded, never applied).
+    """
+    if transition.new_attempt and not new_task_id:
+        raise ValueError(f"{transition.name} opens a new attempt and needs new_task_id")
+    optional = set()
+    if set_result:
+        optional.add("result")
+    if error is not None:
+        optional.add("error")
+    if progress is not None:
+        optional.add("progress")
+    if budget is not None:
+        optional.add("budget")
+    current, total, message = progress or (0, None, "")
+    params = {
+        "goal_id": str(goal_id),
+        "attempt": attempt,
+        "sources": list(transition.sources),
+        "target": transition.target.value,
+        "name": transition.name,
+        "cause": cause,
+        "actor": actor[:255],
+        "details": json.dumps(details or {}),
+        "new_task_id": new_task_id,
+        "caller_task_id": caller_task_id,
+        "result": json.dumps(result),
+        "error": json.dumps(error) if error is not None else None,
+        "progress_current": current,
+        "progress_total": total,
+        "progress_message": message[:255],
+        "budget": budget,
+        "closed_outcome": closed_outcome,
+        "journal_refusal": journal_refusal,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(transition, frozenset(optional)), params)
+        row = cursor.fetchone()
+    if row is None:
+        raise GoalNotFound(goal_id)
+    kind, from_state, state, goal_attempt, max_attempts, task_id, params_text, applied = row
+    return TransitionOutcome(
+        transition=transition,
+        goal_id=goal_id,
+        applied=applied,
+        from_state=from_state,
+        state=state,
+        attempt=goal_attempt,
+        expected_attempt=attempt,
+        max_attempts=max_attempts,
+        task_id=task_id,
+        kind=kind,
+        params=json.loads(params_text) if params_text else {},
+    )

@@ -1,0 +1,127 @@
+"""Fixtures: a real Celery worker process on the test database, and helpers to wait for goals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from goals.conf import goal_settings
+from goals.models import Goal
+from goals.states import FINAL_STATES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url(settings_dict: dict) -> str:
+    """A DATABASE_URL for the database Django is connected to (the test database once it exists)."""
+    user = quote(settings_dict.get("USER") or "")
+    password = quote(settings_dict.get("PASSWORD") or "")
+    host = settings_dict.get("HOST") or ""
+    port = settings_dict.get("PORT") or ""
+    name = settings_dict["NAME"]
+    if host.startswith("/"):
+        return f"postgresql://{user}:{password}@/{name}?host={quote(host)}"
+    return f"postgresql://{user}:{password}@{host}:{port}/{name}"
+
+
+def service_env(**extra: str) -> dict[str, str]:
+    """Environment for child processes: the same broker and (test) database as this session."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        DATABASE_URL=database_url(connection.settings_dict),
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+class WorkerProcess:
+    """A `celery worker` subprocess (prefork, 2 children) consuming the session's goal queue."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        queue = goal_settings().task_queue
+        self.log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=2",
+             f"--queues={queue}", f"--hostname=test-{os.getpid()}@%h", "--loglevel=INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=service_env(), stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.proc.returncode}: {self.tail()}")
+            if b" ready." in self.log_path.read_bytes():
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"worker not ready after 60 s: {self.tail()}")
+
+    def children(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
+        return [int(pid) for pid in out.stdout.split()]
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The real worker of the session, started once the test database exists."""
+    from config.celery import app
+
+    with django_db_blocker.unblock():
+        # Leftovers of an earlier interrupted run would otherwise run against this database.
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(goal_settings().task_queue)
+        worker = WorkerProcess(tmp_path_factory.mktemp("worker") / "worker.log")
+        worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker(celery_worker_process, transactional_db):
+    """Tests that use the worker need committed rows: they run outside a wrapping transaction."""
+    return celery_worker_process
+
+
+def wait_for(goal_id, predicate, *, timeout: float = 30.0, worker: WorkerProcess | None = None) -> Goal:
+    """Poll the goal row until ``predicate(goal)`` holds; fail with the worker's log otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        goal = Goal.objects.get(pk=goal_id)
+        if predicate(goal):
+            return goal
+        if time.monotonic() > deadline:
+            log = worker.tail() if worker else ""
+            pytest.fail(f"goal {goal_id} still {goal.state} (attempt {goal.attempt}) after {timeout}s\n{log}")
+        time.sleep(0.05)
+
+
+def wait_final(goal_id, **kwargs) -> Goal:
+    return wait_for(goal_id, lambda goal: goal.state in FINAL_STATES, **kwargs)

@@ -1,0 +1,55 @@
+"""Executors the test suite submits; the worker started by the suite registers them too."""
+
+import os
+import time
+
+from goals.api import executor
+
+
+class Boom(Exception):
+    """A failure the tests plant on purpose."""
+
+
+@executor("tests.count", max_attempts=1, timeout=60)
+def count(ctx, *, to: int = 10, delay: float = 0.0):
+    for i in range(1, to + 1):
+        if delay:
+            time.sleep(delay)
+        ctx.progress(i, to, f"step {i}")
+    return {"counted": to}
+
+
+@executor("tests.noop", max_attempts=1, timeout=30)
+def noop(ctx):
+    return None
+
+
+@executor("tests.always_fails", max_attempts=3, retry_backoff=0.2, retry_backoff_max=0.5, timeout=30)
+def always_fails(ctx, *, marker: str = ""):
+    raise Boom(f"planned failure {marker} on attempt {ctx.attempt}")
+
+
+@executor("tests.not_json", max_attempts=3, timeout=30)
+def not_json(ctx):
+    return {"when": object()}
+
+
+@executor("tests.sleeper", max_attempts=3, timeout=120)
+def sleeper(ctx, *, seconds: float = 30.0):
+    """Reports its pid as progress (so a test can kill the right pool child), then sleeps on attempt 1."""
+    deadline = time.monotonic() + (seconds if ctx.attempt == 1 else 0.0)
+    while True:
+        ctx.progress(1, 2, f"pid={os.getpid()}")
+        if time.monotonic() >= deadline:
+            return {"attempt": ctx.attempt}
+        time.sleep(0.05)
+
+
+@executor("tests.sleeper_once", max_attempts=3, timeout=120, idempotent=False)
+def sleeper_not_idempotent(ctx, *, seconds: float = 30.0):
+    return sleeper(ctx, seconds=seconds)
+
+
+@executor("tests.typed", max_attempts=1, timeout=30)
+def typed(ctx, *, name: str, size: int = 1):
+    return {"name": name, "size": size}

@@ -1,0 +1,96 @@
+"""End to end with the real worker: goals run, report progress, retry, fail and survive a killed child."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from goals.api import submit
+from goals.models import AttemptOutcome, EventType
+from goals.states import GoalState
+from tests.conftest import wait_final, wait_for
+
+pytestmark = pytest.mark.worker
+
+
+def transitions(goal) -> list[tuple[str, str, str, int]]:
+    return [(e.transition, e.from_state, e.to_state, e.attempt)
+            for e in goal.events.filter(event=EventType.TRANSITION).order_by("id")]
+
+
+def test_goal_with_progress_succeeds_with_result_and_complete_journal(worker):
+    goal = submit("tests.count", {"to": 10, "delay": 0.05})
+    seen_progress = wait_for(goal.id, lambda g: 0 < g.progress_current < 10, worker=worker)
+    assert seen_progress.state == GoalState.RUNNING
+    assert seen_progress.progress_total == 10
+
+    goal = wait_final(goal.id, worker=worker)
+    assert goal.state == GoalState.SUCCEEDED
+    assert goal.result == {"counted": 10}
+    assert (goal.progress_current, goal.progress_total, goal.progress_message) == (10, 10, "step 10")
+    assert goal.queued_at <= goal.started_at <= goal.finished_at
+    assert transitions(goal) in (
+        [("submit", "", "pending", 1), ("enqueue", "pending", "queued", 1), ("start", "queued", "running", 1),
+         ("succeed", "running", "succeeded", 1)],
+        # The worker may start the attempt before the publisher records "queued".
+        [("submit", "", "pending", 1), ("start", "pending", "running", 1), ("succeed", "running", "succeeded", 1)],
+    )
+    [attempt] = goal.attempts.all()
+    assert (attempt.number, attempt.task_id, attempt.outcome) == (1, goal.task_id, AttemptOutcome.SUCCEEDED)
+    assert attempt.worker.startswith("test-")
+
+
+def test_failing_executor_retries_with_backoff_then_fails_with_error(worker):
+    goal = submit("tests.always_fails", {"marker": "m1"})
+    goal = wait_final(goal.id, worker=worker)
+
+    assert goal.state == GoalState.FAILED
+    assert goal.attempt == 3
+    assert goal.error["type"] == "tests.executors.Boom"
+    assert goal.error["message"] == "planned failure m1 on attempt 3"
+    assert "raise Boom" in goal.error["traceback"]
+    attempts = list(goal.attempts.order_by("number"))
+    assert [a.outcome for a in attempts] == [AttemptOutcome.FAILED] * 3
+    assert len({a.task_id for a in attempts}) == 3, "each attempt is its own Celery task"
+    assert [a.error["message"] for a in attempts] == [f"planned failure m1 on attempt {n}" for n in (1, 2, 3)]
+    retries = goal.events.filter(transition="schedule_retry").order_by("id")
+    assert [e.details["countdown"] >= 1.0 for e in retries] == [True, True]
+    # The back-off is honoured: attempt n+1 starts no sooner than its countdown after attempt n ended.
+    for previous, following, event in zip(attempts, attempts[1:], retries, strict=False):
+        gap = (following.started_at - previous.finished_at).total_seconds()
+        assert gap >= event.details["countdown"] - 0.05
+
+
+def test_result_that_is_not_json_fails_the_goal_clearly(worker):
+    goal = wait_final(submit("tests.not_json").id, worker=worker)
+    assert goal.state == GoalState.FAILED
+    assert goal.error["type"] == "goals.exceptions.ResultNotSerializable"
+    assert "not JSON" in goal.error["message"]
+    assert goal.attempt == 1, "a result that cannot be stored is not retried"
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("tests.sleeper", "redelivered"), ("tests.sleeper_once", "failed")])
+def test_sigkill_of_the_pool_child_mid_task(worker, kind, expected):
+    """Promise: the redelivered message of a killed attempt starts the next attempt (idempotent
+    executors) or fails the goal (non-idempotent ones); the goal never stays running."""
+    goal = submit(kind, {"seconds": 60})
+    running = wait_for(goal.id, lambda g: g.progress_message.startswith("pid="), worker=worker)
+    child = int(running.progress_message.removeprefix("pid="))
+    assert child in worker.children()
+    os.kill(child, signal.SIGKILL)
+
+    goal = wait_final(goal.id, timeout=60, worker=worker)
+    first = goal.attempts.get(number=1)
+    assert first.outcome == AttemptOutcome.WORKER_LOST
+    if expected == "redelivered":
+        assert goal.state == GoalState.SUCCEEDED
+        assert goal.attempt == 2
+        assert goal.result == {"attempt": 2}
+        assert goal.events.filter(transition="redispatch", cause="executor", to_state="pending").exists()
+    else:
+        assert goal.state == GoalState.FAILED
+        assert goal.attempt == 1
+        assert goal.error["type"] == "WorkerLost"
+        assert "not idempotent" in goal.error["message"]
