@@ -1,0 +1,117 @@
+"""The transition service on real PostgreSQL: every pair of states, fencing, journal, query counts."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import pytest
+
+from goals.exceptions import GoalNotFound, TransitionNotAllowed
+from goals.models import AttemptOutcome, EventType, Goal
+from goals.states import TRANSITIONS, GoalState, allowed_pairs
+from goals.transitions import apply_transition
+from tests.factories import make_goal
+
+pytestmark = pytest.mark.django_db
+
+ALL_PAIRS = list(itertools.product(GoalState, GoalState))
+
+
+def _apply(transition, goal, **kwargs):
+    if transition.new_attempt:
+        kwargs.setdefault("new_task_id", str(uuid.uuid4()))
+    return apply_transition(transition, goal_id=goal.id, attempt=goal.attempt, cause="api", actor="tester",
+                            **kwargs)
+
+
+@pytest.mark.parametrize(("source", "target"), ALL_PAIRS, ids=[f"{s}->{t}" for s, t in ALL_PAIRS])
+def test_every_ordered_pair_of_states(source, target):
+    """Each transition into ``target`` succeeds from ``source`` iff the table allows it; otherwise it is
+    refused with a precise exception and the row, its attempts and its journal are untouched."""
+    candidates = [t for t in TRANSITIONS.values() if t.target == target]
+    assert candidates, f"no transition reaches {target}"
+    for transition in candidates:
+        goal = make_goal(state=source, attempt=1, max_attempts=3)
+        before = Goal.objects.values().get(pk=goal.pk)
+        events = goal.events.count()
+        if transition.allows(source):
+            outcome = _apply(transition, goal).raise_if_refused()
+            row = Goal.objects.get(pk=goal.pk)
+            assert (outcome.from_state, outcome.state, row.state) == (source, target, target)
+            assert row.attempt == (2 if transition.new_attempt else 1)
+            event = goal.events.latest("id")
+            assert (event.event, event.transition, event.from_state, event.to_state, event.cause, event.actor) == (
+                EventType.TRANSITION, transition.name, source, target, "api", "tester")
+        else:
+            with pytest.raises(TransitionNotAllowed) as refused:
+                _apply(transition, goal).raise_if_refused()
+            assert (refused.value.source, refused.value.target, refused.value.goal_id) == (source, target, goal.id)
+            assert Goal.objects.values().get(pk=goal.pk) == before
+            assert goal.events.count() == events
+    assert ((source, target) in allowed_pairs()) == any(t.allows(source) for t in candidates)
+
+
+def test_callback_of_an_older_attempt_changes_nothing_and_is_journaled_as_ignored():
+    goal = make_goal(state=GoalState.RUNNING, attempt=2)
+    before = Goal.objects.values().get(pk=goal.pk)
+    for name in ("succeed", "fail", "schedule_retry"):
+        outcome = apply_transition(TRANSITIONS[name], goal_id=goal.id, attempt=1, cause="executor",
+                                   caller_task_id="old-task", new_task_id=str(uuid.uuid4()),
+                                   result={"late": True}, set_result=True, journal_refusal=True)
+        assert not outcome.applied
+        assert (outcome.state, outcome.attempt, outcome.expected_attempt) == (GoalState.RUNNING, 2, 1)
+    assert Goal.objects.values().get(pk=goal.pk) == before
+    ignored = list(goal.events.filter(event=EventType.IGNORED).order_by("id"))
+    assert [(e.transition, e.attempt, e.task_id, e.details["goal_attempt"]) for e in ignored] == [
+        ("succeed", 1, "old-task", 2), ("fail", 1, "old-task", 2), ("schedule_retry", 1, "old-task", 2)]
+    assert "stale" in str(TransitionNotAllowed(goal_id=goal.id, transition="succeed", source="running",
+                                               target="succeeded", attempt=2, expected_attempt=1))
+
+
+def test_duplicate_success_callback_applies_once():
+    goal = make_goal(state=GoalState.RUNNING)
+    first = _apply(TRANSITIONS["succeed"], goal, result=1, set_result=True, journal_refusal=True)
+    second = _apply(TRANSITIONS["succeed"], goal, result=2, set_result=True, journal_refusal=True)
+    assert (first.applied, second.applied) == (True, False)
+    assert Goal.objects.get(pk=goal.pk).result == 1
+    assert list(goal.events.order_by("id").values_list("event", flat=True)) == ["transition", "ignored"]
+
+
+def test_new_attempt_closes_the_old_attempt_row_and_opens_the_next():
+    goal = make_goal(state=GoalState.RUNNING, attempt=1)
+    error = {"type": "Boom", "message": "x", "traceback": ""}
+    outcome = _apply(TRANSITIONS["schedule_retry"], goal, new_task_id="next-task", error=error).raise_if_refused()
+    assert (outcome.state, outcome.attempt, outcome.task_id) == (GoalState.RETRYING, 2, "next-task")
+    first, second = goal.attempts.order_by("number")
+    assert (first.outcome, first.error, first.finished_at is not None) == (AttemptOutcome.FAILED, error, True)
+    assert (second.number, second.task_id, second.outcome, second.queued_at is not None) == (2, "next-task", "", True)
+
+
+def test_automatic_new_attempts_stay_within_the_budget():
+    goal = make_goal(state=GoalState.RUNNING, attempt=3, max_attempts=3)
+    outcome = _apply(TRANSITIONS["schedule_retry"], goal)
+    assert not outcome.applied
+    assert outcome.budget_exhausted
+    # An explicit retry of the failed goal grants a fresh budget.
+    failed = make_goal(state=GoalState.FAILED, attempt=3, max_attempts=3)
+    retried = apply_transition(TRANSITIONS["retry"], goal_id=failed.id, attempt=None, cause="admin",
+                               new_task_id=str(uuid.uuid4()), budget=3).raise_if_refused()
+    assert (retried.attempt, retried.max_attempts, retried.state) == (4, 6, GoalState.PENDING)
+    assert Goal.objects.get(pk=failed.pk).finished_at is None
+
+
+def test_unknown_goal_raises_goal_not_found():
+    with pytest.raises(GoalNotFound):
+        apply_transition(TRANSITIONS["cancel"], goal_id=uuid.uuid4(), attempt=None, cause="api")
+
+
+def test_a_transition_is_one_statement(django_assert_num_queries):
+    goal = make_goal(state=GoalState.QUEUED)
+    with django_assert_num_queries(1):
+        _apply(TRANSITIONS["start"], goal).raise_if_refused()
+    with django_assert_num_queries(1):
+        apply_transition(TRANSITIONS["succeed"], goal_id=goal.id, attempt=1, cause="executor", result={"ok": 1},
+                         set_result=True, progress=(10, 10, "done")).raise_if_refused()
+    with django_assert_num_queries(1):
+        _apply(TRANSITIONS["succeed"], goal, journal_refusal=True)
