@@ -25,7 +25,8 @@ def database_url(settings_dict: dict) -> str:
     """A DATABASE_URL for the database Django is connected to (the test database once it exists)."""
     user = quote(settings_dict.get("USER") or "")
     password = quote(settings_dict.get("PASSWORD") or "")
-    host = settings_dict.get("HOST") or ""
+    # dj-database-url puts a socket directory (the embedded server's) in OPTIONS["host"].
+    host = settings_dict.get("HOST") or settings_dict.get("OPTIONS", {}).get("host") or ""
     port = settings_dict.get("PORT") or ""
     name = settings_dict["NAME"]
     if host.startswith("/"):
