@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import io
 
 import pytest
@@ -27,11 +28,10 @@ def test_compose_services_run_modules_that_exist():
     assert (ROOT / "manage.py").exists()
     web_module = commands["web"][1].split(":")[0]
     assert hasattr(importlib.import_module(web_module), "application")
+    assert hasattr(importlib.import_module("config"), "celery_app")
     for name in ("worker", "beat"):
         assert commands[name][:3] == ["celery", "-A", "config"]
-        assert hasattr(importlib.import_module("config"), "celery_app")
     for name in ("migrate", "web", "worker", "beat"):
         env = services[name]["environment"]
-        assert env["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
-        importlib.import_module("config.settings.base")
+        assert importlib.util.find_spec(env["DJANGO_SETTINGS_MODULE"]) is not None
         assert {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY"} <= set(env)

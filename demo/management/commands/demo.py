@@ -22,7 +22,6 @@ from django.core.management.base import BaseCommand
 
 from goals.api import submit
 from goals.models import Goal
-from goals.states import FINAL_STATES
 
 ROOT = Path(settings.BASE_DIR)
 DEMO_USER, DEMO_PASSWORD = "demo", "demo"
@@ -33,11 +32,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--until-final", action="store_true",
-                            help="Stop by itself once every sample goal is final (used by the tests).")
         parser.add_argument("--slow-rows", type=int, default=600, help="Rows the slow sample goal exports.")
 
-    def handle(self, *args, port: int, until_final: bool, slow_rows: int, **options):
+    def handle(self, *args, port: int, slow_rows: int, **options):
         self.stopping = False
         signal.signal(signal.SIGINT, self._stop)
         signal.signal(signal.SIGTERM, self._stop)
@@ -53,7 +50,7 @@ class Command(BaseCommand):
             ]
             self.stdout.write(f"\nDemo running. Admin: http://127.0.0.1:{port}/admin/goals/goal/ "
                               f"(login {DEMO_USER} / {DEMO_PASSWORD}). Ctrl-C stops everything.\n")
-            self._watch([g.id for g in goals], until_final=until_final)
+            self._watch([g.id for g in goals])
         finally:
             self._stop_children(children)
         self.stdout.write("demo stopped: every child process has exited")
@@ -68,7 +65,7 @@ class Command(BaseCommand):
 
     def _start_children(self, port: int) -> dict[str, subprocess.Popen]:
         env = {**os.environ, "DATABASE_URL": settings.DATABASE_URL, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-               "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"], "PYTHONUNBUFFERED": "1"}
+               "PYTHONUNBUFFERED": "1"}
         commands = {
             "web": [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
             "worker": [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
@@ -92,7 +89,7 @@ class Command(BaseCommand):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
 
-    def _watch(self, goal_ids, *, until_final: bool) -> None:
+    def _watch(self, goal_ids) -> None:
         last: dict = {}
         while not self.stopping:
             for goal in Goal.objects.filter(pk__in=goal_ids).order_by("created_at"):
@@ -101,7 +98,4 @@ class Command(BaseCommand):
                 if last.get(goal.pk) != (goal.state, goal.attempt, goal.progress_current):
                     last[goal.pk] = (goal.state, goal.attempt, goal.progress_current)
                     self.stdout.write(f"{goal.id} {line}")
-            finished = len(last) == len(goal_ids) and all(state in FINAL_STATES for state, _, _ in last.values())
-            if until_final and finished:
-                return
             time.sleep(1)
