@@ -57,10 +57,12 @@ def test_failing_executor_retries_with_backoff_then_fails_with_error(worker):
     assert [a.error["message"] for a in attempts] == [f"planned failure m1 on attempt {n}" for n in (1, 2, 3)]
     retries = goal.events.filter(transition="schedule_retry").order_by("id")
     assert [e.details["countdown"] >= 1.0 for e in retries] == [True, True]
-    # The back-off is honoured: attempt n+1 starts no sooner than its countdown after attempt n ended.
+    # The back-off is honoured: attempt n+1 starts about its countdown after attempt n ended. The
+    # countdown runs from the retry publish, which precedes the on_retry write that stamps finished_at,
+    # hence the slack; every countdown is at least 1 s, so a missing back-off still fails this.
     for previous, following, event in zip(attempts, attempts[1:], retries, strict=False):
         gap = (following.started_at - previous.finished_at).total_seconds()
-        assert gap >= event.details["countdown"] - 0.05
+        assert gap >= event.details["countdown"] - 0.5
 
 
 def test_result_that_is_not_json_fails_the_goal_clearly(worker):
