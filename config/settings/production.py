@@ -1,15 +1,19 @@
-"""Production: refuses to start without a real SECRET_KEY; secure cookies and headers."""
+"""Production: refuses to start without a real SECRET_KEY and real services; secure cookies and headers.
+
+The checks run before the base settings are imported: with ``DATABASE_URL`` or ``CELERY_BROKER_URL``
+unset the base settings would start the embedded development servers, which production must never do.
+"""
 
 import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.settings.base import *  # noqa: F403
-from config.settings.env import env_bool, env_int
+_missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL") if not os.environ.get(name)]
+if _missing:
+    raise ImproperlyConfigured(f"{', '.join(_missing)} must be set in production (config.settings.production)")
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set in production (config.settings.production)")
+from config.settings.base import *  # noqa: E402, F403
+from config.settings.env import env_bool, env_int  # noqa: E402
 
 DEBUG = False
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
