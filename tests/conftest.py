@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -50,8 +51,9 @@ def service_env(**extra: str) -> dict[str, str]:
 class WorkerProcess:
     """A `celery worker` subprocess (prefork, 2 children) consuming the session's goal queue."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, sql_log_path: Path) -> None:
         self.log_path = log_path
+        self.sql_log_path = sql_log_path
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -60,8 +62,9 @@ class WorkerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=2",
              f"--queues={queue}", f"--hostname=test-{os.getpid()}@%h", "--loglevel=INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=service_env(), stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "--include=tests.sqllog"],
+            cwd=ROOT, env=service_env(GOALS_TEST_SQL_LOG=str(self.sql_log_path)), stdout=self.log,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -78,6 +81,13 @@ class WorkerProcess:
 
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def statements(self, goal_id) -> list[dict]:
+        """The SQL statements the pool children ran for ``goal_id`` (see ``tests.sqllog``)."""
+        if not self.sql_log_path.exists():
+            return []
+        records = (json.loads(line) for line in self.sql_log_path.read_text().splitlines())
+        return [record for record in records if record["goal"] == str(goal_id)]
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -99,7 +109,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         # Leftovers of an earlier interrupted run would otherwise run against this database.
         with app.connection_for_write() as conn:
             conn.default_channel.queue_purge(goal_settings().task_queue)
-        worker = WorkerProcess(tmp_path_factory.mktemp("worker") / "worker.log")
+        folder = tmp_path_factory.mktemp("worker")
+        worker = WorkerProcess(folder / "worker.log", folder / "sql.jsonl")
         worker.start()
     yield worker
     worker.stop()

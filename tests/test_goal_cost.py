@@ -1,0 +1,51 @@
+"""What one goal's life costs the database, counted on the real worker: submit to succeeded with 10
+progress updates. Pinned, so a change that adds a round trip to the hot path shows up here."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from goals.api import submit
+from goals.states import GoalState
+from tests.conftest import wait_final
+
+pytestmark = pytest.mark.worker
+
+
+def transactions(statements: list[dict]) -> int:
+    """Autocommit statements are one transaction each; an atomic block is one however many it runs."""
+    count, previous = 0, object()
+    for statement in statements:
+        block = statement["transaction"]
+        if block is None or block != previous:
+            count += 1
+        previous = block
+    return count
+
+
+def test_goal_life_statement_count(worker):
+    with CaptureQueriesContext(connection) as submitted:
+        goal = submit("tests.count", {"to": 10, "delay": 0.25})  # 0.25 s > the test interval: all 10 written
+    goal = wait_final(goal.id, worker=worker)
+    assert goal.state == GoalState.SUCCEEDED
+
+    on_worker = worker.statements(goal.id)
+    kinds = [classify(statement["sql"]) for statement in on_worker]
+    assert kinds == ["transition"] + ["progress"] * 10 + ["task result"] * 2 + ["transition"], kinds
+    # submit (1 INSERT CTE) and enqueue (1 transition) on the submitting side.
+    assert len(submitted) == 2
+    assert len(on_worker) + len(submitted) == 16
+    # Every statement commits on its own (django-celery-results: a read, then an insert in atomic()).
+    assert transactions(on_worker) + len(submitted) == 16
+
+
+def classify(sql: str) -> str:
+    if "WITH old AS" in sql:
+        return "transition"
+    if sql.startswith("UPDATE goals_goal SET progress_current"):
+        return "progress"
+    if "django_celery_results_taskresult" in sql:
+        return "task result"
+    return sql
