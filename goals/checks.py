@@ -11,8 +11,9 @@ from django.core.checks import Error, Warning, register
 from goals.conf import GoalSettings
 
 _POSITIVE = {"max_params_bytes", "progress_interval", "default_max_attempts", "default_retry_backoff",
-             "default_retry_backoff_max", "default_timeout", "default_heartbeat_timeout"}
-_NON_NEGATIVE = {"retry_backoff_min"}
+             "default_retry_backoff_max", "default_timeout", "default_heartbeat_timeout", "reconcile_interval",
+             "reconcile_batch_size", "reconcile_queued_timeout", "reconcile_results_lookback"}
+_NON_NEGATIVE = {"retry_backoff_min", "reconcile_callback_grace", "reconcile_pending_grace", "prune_after_days"}
 
 
 @register()
@@ -23,8 +24,8 @@ def check_goal_settings(app_configs: Any, **kwargs: Any) -> list[Error]:
         if not hasattr(settings, name):
             continue
         value = getattr(settings, name)
-        expected = {"int": int, "float": (int, float), "str": str}[str(field.type)]
-        if isinstance(value, bool) or not isinstance(value, expected):
+        expected = {"int": int, "float": (int, float), "str": str, "bool": bool}[str(field.type)]
+        if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
             errors.append(Error(f"{name} must be {field.type}, not {type(value).__name__}", id="goals.E001"))
         elif field.name in _POSITIVE and value <= 0:
             errors.append(Error(f"{name} must be positive, got {value!r}", id="goals.E002"))

@@ -30,6 +30,22 @@ class GoalSettings:
     """A running attempt whose heartbeat is older than this is presumed dead."""
     task_queue: str = "celery"
     """Queue the goal tasks are published to unless the executor names one."""
+    reconcile_interval: float = 60.0
+    """Seconds between two scheduled reconciler passes (the beat entry is updated on ``migrate``)."""
+    reconcile_batch_size: int = 500
+    """Goals one reconciler transaction claims (``FOR UPDATE SKIP LOCKED``) and repairs."""
+    reconcile_callback_grace: float = 60.0
+    """A final task result younger than this may still be on its way to the goal: not a lost callback."""
+    reconcile_pending_grace: float = 60.0
+    """A goal pending for longer than this was never handed to the broker: send it."""
+    reconcile_queued_timeout: float = 3600.0
+    """A goal queued (or retrying) this long with no result row is presumed lost in the queue."""
+    reconcile_results_lookback: float = 24 * 3600.0
+    """How far back the first pass reads task result rows (later passes start where the last one did)."""
+    reconcile_notify: bool = False
+    """Mail the site admins (``mail_admins``) when a pass flags goals for review."""
+    prune_after_days: int = 0
+    """Scheduled pruning deletes final goals and reports older than this many days; 0 turns it off."""
 
 
 def goal_settings() -> GoalSettings:

@@ -45,6 +45,11 @@ class Goal(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True, editable=False)
     deadline = models.DateTimeField(null=True, blank=True, help_text="Expire the goal if not final by then.")
+    # Database defaults: the raw INSERT of ``goal_submit`` and rows written before this column existed.
+    needs_review = models.BooleanField(
+        default=False, db_default=False, editable=False,
+        help_text="Set by the reconciler when it found something it must not repair on its own.")
+    review_reason = models.CharField(max_length=255, blank=True, default="", db_default="", editable=False)
 
     objects = GoalQuerySet.as_manager()
 
@@ -71,6 +76,9 @@ class Goal(models.Model):
             models.Index(fields=["heartbeat_at"], condition=Q(state=GoalState.RUNNING), name="goals_goal_running_hb"),
             models.Index(fields=["deadline"], condition=Q(state__in=ACTIVE_VALUES, deadline__isnull=False),
                          name="goals_goal_active_deadline"),
+            models.Index(fields=["created_at"], condition=Q(needs_review=True), name="goals_goal_needs_review"),
+            # Pruning walks final goals by age.
+            models.Index(fields=["finished_at"], condition=Q(state__in=FINAL_VALUES), name="goals_goal_final_finished"),
             models.Index(fields=["kind", "created_at"], name="goals_goal_kind_created"),
             models.Index(fields=["created_at"], name="goals_goal_created"),
             models.Index(fields=["task_id"], name="goals_goal_task_id"),
@@ -136,6 +144,8 @@ class EventType(models.TextChoices):
     """A callback or request was refused: stale attempt, or a state that does not allow it."""
     PUBLISH_FAILED = "publish_failed", "publish failed"
     """The broker could not be reached; the goal stays pending until it is re-sent."""
+    FLAGGED = "flagged", "flagged for review"
+    """The reconciler found something it must not repair on its own; a person decides."""
 
 
 class Cause(models.TextChoices):
@@ -168,3 +178,96 @@ class GoalEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.from_state}->{self.to_state} of {self.goal_id}"
+
+
+class Finding(models.TextChoices):
+    """What the reconciler can find wrong with a goal (see ``goals.reconciler.detect``)."""
+
+    LOST_CALLBACK = "lost_callback", "lost callback"
+    """The task result is final (SUCCESS or FAILURE) but the goal never heard of it."""
+    RESULT_MISSING = "result_missing", "result missing"
+    """Running past its hard time limit with no result row at all (expired, or never written)."""
+    STALLED = "stalled", "stalled"
+    """Running with a heartbeat older than the kind's heartbeat timeout: its worker is presumed dead."""
+    NEVER_SENT = "never_sent", "never sent"
+    """Pending past the grace period: the publish failed or the process died before it."""
+    LOST_IN_QUEUE = "lost_in_queue", "lost in queue"
+    """Queued (or retrying) far longer than expected, and no worker ever reported on it."""
+    OVERDUE = "overdue", "overdue"
+    """Past its deadline and not final."""
+    MISMATCH = "mismatch", "mismatch"
+    """A final goal whose task result says the opposite; never rewritten automatically."""
+    ORPHAN_RESULT = "orphan_result", "orphan result"
+    """A goal task's result row that matches no attempt of any goal."""
+
+
+class Action(models.TextChoices):
+    """What the reconciler did about a finding (in a dry run: what it would have done)."""
+
+    APPLIED_SUCCESS = "applied_success", "applied the stored success"
+    APPLIED_FAILURE = "applied_failure", "applied the stored failure"
+    SENT = "sent", "sent to the broker"
+    SEND_FAILED = "send_failed", "send failed (broker unreachable)"
+    REDISPATCHED = "redispatched", "sent again as a new attempt"
+    FAILED = "failed", "failed, flagged for review"
+    EXPIRED = "expired", "expired"
+    FLAGGED = "flagged", "flagged for review"
+    REPORTED = "reported", "reported only"
+    SKIPPED = "skipped", "skipped: the goal moved on meanwhile"
+
+
+class ReconciliationReportQuerySet(models.QuerySet):
+    def applied(self) -> ReconciliationReportQuerySet:
+        """Passes that repaired (not dry runs)."""
+        return self.filter(dry_run=False)
+
+
+class ReconciliationReport(models.Model):
+    """One reconciler pass: what it looked at, what it found and what it did."""
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    dry_run = models.BooleanField(default=False, help_text="Found only; nothing was changed.")
+    trigger = models.CharField(max_length=16, help_text="schedule, command or api.")
+    host = models.CharField(max_length=255, blank=True, default="", help_text="Host and process of the pass.")
+    goals_scanned = models.PositiveIntegerField(default=0, help_text="Active goals the pass looked at.")
+    results_scanned = models.PositiveIntegerField(default=0, help_text="Recent task result rows looked at.")
+    findings_by_kind = models.JSONField(default=dict, blank=True)
+    actions_by_kind = models.JSONField(default=dict, blank=True)
+    needs_review = models.PositiveIntegerField(default=0, help_text="Goals flagged for review by this pass.")
+    duration_seconds = models.FloatField(null=True, blank=True)
+
+    objects = ReconciliationReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        kind = "dry run" if self.dry_run else "pass"
+        return f"reconciliation {kind} of {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def findings_total(self) -> int:
+        return sum(self.findings_by_kind.values())
+
+
+class ReconciliationFinding(models.Model):
+    """One goal (or orphan result row) a pass found something about, with the evidence it weighed."""
+
+    report = models.ForeignKey(ReconciliationReport, on_delete=models.CASCADE, related_name="findings")
+    # Not a foreign key: a report outlives the goals it mentions (pruning deletes goals first).
+    goal_id = models.UUIDField(null=True, blank=True, db_index=True)
+    task_id = models.CharField(max_length=255, blank=True, default="")
+    kind = models.CharField(max_length=32, choices=Finding.choices)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    before_state = models.CharField(max_length=16, blank=True, default="")
+    after_state = models.CharField(max_length=16, blank=True, default="")
+    attempt = models.PositiveIntegerField(null=True, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["report", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.goal_id or self.task_id}: {self.action}"

@@ -9,16 +9,20 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from celery import Task, shared_task
 from celery.exceptions import Ignore, Reject
+from django.utils import timezone
 
 from goals import callbacks
 from goals.conf import goal_settings
 from goals.context import ExecutionContext
 from goals.errors import error_record
 from goals.exceptions import GoalNoLongerRunning, ResultNotSerializable
+from goals.pruning import prune
+from goals.reconciler.passes import scheduled_pass
 from goals.registry import get_executor
 
 logger = logging.getLogger(__name__)
@@ -111,3 +115,19 @@ def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
                              countdown=countdown) from exc
         raise
     return _as_json(value)
+
+
+@shared_task(name="goals.reconcile")
+def reconcile_goals() -> dict[str, Any]:
+    """The scheduled reconciler pass (see ``goals.reconciler``); skipped while another one runs."""
+    return scheduled_pass()
+
+
+@shared_task(name="goals.prune")
+def prune_goals() -> dict[str, int]:
+    """Scheduled retention: deletes what ``manage.py prune_goals`` would, when ``GOALS_PRUNE_AFTER_DAYS`` > 0."""
+    days = goal_settings().prune_after_days
+    if days <= 0:
+        return {"goals": 0, "reports": 0}
+    counts = prune(cutoff=timezone.now() - timedelta(days=days))
+    return {"goals": counts.goals, "reports": counts.reports}

@@ -27,3 +27,21 @@ def make_goal(*, state: GoalState = GoalState.QUEUED, attempt: int = 1, max_atte
         Attempt.objects.create(goal=goal, number=number, created_at=now,
                                task_id=task_id if number == attempt else str(uuid.uuid4()))
     return goal
+
+
+def store_task_result(task_id: str, *, status: str, result: object = None, exc: BaseException | None = None,
+                      goal_id: object = None, attempt: int = 1, done_at: datetime | None = None) -> None:
+    """Write a result row through django-celery-results' own backend, exactly as a worker would."""
+    from celery import current_app, states
+    from celery.app.task import Context
+    from django_celery_results.models import TaskResult
+
+    request = Context(id=task_id, task="goals.execute", args=[str(goal_id), attempt], kwargs={},
+                      hostname="worker-1@test", argsrepr=None, kwargsrepr=None)
+    if status == states.SUCCESS:
+        current_app.backend.mark_as_done(task_id, result, request=request)
+    else:
+        current_app.backend.mark_as_failure(task_id, exc, traceback="Traceback (most recent call last):\n  boom",
+                                            request=request)
+    if done_at is not None:
+        TaskResult.objects.filter(task_id=task_id).update(date_done=done_at)

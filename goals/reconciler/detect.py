@@ -1,0 +1,206 @@
+"""Finding drift with set-based SQL: one statement classifies every active goal against its current
+attempt's task result row; another reads recent result rows for final goals and orphans.
+
+Both are bounded by what is active or recent, never by history: the first walks the partial index on
+active states (joined to the result table by its unique ``task_id``), the second the index on
+``date_done``. Evidence, not elapsed time alone, decides: a final result row beats a stale heartbeat,
+and "no result row" means unknown, never "queued".
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection
+from django_celery_results.models import TaskResult
+
+from goals.conf import GoalSettings
+from goals.models import Attempt, Finding, Goal
+from goals.querysets import ACTIVE_VALUES
+from goals.registry import get_executor, registered_kinds
+from goals.states import GoalState
+
+FINAL_RESULT_STATUSES = ("SUCCESS", "FAILURE")
+GOAL_TASK_NAME = "goals.execute"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A goal (or orphan result row) the detector found something about: its state and attempt as
+    classified (the fence of any repair), and ``moved_to``, the state it had moved to when claimed."""
+
+    finding: str
+    goal_id: uuid.UUID | None
+    task_id: str
+    state: str
+    attempt: int | None
+    max_attempts: int
+    kind: str
+    result_status: str | None
+    result: str | None = None
+    traceback: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    moved_to: str = ""
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    # Literal lists, so PostgreSQL can match the partial indexes' predicates.
+    return ", ".join(f"'{value}'" for value in values)
+
+
+def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
+    goal_t, attempt_t, result_t = Goal._meta.db_table, Attempt._meta.db_table, TaskResult._meta.db_table
+    final = _sql_list(FINAL_RESULT_STATUSES)
+    S = GoalState
+    return f"""
+    WITH limits AS (
+        SELECT * FROM unnest(%(kinds)s::text[], %(heartbeat)s::float8[], %(time_limit)s::float8[])
+                   AS k(kind, heartbeat_timeout, time_limit)
+    ),
+    seen AS (
+        SELECT g.id, g.state, g.attempt, r.status AS result_status, r.date_done AS result_done,
+               g.heartbeat_at, g.started_at, g.queued_at, a.created_at AS attempt_created_at,
+               CASE
+                 WHEN r.status IN ({final}) AND r.date_done < %(callback_before)s THEN '{Finding.LOST_CALLBACK}'
+                 WHEN g.deadline < %(now)s THEN '{Finding.OVERDUE}'
+                 WHEN g.state = '{S.RUNNING}' AND r.task_id IS NULL
+                      AND g.started_at < %(now)s - make_interval(
+                          secs => COALESCE(l.time_limit, %(default_time_limit)s) + %(callback_grace)s)
+                      THEN '{Finding.RESULT_MISSING}'
+                 WHEN g.state = '{S.RUNNING}' AND (r.status IS NULL OR r.status NOT IN ({final}))
+                      AND g.heartbeat_at < %(now)s - make_interval(
+                          secs => COALESCE(l.heartbeat_timeout, %(default_heartbeat)s))
+                      THEN '{Finding.STALLED}'
+                 WHEN g.state = '{S.PENDING}' AND r.task_id IS NULL AND a.created_at < %(pending_before)s
+                      THEN '{Finding.NEVER_SENT}'
+                 WHEN g.state IN ('{S.QUEUED}', '{S.RETRYING}') AND r.task_id IS NULL
+                      AND g.queued_at < %(queued_before)s
+                      THEN '{Finding.LOST_IN_QUEUE}'
+               END AS finding
+          FROM {goal_t} g
+          LEFT JOIN {result_t} r ON r.task_id = g.task_id
+          LEFT JOIN {attempt_t} a ON a.goal_id = g.id AND a.number = g.attempt
+          LEFT JOIN limits l ON l.kind = g.kind
+         WHERE g.state IN ({_sql_list(ACTIVE_VALUES)}) AND NOT g.needs_review AND g.id > %(after)s
+    )
+    SELECT s.finding, g.id, g.task_id, s.state, s.attempt, g.state, g.attempt, g.max_attempts, g.kind,
+           s.result_status, s.result_done, r.result, r.traceback, s.heartbeat_at, s.started_at, s.queued_at,
+           s.attempt_created_at, g.deadline
+      FROM seen s
+      JOIN {goal_t} g ON g.id = s.id
+      LEFT JOIN {result_t} r ON r.task_id = g.task_id
+     WHERE s.finding IS NOT NULL{" AND s.finding = ANY(%(only)s)" if kinds_filter else ""}
+     ORDER BY g.id
+     LIMIT %(limit)s
+     {"FOR UPDATE OF g SKIP LOCKED" if lock else ""}
+    """
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def active_candidates(*, config: GoalSettings, now: datetime, after: uuid.UUID, limit: int, lock: bool,
+                      only: list[str] | None = None) -> list[Candidate]:
+    """The next ``limit`` active goals (by id, after ``after``) with a finding; with ``lock`` they are
+    claimed ``FOR UPDATE SKIP LOCKED`` for the current transaction, so a concurrent pass skips them.
+
+    A goal that moved between classification and claim is returned with the state it moved to, and its
+    finding's repair is fenced off by the transition's compare-and-set.
+    """
+    kinds = registered_kinds()
+    specs = [get_executor(kind) for kind in kinds]
+    params = {
+        "kinds": kinds,
+        "heartbeat": [spec.heartbeat_timeout for spec in specs],
+        # The hard limit Celery enforces (see goals.services.goal_dispatch).
+        "time_limit": [spec.timeout + max(5.0, spec.timeout * 0.1) for spec in specs],
+        "default_heartbeat": config.default_heartbeat_timeout,
+        "default_time_limit": config.default_timeout * 1.1,
+        "callback_grace": config.reconcile_callback_grace,
+        "now": now,
+        "callback_before": now - timedelta(seconds=config.reconcile_callback_grace),
+        "pending_before": now - timedelta(seconds=config.reconcile_pending_grace),
+        "queued_before": now - timedelta(seconds=config.reconcile_queued_timeout),
+        "after": str(after),
+        "limit": limit,
+        "only": only or [],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_active_statement(lock=lock, kinds_filter=bool(only)), params)
+        rows = cursor.fetchall()
+    candidates = []
+    for (finding, goal_id, task_id, seen_state, seen_attempt, state, attempt, max_attempts, kind, status,
+         done, result, traceback, heartbeat_at, started_at, queued_at, attempt_created_at, deadline) in rows:
+        evidence = {
+            "state": seen_state, "attempt": seen_attempt, "task_id": task_id,
+            "task_result": status or "missing", "task_result_done_at": _iso(done),
+            "heartbeat_at": _iso(heartbeat_at), "started_at": _iso(started_at), "queued_at": _iso(queued_at),
+            "attempt_created_at": _iso(attempt_created_at), "deadline": _iso(deadline), "now": now.isoformat(),
+        }
+        moved = (state, attempt) != (seen_state, seen_attempt)
+        if moved:
+            evidence["moved_to"] = {"state": state, "attempt": attempt}
+        candidates.append(Candidate(
+            finding=finding, goal_id=goal_id, task_id=task_id, state=seen_state, attempt=seen_attempt,
+            moved_to=state if moved else "",
+            max_attempts=max_attempts, kind=kind, result_status=status, result=result, traceback=traceback,
+            evidence={key: value for key, value in evidence.items() if value is not None},
+        ))
+    return candidates
+
+
+def _results_statement() -> str:
+    goal_t, attempt_t, result_t = Goal._meta.db_table, Attempt._meta.db_table, TaskResult._meta.db_table
+    S = GoalState
+    return f"""
+    SELECT CASE WHEN a.id IS NULL THEN '{Finding.ORPHAN_RESULT}' ELSE '{Finding.MISMATCH}' END,
+           g.id, r.task_id, g.state, g.attempt, g.max_attempts, g.kind, r.status, r.date_done
+      FROM {result_t} r
+      LEFT JOIN {attempt_t} a ON a.task_id = r.task_id
+      LEFT JOIN {goal_t} g ON g.id = a.goal_id AND g.task_id = r.task_id
+     WHERE r.task_name = %(task_name)s AND r.date_done >= %(since)s AND r.status IN ({_sql_list(FINAL_RESULT_STATUSES)})
+       AND (a.id IS NULL
+            OR (NOT g.needs_review
+                AND ((g.state = '{S.SUCCEEDED}' AND r.status = 'FAILURE')
+                     OR (g.state IN ('{S.FAILED}', '{S.CANCELLED}', '{S.EXPIRED}') AND r.status = 'SUCCESS'))))
+     ORDER BY r.date_done
+    """
+
+
+def result_candidates(*, since: datetime, only: list[str] | None = None) -> list[Candidate]:
+    """Final goals whose current result row says the opposite, and result rows of goal tasks that match
+    no attempt, among result rows finished since ``since``."""
+    if only and not {Finding.MISMATCH, Finding.ORPHAN_RESULT} & set(only):
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_results_statement(), {"task_name": GOAL_TASK_NAME, "since": since})
+        rows = cursor.fetchall()
+    candidates = []
+    for finding, goal_id, task_id, state, attempt, max_attempts, kind, status, done in rows:
+        if only and finding not in only:
+            continue
+        candidates.append(Candidate(
+            finding=finding, goal_id=goal_id, task_id=task_id, state=state or "", attempt=attempt,
+            max_attempts=max_attempts or 0, kind=kind or "", result_status=status,
+            evidence={"state": state, "task_id": task_id, "task_result": status,
+                      "task_result_done_at": _iso(done)} if goal_id else
+                     {"task_id": task_id, "task_result": status, "task_result_done_at": _iso(done),
+                      "attempt": "no goal attempt has this task id"},
+        ))
+    return candidates
+
+
+def scanned_counts(*, since: datetime) -> tuple[int, int]:
+    """How many active goals and recent goal-task result rows a pass looks at (index-only counts)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT count(*) FROM {Goal._meta.db_table} WHERE state IN ({_sql_list(ACTIVE_VALUES)})),"
+            f" (SELECT count(*) FROM {TaskResult._meta.db_table} WHERE date_done >= %s AND task_name = %s)",
+            [since, GOAL_TASK_NAME],
+        )
+        goals, results = cursor.fetchone()
+    return goals, results

@@ -1,0 +1,152 @@
+"""One reconciler pass: claim findings in batches, repair each, and write the report.
+
+Each batch is one transaction that claims up to ``GOALS_RECONCILE_BATCH_SIZE`` goals with
+``FOR UPDATE SKIP LOCKED`` and repairs them before committing, so concurrent passes share the work and
+never repair a goal twice. Scheduled passes also take a transaction-level advisory lock, held on a
+connection of their own for the whole pass, so a slow pass makes the next one skip instead of piling up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import mail_admins
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils import timezone
+
+from goals.conf import goal_settings
+from goals.models import Action, ReconciliationFinding, ReconciliationReport
+from goals.reconciler import detect, repair
+
+logger = logging.getLogger(__name__)
+
+# pg_try_advisory_xact_lock key: the bytes "goalrecn" as a bigint.
+PASS_LOCK_KEY = int.from_bytes(b"goalrecn", "big") - (1 << 63)
+# Result rows finished while the previous pass ran are read again: a small overlap, never a gap.
+RESULTS_OVERLAP = timedelta(minutes=5)
+
+
+@contextmanager
+def exclusive_pass() -> Iterator[bool]:
+    """Yield whether this process holds the pass lock. The lock lives in a transaction on a separate
+    connection, so it is released when the pass ends or the process dies, never left behind."""
+    lock_connection = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        lock_connection.set_autocommit(False)
+        with lock_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [PASS_LOCK_KEY])
+            acquired = cursor.fetchone()[0]
+        yield acquired
+    finally:
+        lock_connection.rollback()
+        lock_connection.close()
+
+
+def _results_since(now: datetime, lookback: float) -> datetime:
+    last = ReconciliationReport.objects.applied().filter(finished_at__isnull=False).order_by("-started_at").first()
+    earliest = now - timedelta(seconds=lookback)
+    return max(earliest, last.started_at - RESULTS_OVERLAP) if last else earliest
+
+
+def _finding_row(report: ReconciliationReport, candidate: detect.Candidate, outcome: repair.Repair
+                 ) -> ReconciliationFinding:
+    evidence = dict(candidate.evidence)
+    if outcome.note:
+        evidence["note"] = outcome.note
+    return ReconciliationFinding(
+        report=report, goal_id=candidate.goal_id, task_id=candidate.task_id, kind=candidate.finding,
+        action=outcome.action, before_state=candidate.state, after_state=outcome.after_state,
+        attempt=candidate.attempt, evidence=evidence,
+    )
+
+
+def _handle(candidate: detect.Candidate, *, dry_run: bool, actor: str) -> repair.Repair:
+    action = repair.decide(candidate)
+    if dry_run:
+        return repair.Repair(action, candidate.state, "dry run: nothing changed")
+    return repair.apply(candidate, action, actor=actor)
+
+
+def run_pass(*, dry_run: bool = False, only: list[str] | None = None, trigger: str = "api",
+             now: datetime | None = None) -> tuple[ReconciliationReport, list[ReconciliationFinding]]:
+    """Run one pass and return its report and findings (saved unless ``dry_run``: a dry run writes
+    nothing at all). ``only`` restricts the pass to these finding kinds."""
+    config = goal_settings()
+    clock = time.monotonic()
+    now = now or timezone.now()
+    actor = f"reconciler@{socket.gethostname()}:{os.getpid()}"
+    since = _results_since(now, config.reconcile_results_lookback)
+    goals_scanned, results_scanned = detect.scanned_counts(since=since)
+    report = ReconciliationReport(started_at=timezone.now(), dry_run=dry_run, trigger=trigger, host=actor,
+                                  goals_scanned=goals_scanned, results_scanned=results_scanned)
+    if not dry_run:
+        report.save()
+    findings: list[ReconciliationFinding] = []
+    after = uuid.UUID(int=0)
+    while True:
+        with transaction.atomic():
+            batch = detect.active_candidates(config=config, now=now, after=after, limit=config.reconcile_batch_size,
+                                             lock=not dry_run, only=only)
+            repairs = [(c, _handle(c, dry_run=dry_run, actor=actor)) for c in batch]
+            rows = [_finding_row(report, c, outcome) for c, outcome in repairs]
+            if not dry_run:
+                ReconciliationFinding.objects.bulk_create(rows)
+                revoke = [outcome.revoke for _, outcome in repairs if outcome.revoke]
+                transaction.on_commit(partial(repair.revoke_tasks, revoke))
+        findings += rows
+        if len(batch) < config.reconcile_batch_size:
+            break
+        after = batch[-1].goal_id
+    with transaction.atomic():
+        rows = [_finding_row(report, c, _handle(c, dry_run=dry_run, actor=actor))
+                for c in detect.result_candidates(since=since, only=only)]
+        if not dry_run:
+            ReconciliationFinding.objects.bulk_create(rows)
+    findings += rows
+    _summarize(report, findings, started=clock)
+    if not dry_run:
+        report.save(update_fields=["finished_at", "findings_by_kind", "actions_by_kind", "needs_review",
+                                   "duration_seconds"])
+        _notify(report)
+    logger.info("%s: %s findings %s, actions %s", report, report.findings_total, report.findings_by_kind,
+                report.actions_by_kind)
+    return report, findings
+
+
+def _summarize(report: ReconciliationReport, findings: list[ReconciliationFinding], *, started: float) -> None:
+    report.findings_by_kind = dict(Counter(f.kind for f in findings))
+    report.actions_by_kind = dict(Counter(f.action for f in findings))
+    report.needs_review = sum(1 for f in findings if f.action in (Action.FAILED, Action.FLAGGED))
+    report.finished_at = timezone.now()
+    report.duration_seconds = round(time.monotonic() - started, 4)
+
+
+def _notify(report: ReconciliationReport) -> None:
+    if not (goal_settings().reconcile_notify and report.needs_review):
+        return
+    lines = [f"{report} flagged {report.needs_review} goal(s) for review.", "",
+             *(f"  {kind}: {count}" for kind, count in sorted(report.findings_by_kind.items())), "",
+             "Review them in the admin: goals with 'needs review' set."]
+    mail_admins(f"goaltrack: {report.needs_review} goal(s) need review", "\n".join(lines),
+                fail_silently=not settings.DEBUG)
+
+
+def scheduled_pass() -> dict[str, Any]:
+    """The beat-scheduled pass: skipped (not queued behind) while another scheduled pass runs."""
+    with exclusive_pass() as acquired:
+        if not acquired:
+            logger.info("reconciler pass skipped: another pass holds the lock")
+            return {"skipped": True}
+        report, _ = run_pass(trigger="schedule")
+    return {"report": report.pk, "findings": report.findings_by_kind, "actions": report.actions_by_kind}

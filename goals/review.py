@@ -1,0 +1,44 @@
+"""Flagging goals for a person to review: a goal the reconciler must not repair on its own.
+
+Flagging does not change the goal's state. Like a transition it is one statement, fenced on state and
+attempt, that journals itself, so a flag never lands on a goal that moved on meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from django.db import connection
+
+from goals.models import EventType, Goal, GoalEvent
+
+
+def _flag_statement() -> str:
+    goal_t, event_t = Goal._meta.db_table, GoalEvent._meta.db_table
+    return f"""
+    WITH flagged AS (
+        UPDATE {goal_t} SET needs_review = true, review_reason = %(reason)s
+         WHERE id = %(goal_id)s AND state = %(state)s AND attempt = %(attempt)s AND NOT needs_review
+     RETURNING id, state, attempt, task_id
+    )
+    INSERT INTO {event_t} (goal_id, created_at, event, transition, from_state, to_state, attempt, task_id,
+                           cause, actor, details)
+    SELECT id, now(), '{EventType.FLAGGED.value}', '', state, state, attempt, task_id, %(cause)s, %(actor)s,
+           %(details)s::jsonb || jsonb_build_object('reason', %(reason)s::text)
+      FROM flagged
+    RETURNING goal_id
+    """
+
+
+def goal_flag_for_review(*, goal_id: UUID | str, state: str, attempt: int, reason: str, cause: str,
+                         actor: str = "", details: dict[str, Any] | None = None) -> bool:
+    """Flag the goal if it is still in ``state`` at ``attempt`` and not flagged already; returns whether
+    this call flagged it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_flag_statement(), {
+            "goal_id": str(goal_id), "state": state, "attempt": attempt, "reason": reason[:255],
+            "cause": cause, "actor": actor[:255], "details": json.dumps(details or {}),
+        })
+        return cursor.fetchone() is not None
