@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from goals.api import submit
+from goals.models import Goal
 from goals.states import GoalState
 from tests.factories import make_goal
 
@@ -31,3 +32,39 @@ def test_change_page_shows_attempts_and_journal_read_only(admin_client):
     assert admin_client.post(f"/admin/goals/goal/{goal.pk}/change/", {"state": "succeeded"}).status_code == 403
     goal.refresh_from_db()
     assert goal.state == GoalState.PENDING
+
+
+def test_reports_are_browsable_and_export_as_csv_and_json(admin_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from goals.reconciler.passes import run_pass
+
+    goal = make_goal(state=GoalState.QUEUED, deadline=timezone.now() - timedelta(minutes=1))
+    report, _ = run_pass(trigger="test")
+
+    listing = admin_client.get("/admin/goals/reconciliationreport/")
+    assert listing.status_code == 200
+    detail = " ".join(admin_client.get(f"/admin/goals/reconciliationreport/{report.pk}/change/")
+                      .content.decode().split())
+    assert '<td class="field-kind"> <p>overdue</p> </td>' in detail
+
+    url = "/admin/goals/reconciliationreport/"
+    csv_response = admin_client.post(url, {"action": "export_csv", "_selected_action": [report.pk]})
+    assert csv_response["Content-Type"] == "text/csv"
+    rows = csv_response.content.decode().splitlines()
+    assert rows[1].startswith(f"{report.pk},{goal.pk},")
+    json_response = admin_client.post(url, {"action": "export_json", "_selected_action": [report.pk]})
+    [exported] = json_response.json()
+    assert exported["findings"][0]["goal_id"] == str(goal.pk)
+    assert exported["actions_by_kind"] == {"expired": 1}
+
+
+def test_goals_needing_review_can_be_filtered(admin_client):
+    flagged = make_goal(state=GoalState.FAILED)
+    Goal.objects.filter(pk=flagged.pk).update(needs_review=True, review_reason="stalled: no attempt left")
+    make_goal(state=GoalState.FAILED)
+    body = admin_client.get("/admin/goals/goal/?needs_review__exact=1").content.decode()
+    assert str(flagged.pk) in body
+    assert body.count('<td class="field-kind">') == 1, "only the flagged goal is listed"

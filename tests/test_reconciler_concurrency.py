@@ -1,0 +1,85 @@
+"""Two reconcilers at once over the same anomalies: each goal is repaired exactly once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from celery import states
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from goals.models import Action, Cause, Goal, GoalEvent
+from goals.reconciler.passes import run_pass
+from goals.states import FINAL_STATES, GoalState
+from tests.factories import make_goal, store_task_result
+
+ANOMALIES = 1000
+
+
+def make_anomalies(count: int) -> list[Goal]:
+    """Half overdue, half lost success callbacks: repairs that need no broker round trip per goal."""
+    now = timezone.now()
+    goals = []
+    for i in range(count):
+        if i % 2:
+            goals.append(make_goal(state=GoalState.QUEUED, deadline=now - timedelta(minutes=1)))
+        else:
+            goal = make_goal(state=GoalState.RUNNING)
+            store_task_result(goal.task_id, status=states.SUCCESS, result=i, goal_id=goal.id,
+                              done_at=now - timedelta(minutes=5))
+            goals.append(goal)
+    return goals
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(GOALS_RECONCILE_BATCH_SIZE=50)
+def test_two_concurrent_passes_repair_each_goal_exactly_once():
+    goals = make_anomalies(ANOMALIES)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def reconciler() -> None:
+        try:
+            barrier.wait()
+            results.append(run_pass(trigger="test"))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reconciler) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=240)
+
+    assert errors == []
+    repaired = [f for _, findings in results for f in findings if f.action != Action.SKIPPED]
+    assert len(repaired) == ANOMALIES
+    assert len({f.goal_id for f in repaired}) == ANOMALIES
+    assert all(f.action in (Action.EXPIRED, Action.APPLIED_SUCCESS) for f in repaired)
+    assert all(len(findings) > 0 for _, findings in results), "both passes took a share of the work"
+    per_goal = GoalEvent.objects.filter(cause=Cause.RECONCILER, goal__in=goals).values_list("goal_id", flat=True)
+    assert sorted(map(str, per_goal)) == sorted(str(g.id) for g in goals), "one reconciler transition per goal"
+    assert set(Goal.objects.values_list("state", flat=True)) <= set(FINAL_STATES)
+    _, again = run_pass(trigger="test")
+    assert again == [], "a repaired goal is not repaired again"
+
+
+@pytest.mark.django_db
+def test_queries_of_a_pass_do_not_grow_with_the_number_of_goals(django_assert_num_queries):
+    for _ in range(10):
+        make_goal(state=GoalState.RUNNING)
+        make_goal(state=GoalState.SUCCEEDED)
+    with CaptureQueriesContext(connection) as small:
+        run_pass(trigger="test")
+    for _ in range(200):
+        make_goal(state=GoalState.RUNNING)
+        make_goal(state=GoalState.SUCCEEDED)
+    # Counts, last report, detection, results, two report writes (plus the transaction's savepoints).
+    with django_assert_num_queries(len(small)):
+        run_pass(trigger="test")
