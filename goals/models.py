@@ -73,6 +73,9 @@ class Goal(models.Model):
         indexes = [
             # Partial indexes stay as small as the set of active goals, whatever the history holds.
             models.Index(fields=["state", "kind"], condition=Q(state__in=ACTIVE_VALUES), name="goals_goal_active"),
+            # The reconciler walks active goals in id order (keyset batches): without this it walks the
+            # primary key through the whole history.
+            models.Index(fields=["id"], condition=Q(state__in=ACTIVE_VALUES), name="goals_goal_active_id"),
             models.Index(fields=["heartbeat_at"], condition=Q(state=GoalState.RUNNING), name="goals_goal_running_hb"),
             models.Index(fields=["deadline"], condition=Q(state__in=ACTIVE_VALUES, deadline__isnull=False),
                          name="goals_goal_active_deadline"),
