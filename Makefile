@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint venv clean-local
+.PHONY: demo test lint bench venv clean-local
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks run on purpose, never in CI: see bench/README.md.
+bench: $(STAMP)
+	$(BIN)/python bench/reconcile_scale.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,176 @@
+"""How one reconciler pass scales with history: 100k vs 1M goals, 1% active, 0.1% anomalies.
+
+The reconciler claims to be bounded by the active set, never by history (goals.reconciler.detect). This
+builds each size with set-based SQL in a throwaway database ``goaltrack_bench`` (dropped at the end),
+times a repairing pass and a dry run, and prints both sizes side by side. Anomalies (stalled, lost in
+queue, overdue, lost callback) are re-dispatched to a queue of this process's own, deleted at the end.
+
+    make bench    # or: .venv/bin/python bench/reconcile_scale.py [--sizes 100000 1000000]
+
+DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/goaltrack; only its server is
+used), CELERY_BROKER_URL the broker (default redis://127.0.0.1:6379/0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = "goaltrack_bench"
+QUEUE = f"bench-{os.getpid()}"
+# name, state, then created, queued, started, heartbeat, finished, deadline as offsets from the passes' ``now``,
+# then the result row's status. Goal i takes role i % 4 if anomalous, 4 + i % 4 if active, else 8 or 9.
+ROLES = [
+    ("stalled", "running", "-30 min", "-29 min", "-15 min", "-14 min", None, None, None),
+    ("lost_in_queue", "queued", "-125 min", "-120 min", None, None, None, None, None),
+    ("overdue", "queued", "-10 min", "-9 min", None, None, None, "-1 min", None),
+    ("lost_callback", "running", "-20 min", "-19 min", "-18 min", "-10 min", None, None, "SUCCESS"),
+    ("pending", "pending", "-10 s", None, None, None, None, None, None),
+    ("queued", "queued", "-70 s", "-60 s", None, None, None, "1 day", None),
+    ("running", "running", "-3 min", "-2 min", "-1 min", "-10 s", None, None, None),
+    ("retrying", "retrying", "-3 min", "-30 s", None, None, None, None, None),
+    ("succeeded", "succeeded", "-2 days", "-2 days", "-2 days", "-2 days", "-2 days", None, "SUCCESS"),
+    ("failed", "failed", "-2 days", "-2 days", "-2 days", "-2 days", "-2 days", None, "FAILURE"),
+]
+# History is spread over ~23 days before the roles' offsets, all outside the pass's result lookback.
+GENERATE = """
+WITH roles (n, name, state, created, queued, started, heartbeat, finished, deadline, status) AS (VALUES {roles}),
+t AS MATERIALIZED (
+    SELECT i, gen_random_uuid() AS id, gen_random_uuid()::text AS task_id, r.state, r.status, b + r.created::interval
+           AS created, b + r.queued::interval AS queued, b + r.started::interval AS started, b + r.heartbeat::interval
+           AS heartbeat, b + r.finished::interval AS finished, b + r.deadline::interval AS deadline
+      FROM generate_series(1, %(total)s) AS i
+      JOIN roles r ON r.n = CASE WHEN i <= %(anomalies)s THEN i %% 4 WHEN i <= %(active)s THEN 4 + i %% 4
+                                 ELSE 8 + (i %% 10 = 0)::int END
+     CROSS JOIN LATERAL (SELECT %(now)s::timestamptz - CASE WHEN r.finished IS NULL THEN interval '0'
+                                                     ELSE make_interval(secs => i %% 2000000) END) AS x(b)
+),
+g AS (INSERT INTO goals_goal (id, kind, params, state, attempt, max_attempts, progress_current, progress_message,
+                              task_id, created_at, queued_at, started_at, heartbeat_at, finished_at, deadline)
+      SELECT id, 'bench.noop', '{{}}', state, 1, 3, 0, '', task_id, created, queued, started, heartbeat, finished,
+             deadline FROM t),
+a AS (INSERT INTO goals_attempt (goal_id, number, task_id, worker, created_at, queued_at, started_at, finished_at,
+                                 outcome)
+      SELECT id, 1, task_id, '', created, queued, started, finished, CASE WHEN finished IS NULL THEN '' ELSE state END
+        FROM t)
+INSERT INTO django_celery_results_taskresult (task_id, task_name, task_args, task_kwargs, status, worker, content_type,
+                                              content_encoding, result, date_created, date_done)
+SELECT task_id, 'goals.execute', format('["%%s", 1]', id), '{{}}', status, 'bench@host', 'application/json', 'utf-8',
+       CASE WHEN status = 'SUCCESS' THEN '{{"n": ' || i || '}}' ELSE '{{"exc_type": "Exception"}}' END,
+       heartbeat, COALESCE(finished, heartbeat)
+  FROM t WHERE status IS NOT NULL
+"""
+
+
+def server_url(database: str) -> str:
+    url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/goaltrack"
+    return urlsplit(url)._replace(path=f"/{database}").geturl()
+
+
+def admin_sql(statement: str) -> None:
+    with psycopg.connect(server_url("postgres"), autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def register_executor() -> None:
+    from goals.api import executor
+
+    @executor("bench.noop", max_attempts=3, queue=QUEUE)
+    def noop(ctx: Any) -> None:
+        return None
+
+
+def build(total: int, now: datetime) -> float:
+    from django.db import connection
+
+    clock = time.perf_counter()
+    values = (", ".join("NULL" if v is None else f"'{v}'" for v in role) for role in ROLES)
+    roles = ", ".join(f"({n}, {row})" for n, row in enumerate(values))
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE goals_goal, goals_attempt, goals_goalevent, goals_reconciliationfinding,"
+                       " goals_reconciliationreport, django_celery_results_taskresult")
+        cursor.execute(GENERATE.format(roles=roles),
+                       {"total": total, "active": total // 100, "anomalies": total // 1000, "now": now})
+        for table in ("goals_goal", "goals_attempt", "django_celery_results_taskresult"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    return time.perf_counter() - clock
+
+
+def timed_pass(now: datetime, *, dry_run: bool) -> tuple[float, int, dict[str, int]]:
+    from goals.reconciler.passes import run_pass
+
+    clock = time.perf_counter()
+    report, findings = run_pass(trigger="bench", dry_run=dry_run, now=now)
+    return time.perf_counter() - clock, len(findings), {str(k): v for k, v in sorted(report.actions_by_kind.items())}
+
+
+def purge_queue() -> int:
+    from celery import current_app
+    from kombu import Exchange, Queue
+
+    with current_app.connection_for_write() as conn:
+        queue = Queue(QUEUE, Exchange(QUEUE), QUEUE)(conn.default_channel)
+        queue.declare()  # so that delete() also removes the binding the publishes created
+        purged = queue.purge() or 0
+        queue.delete()
+    return purged
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    sizes, started = parser.parse_args().sizes, time.perf_counter()
+    admin_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    admin_sql(f"CREATE DATABASE {BENCH_DB}")
+    os.environ.update(DATABASE_URL=server_url(BENCH_DB), GOALS_TASK_QUEUE=QUEUE,
+                      DJANGO_SETTINGS_MODULE="config.settings.test")
+    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    os.environ.setdefault("GOALS_LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connections
+    from django.utils import timezone
+
+    rows = []
+    try:
+        call_command("migrate", verbosity=0)
+        register_executor()
+        build(1000, timezone.now())  # warms the repair path too: broker connection, statements
+        timed_pass(timezone.now(), dry_run=False)
+        for total in sizes:
+            now = timezone.now()  # rows are built relative to it and the passes judge them at it
+            built = build(total, now)
+            timed_pass(now, dry_run=True)  # warm-up
+            dry, dry_findings, _ = timed_pass(now, dry_run=True)
+            real, findings, actions = timed_pass(now, dry_run=False)
+            rows.append((total, total // 100, total // 1000, built, real, dry, findings, dry_findings))
+            print(f"  {total:,} goals built in {built:.1f}s; pass {real:.3f}s, dry run {dry:.3f}s; {actions}")
+    finally:
+        connections.close_all()
+        admin_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        purged = purge_queue()
+    print(f"\n{'goals':>10} {'active':>7} {'anomalies':>9} {'build s':>8} {'pass s':>8} {'dry-run s':>9}"
+          f" {'findings':>8} {'dry findings':>12}")
+    for row in rows:
+        print("{:>10,} {:>7,} {:>9,} {:>8.1f} {:>8.3f} {:>9.3f} {:>8,} {:>12,}".format(*row))
+    for small, large in itertools.pairwise(rows):
+        print(f"\n{large[0]:,} / {small[0]:,}: history x{large[0] / small[0]:.0f}, active x{large[1] / small[1]:.0f},"
+              f" pass time x{large[4] / small[4]:.2f}, dry-run time x{large[5] / small[5]:.2f}")
+    print(f"\nmessages left on {QUEUE} and purged: {purged}; total {time.perf_counter() - started:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
