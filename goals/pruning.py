@@ -9,7 +9,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from goals.models import Attempt, Goal, GoalEvent, ReconciliationFinding, ReconciliationReport
-from goals.querysets import FINAL_VALUES
+from goals.querysets import FINAL_VALUES, sql_list
 
 
 @dataclass
@@ -20,7 +20,7 @@ class PruneCounts:
 
 def _delete_goals_statement() -> str:
     goal_t, attempt_t, event_t = Goal._meta.db_table, Attempt._meta.db_table, GoalEvent._meta.db_table
-    final = ", ".join(f"'{state}'" for state in FINAL_VALUES)
+    final = sql_list(FINAL_VALUES)
     return f"""
     WITH doomed AS (
         SELECT id FROM {goal_t}

@@ -15,6 +15,11 @@ ACTIVE_VALUES: tuple[str, ...] = tuple(sorted(ACTIVE_STATES))
 FINAL_VALUES: tuple[str, ...] = tuple(sorted(FINAL_STATES))
 
 
+def sql_list(values: tuple[str, ...]) -> str:
+    """``'a', 'b'`` for raw SQL: literal lists let PostgreSQL match the partial indexes' predicates."""
+    return ", ".join(f"'{value}'" for value in values)
+
+
 class GoalQuerySet(models.QuerySet):
     def active(self) -> GoalQuerySet:
         """Goals that are not final: pending, queued, running or retrying."""

@@ -42,6 +42,17 @@ class ExecutorSpec:
         return max(minimum, random.uniform(0, ceiling))
 
 
+    @property
+    def hard_time_limit(self) -> float:
+        return hard_time_limit(self.timeout)
+
+
+def hard_time_limit(timeout: float) -> float:
+    """The hard limit Celery enforces for an attempt whose soft limit is ``timeout``: a moment later, so
+    the executor can handle ``SoftTimeLimitExceeded``."""
+    return timeout + max(5.0, timeout * 0.1)
+
+
 _registry: dict[str, ExecutorSpec] = {}
 
 

@@ -28,7 +28,8 @@ from goals.validation import validate_submission
 logger = logging.getLogger(__name__)
 
 
-def _process_name() -> str:
+def process_name() -> str:
+    """``host:pid`` of this process, the actor of what it does on its own behalf."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -129,19 +130,18 @@ def goal_dispatch(*, goal_id: uuid.UUID | str, attempt: int, task_id: str, kind:
             task_id=task_id,
             queue=spec.queue,
             soft_time_limit=spec.timeout,
-            # The hard limit leaves the executor a moment to handle SoftTimeLimitExceeded.
-            time_limit=spec.timeout + max(5.0, spec.timeout * 0.1),
+            time_limit=spec.hard_time_limit,
         )
     except (BrokerError, OSError) as exc:
         logger.warning("goal %s attempt %s not sent, broker unreachable: %s", goal_id, attempt, exc)
         GoalEvent.objects.create(
             goal_id=goal_id, created_at=timezone.now(), event=EventType.PUBLISH_FAILED, attempt=attempt,
-            task_id=task_id, cause=Cause.PUBLISHER, actor=_process_name(),
+            task_id=task_id, cause=Cause.PUBLISHER, actor=process_name(),
             details={"error": f"{type(exc).__name__}: {exc}"[:2000]},
         )
         return False
     # Refused only if the worker already started it (or someone cancelled it): both are fine.
-    apply_transition(ENQUEUE, goal_id=goal_id, attempt=attempt, cause=Cause.PUBLISHER, actor=_process_name())
+    apply_transition(ENQUEUE, goal_id=goal_id, attempt=attempt, cause=Cause.PUBLISHER, actor=process_name())
     return True
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+from celery import current_app, states
+from celery.app.task import Context
 from django.utils import timezone
+from django_celery_results.models import TaskResult
 
 from goals.models import Attempt, Goal
 from goals.states import FINAL_STATES, GoalState
@@ -32,10 +35,6 @@ def make_goal(*, state: GoalState = GoalState.QUEUED, attempt: int = 1, max_atte
 def store_task_result(task_id: str, *, status: str, result: object = None, exc: BaseException | None = None,
                       goal_id: object = None, attempt: int = 1, done_at: datetime | None = None) -> None:
     """Write a result row through django-celery-results' own backend, exactly as a worker would."""
-    from celery import current_app, states
-    from celery.app.task import Context
-    from django_celery_results.models import TaskResult
-
     request = Context(id=task_id, task="goals.execute", args=[str(goal_id), attempt], kwargs={},
                       hostname="worker-1@test", argsrepr=None, kwargsrepr=None)
     if status == states.SUCCESS:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from goals.api import submit
 from goals.models import Goal
+from goals.reconciler.passes import run_pass
 from goals.states import GoalState
 from tests.factories import make_goal
 
@@ -35,12 +39,6 @@ def test_change_page_shows_attempts_and_journal_read_only(admin_client):
 
 
 def test_reports_are_browsable_and_export_as_csv_and_json(admin_client):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from goals.reconciler.passes import run_pass
-
     goal = make_goal(state=GoalState.QUEUED, deadline=timezone.now() - timedelta(minutes=1))
     report, _ = run_pass(trigger="test")
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from celery import states
 from django.utils import timezone
+from django_celery_results.models import TaskResult
 
 from goals.models import (
     Action,
@@ -205,8 +206,6 @@ def test_orphan_result_is_reported_only():
 
 def test_result_rows_gone_the_goal_row_decides():
     """Expired results: no row is "unknown", never PENDING; a stale heartbeat still gets it repaired."""
-    from django_celery_results.models import TaskResult
-
     goal = make_stalled(max_attempts=3)
     store_task_result(goal.task_id, status=states.SUCCESS, result=1, goal_id=goal.id,
                       done_at=NOW() - timedelta(days=30))

@@ -19,8 +19,8 @@ from django_celery_results.models import TaskResult
 
 from goals.conf import GoalSettings
 from goals.models import Attempt, Finding, Goal
-from goals.querysets import ACTIVE_VALUES
-from goals.registry import get_executor, registered_kinds
+from goals.querysets import ACTIVE_VALUES, sql_list
+from goals.registry import get_executor, hard_time_limit, registered_kinds
 from goals.states import GoalState
 
 FINAL_RESULT_STATUSES = ("SUCCESS", "FAILURE")
@@ -46,14 +46,9 @@ class Candidate:
     moved_to: str = ""
 
 
-def _sql_list(values: tuple[str, ...]) -> str:
-    # Literal lists, so PostgreSQL can match the partial indexes' predicates.
-    return ", ".join(f"'{value}'" for value in values)
-
-
 def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
     goal_t, attempt_t, result_t = Goal._meta.db_table, Attempt._meta.db_table, TaskResult._meta.db_table
-    final = _sql_list(FINAL_RESULT_STATUSES)
+    final = sql_list(FINAL_RESULT_STATUSES)
     S = GoalState
     return f"""
     WITH limits AS (
@@ -84,7 +79,7 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
           LEFT JOIN {result_t} r ON r.task_id = g.task_id
           LEFT JOIN {attempt_t} a ON a.goal_id = g.id AND a.number = g.attempt
           LEFT JOIN limits l ON l.kind = g.kind
-         WHERE g.state IN ({_sql_list(ACTIVE_VALUES)}) AND NOT g.needs_review AND g.id > %(after)s
+         WHERE g.state IN ({sql_list(ACTIVE_VALUES)}) AND NOT g.needs_review AND g.id > %(after)s
     )
     SELECT s.finding, g.id, g.task_id, s.state, s.attempt, g.state, g.attempt, g.max_attempts, g.kind,
            s.result_status, s.result_done, r.result, r.traceback, s.heartbeat_at, s.started_at, s.queued_at,
@@ -116,10 +111,9 @@ def active_candidates(*, config: GoalSettings, now: datetime, after: uuid.UUID, 
     params = {
         "kinds": kinds,
         "heartbeat": [spec.heartbeat_timeout for spec in specs],
-        # The hard limit Celery enforces (see goals.services.goal_dispatch).
-        "time_limit": [spec.timeout + max(5.0, spec.timeout * 0.1) for spec in specs],
+        "time_limit": [spec.hard_time_limit for spec in specs],
         "default_heartbeat": config.default_heartbeat_timeout,
-        "default_time_limit": config.default_timeout * 1.1,
+        "default_time_limit": hard_time_limit(config.default_timeout),
         "callback_grace": config.reconcile_callback_grace,
         "now": now,
         "callback_before": now - timedelta(seconds=config.reconcile_callback_grace),
@@ -162,7 +156,7 @@ def _results_statement() -> str:
       FROM {result_t} r
       LEFT JOIN {attempt_t} a ON a.task_id = r.task_id
       LEFT JOIN {goal_t} g ON g.id = a.goal_id AND g.task_id = r.task_id
-     WHERE r.task_name = %(task_name)s AND r.date_done >= %(since)s AND r.status IN ({_sql_list(FINAL_RESULT_STATUSES)})
+     WHERE r.task_name = %(task_name)s AND r.date_done >= %(since)s AND r.status IN ({sql_list(FINAL_RESULT_STATUSES)})
        AND (a.id IS NULL
             OR (NOT g.needs_review
                 AND ((g.state = '{S.SUCCEEDED}' AND r.status = 'FAILURE')
@@ -198,7 +192,7 @@ def scanned_counts(*, since: datetime) -> tuple[int, int]:
     """How many active goals and recent goal-task result rows a pass looks at (index-only counts)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT (SELECT count(*) FROM {Goal._meta.db_table} WHERE state IN ({_sql_list(ACTIVE_VALUES)})),"
+            f"SELECT (SELECT count(*) FROM {Goal._meta.db_table} WHERE state IN ({sql_list(ACTIVE_VALUES)})),"
             f" (SELECT count(*) FROM {TaskResult._meta.db_table} WHERE date_done >= %s AND task_name = %s)",
             [since, GOAL_TASK_NAME],
         )

@@ -9,8 +9,6 @@ connection of their own for the whole pass, so a slow pass makes the next one sk
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 import uuid
 from collections import Counter
@@ -28,6 +26,7 @@ from django.utils import timezone
 from goals.conf import goal_settings
 from goals.models import Action, ReconciliationFinding, ReconciliationReport
 from goals.reconciler import detect, repair
+from goals.services import process_name
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +84,7 @@ def run_pass(*, dry_run: bool = False, only: list[str] | None = None, trigger: s
     config = goal_settings()
     clock = time.monotonic()
     now = now or timezone.now()
-    actor = f"reconciler@{socket.gethostname()}:{os.getpid()}"
+    actor = f"reconciler@{process_name()}"
     since = _results_since(now, config.reconcile_results_lookback)
     goals_scanned, results_scanned = detect.scanned_counts(since=since)
     report = ReconciliationReport(started_at=timezone.now(), dry_run=dry_run, trigger=trigger, host=actor,

@@ -58,10 +58,11 @@ def decide(candidate: Candidate) -> str:
             return Action.APPLIED_FAILURE
         return Action.APPLIED_SUCCESS if candidate.state == GoalState.RUNNING else Action.FLAGGED
     if finding in _DEAD_ATTEMPT:
-        if finding != Finding.LOST_IN_QUEUE and not _idempotent(candidate.kind):
-            return Action.FAILED  # may have done part of its work: a person decides whether to run it again
-        if _idempotent(candidate.kind) is None:
+        idempotent = _idempotent(candidate.kind)
+        if idempotent is None:
             return Action.FAILED
+        if not idempotent and finding != Finding.LOST_IN_QUEUE:
+            return Action.FAILED  # may have done part of its work: a person decides whether to run it again
         return Action.REDISPATCHED if candidate.attempt < candidate.max_attempts else Action.FAILED
     if finding == Finding.NEVER_SENT:
         return Action.SENT if _idempotent(candidate.kind) is not None else Action.FAILED
