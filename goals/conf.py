@@ -46,6 +46,14 @@ class GoalSettings:
     """Mail the site admins (``mail_admins``) when a pass flags goals for review."""
     prune_after_days: int = 0
     """Scheduled pruning deletes final goals and reports older than this many days; 0 turns it off."""
+    api_max_body_bytes: int = 128 * 1024
+    """Largest request body the HTTP API reads; a larger one is refused with 413."""
+    api_page_size: int = 50
+    """Goals per page of ``GET /api/goals/`` (a client may ask for fewer with ``?limit=``)."""
+    metrics: str = "off"
+    """``/metrics``: ``off`` (404), ``open`` (anyone who can reach it) or ``token`` (``GOALS_METRICS_TOKEN``)."""
+    metrics_token: str = ""
+    """Bearer token a scraper must send when ``GOALS_METRICS`` is ``token``."""
 
 
 def goal_settings() -> GoalSettings:

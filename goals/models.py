@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import Q
 
@@ -82,10 +83,17 @@ class Goal(models.Model):
             models.Index(fields=["created_at"], condition=Q(needs_review=True), name="goals_goal_needs_review"),
             # Pruning walks final goals by age.
             models.Index(fields=["finished_at"], condition=Q(state__in=FINAL_VALUES), name="goals_goal_final_finished"),
+            # The admin list and the HTTP list filter by one column and show the newest first.
+            models.Index(fields=["state", "created_at"], name="goals_goal_state_created"),
             models.Index(fields=["kind", "created_at"], name="goals_goal_kind_created"),
+            models.Index(fields=["owner", "created_at"], name="goals_goal_owner_created"),
             models.Index(fields=["created_at"], name="goals_goal_created"),
             models.Index(fields=["task_id"], name="goals_goal_task_id"),
+            # Looking a goal up by its key alone (admin search); the unique constraint leads with kind.
+            models.Index(fields=["idempotency_key"], condition=Q(idempotency_key__isnull=False),
+                         name="goals_goal_idempotency_key"),
         ]
+        permissions = [("review_goal", "Can retry, cancel and acknowledge goals")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id} ({self.state})"
@@ -149,6 +157,8 @@ class EventType(models.TextChoices):
     """The broker could not be reached; the goal stays pending until it is re-sent."""
     FLAGGED = "flagged", "flagged for review"
     """The reconciler found something it must not repair on its own; a person decides."""
+    ACKNOWLEDGED = "acknowledged", "acknowledged"
+    """A person reviewed a flagged goal and cleared the flag (the state is unchanged)."""
 
 
 class Cause(models.TextChoices):
@@ -177,7 +187,11 @@ class GoalEvent(models.Model):
 
     class Meta:
         ordering = ["goal", "id"]
-        indexes = [models.Index(fields=["goal", "id"], name="goals_event_goal_id")]
+        indexes = [
+            models.Index(fields=["goal", "id"], name="goals_event_goal_id"),
+            # Rows are appended in time order: a BRIN index finds a recent window for a few pages of index.
+            BrinIndex(fields=["created_at"], name="goals_event_created_brin"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} {self.from_state}->{self.to_state} of {self.goal_id}"
@@ -274,3 +288,24 @@ class ReconciliationFinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.goal_id or self.task_id}: {self.action}"
+
+
+class ApiToken(models.Model):
+    """A machine client's credential for the HTTP API, acting as ``user``.
+
+    Only a SHA-256 digest of the key is stored: the key itself is shown once, when it is created
+    (``manage.py create_api_token``). Deleting the row revokes it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="goal_api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. the client's name.")
+    prefix = models.CharField(max_length=12, editable=False, help_text="First characters of the key, to tell tokens apart.")
+    digest = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of the key, hex.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["user", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}...) of {self.user}"

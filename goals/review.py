@@ -1,4 +1,5 @@
-"""Flagging goals for a person to review: a goal the reconciler must not repair on its own.
+"""Flagging goals for a person to review (a goal the reconciler must not repair on its own), and clearing
+the flag once a person has looked.
 
 Flagging does not change the goal's state. Like a transition it is one statement, fenced on state and
 attempt, that journals itself, so a flag never lands on a goal that moved on meanwhile.
@@ -40,5 +41,32 @@ def goal_flag_for_review(*, goal_id: UUID | str, state: str, attempt: int, reaso
         cursor.execute(_flag_statement(), {
             "goal_id": str(goal_id), "state": state, "attempt": attempt, "reason": reason[:255],
             "cause": cause, "actor": actor[:255], "details": json.dumps(details or {}),
+        })
+        return cursor.fetchone() is not None
+
+
+def _acknowledge_statement() -> str:
+    goal_t, event_t = Goal._meta.db_table, GoalEvent._meta.db_table
+    return f"""
+    WITH cleared AS (
+        UPDATE {goal_t} SET needs_review = false, review_reason = ''
+         WHERE id = %(goal_id)s AND needs_review
+     RETURNING id, state, attempt, task_id
+    )
+    INSERT INTO {event_t} (goal_id, created_at, event, transition, from_state, to_state, attempt, task_id,
+                           cause, actor, details)
+    SELECT id, now(), '{EventType.ACKNOWLEDGED.value}', '', state, state, attempt, task_id, %(cause)s, %(actor)s,
+           jsonb_build_object('reason', %(reason)s::text)
+      FROM cleared
+    RETURNING goal_id
+    """
+
+
+def goal_acknowledge(*, goal_id: UUID | str, cause: str, actor: str = "", reason: str = "") -> bool:
+    """Clear the review flag of a flagged goal, journaling who did it and why; returns False (and writes
+    nothing) when the goal is not flagged, e.g. because someone acknowledged it first."""
+    with connection.cursor() as cursor:
+        cursor.execute(_acknowledge_statement(), {
+            "goal_id": str(goal_id), "cause": cause, "actor": actor[:255], "reason": reason[:1000],
         })
         return cursor.fetchone() is not None

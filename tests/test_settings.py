@@ -38,6 +38,9 @@ def test_project_settings_pass_every_check():
         ("GOALS_MAX_PARAMS_BYTES", 0, "goals.E002"),
         ("GOALS_DEFAULT_MAX_ATTEMPTS", -1, "goals.E002"),
         ("GOALS_RETRY_BACKOFF_MIN", -0.5, "goals.E002"),
+        ("GOALS_API_PAGE_SIZE", 0, "goals.E002"),
+        ("GOALS_METRICS", "public", "goals.E003"),
+        ("GOALS_METRICS", "token", "goals.E003"),
     ],
 )
 def test_malformed_goal_setting_fails_manage_py_check(name, value, expected_id):

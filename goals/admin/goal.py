@@ -1,0 +1,295 @@
+"""Goal review in the admin: a fast list, a read-only detail page, and retry/cancel/acknowledge actions.
+
+Goals are never edited through a form: state and every system field are read-only, and the actions
+call the services (see ``goals.admin.actions``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+from django_celery_results.models import TaskResult
+
+from goals.admin.actions import REVIEW_ACTIONS, ReasonForm, ReviewAction, apply_review_action
+from goals.admin.changelist import (
+    CappedCountPaginator,
+    OverdueFilter,
+    OwnerFilter,
+    StaleFilter,
+    with_cheap_date_hierarchy,
+)
+from goals.admin.overview import overview_context
+from goals.models import Attempt, Goal, GoalEvent
+from goals.states import GoalState
+
+# A review action goes through the services goal by goal; a selection "across" millions is refused.
+MAX_BULK_REVIEW = 1000
+
+STATE_COLOURS = {
+    GoalState.PENDING: "#6c757d",
+    GoalState.QUEUED: "#0d6efd",
+    GoalState.RUNNING: "#0aa2c0",
+    GoalState.RETRYING: "#fd7e14",
+    GoalState.SUCCEEDED: "#198754",
+    GoalState.FAILED: "#dc3545",
+    GoalState.CANCELLED: "#495057",
+    GoalState.EXPIRED: "#6f42c1",
+}
+
+
+def state_badge(state: str) -> str:
+    return format_html('<span class="goal-state" style="background:{};color:#fff;padding:1px 7px;'
+                       'border-radius:8px;white-space:nowrap">{}</span>', STATE_COLOURS.get(state, "#333"), state)
+
+
+def progress_bar(goal: Goal) -> str:
+    percent = goal.progress_percent
+    if percent is None:
+        return str(goal.progress_current) if goal.progress_current else "-"
+    return format_html('<div title="{}" style="width:100px;background:#e9ecef;border-radius:3px">'
+                       '<div style="width:{}%;background:#198754;color:#fff;font-size:10px;text-align:right;'
+                       'border-radius:3px;min-width:2em">{}%</div></div>',
+                       goal.progress_message, f"{percent:.0f}", f"{percent:.0f}")
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AttemptInline(ReadOnlyInline):
+    model = Attempt
+    fields = ["number", "task_result", "worker", "created_at", "queued_at", "started_at", "finished_at",
+              "outcome", "error"]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The result row's primary key, for the link, in the same query as the attempts.
+        result_pk = TaskResult.objects.filter(task_id=OuterRef("task_id")).values("pk")[:1]
+        return super().get_queryset(request).annotate(result_pk=Subquery(result_pk))
+
+    @admin.display(description="task (result)")
+    def task_result(self, attempt: Attempt) -> str:
+        if attempt.result_pk is None:
+            return format_html("{} <small>(no result row: not finished, expired or lost)</small>", attempt.task_id)
+        url = reverse("admin:django_celery_results_taskresult_change", args=[attempt.result_pk])
+        return format_html('<a href="{}">{}</a>', url, attempt.task_id)
+
+
+class GoalEventInline(ReadOnlyInline):
+    model = GoalEvent
+    fields = ["created_at", "event", "transition", "from_state", "to_state", "attempt", "cause", "actor",
+              "details"]
+    readonly_fields = fields
+    ordering = ["-id"]
+    verbose_name_plural = "journal (newest first)"
+
+
+def _pretty_json(value: Any) -> str:
+    if value is None:
+        return "-"
+    return format_html("<pre style='margin:0;white-space:pre-wrap'>{}</pre>",
+                       json.dumps(value, indent=2, sort_keys=True))
+
+
+@admin.register(Goal)
+class GoalAdmin(admin.ModelAdmin):
+    list_display = ["id", "state_display", "progress_display", "kind", "owner", "attempts_display", "age",
+                    "since_heartbeat", "deadline", "flagged"]
+    list_filter = ["state", "kind", "needs_review", StaleFilter, OverdueFilter, OwnerFilter]
+    list_select_related = ["owner"]
+    date_hierarchy = "created_at"
+    search_fields = ["id"]  # searched by get_search_results below: exact id, idempotency key or task id
+    search_help_text = "A goal id, an idempotency key or a Celery task id (exact)."
+    show_full_result_count = False
+    # Facet counts run one COUNT per filter choice over the whole table.
+    show_facets = admin.ShowFacets.NEVER
+    paginator = CappedCountPaginator
+    actions = ["retry_goals", "cancel_goals", "acknowledge_goals"]
+    fieldsets = [
+        (None, {"fields": ["id", "kind", "state_display", "needs_review", "review_reason", "owner",
+                           "idempotency_key"]}),
+        ("Progress", {"fields": ["progress_display", "progress_current", "progress_total", "progress_message"]}),
+        ("Attempts", {"fields": ["attempt", "max_attempts", "task_id"]}),
+        ("Input and outcome", {"fields": ["params_display", "result_display", "error_display"]}),
+        ("Times", {"fields": ["created_at", "queued_at", "started_at", "heartbeat_at", "finished_at",
+                              "deadline"]}),
+    ]
+    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+    inlines = [AttemptInline, GoalEventInline]
+
+    # --- list columns ------------------------------------------------------------------------------
+
+    @admin.display(description="state", ordering="state")
+    def state_display(self, goal: Goal) -> str:
+        return state_badge(goal.state)
+
+    @admin.display(description="progress")
+    def progress_display(self, goal: Goal) -> str:
+        return progress_bar(goal)
+
+    @admin.display(description="attempt")
+    def attempts_display(self, goal: Goal) -> str:
+        return f"{goal.attempt} / {goal.max_attempts}"
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, goal: Goal) -> str:
+        return timesince(goal.created_at, timezone.now(), depth=1)
+
+    @admin.display(description="since heartbeat")
+    def since_heartbeat(self, goal: Goal) -> str:
+        if goal.state != GoalState.RUNNING or goal.heartbeat_at is None:
+            return "-"
+        return timesince(goal.heartbeat_at, timezone.now(), depth=1)
+
+    @admin.display(description="review", boolean=True, ordering="needs_review")
+    def flagged(self, goal: Goal) -> bool:
+        return goal.needs_review
+
+    @admin.display(description="params")
+    def params_display(self, goal: Goal) -> str:
+        return _pretty_json(goal.params)
+
+    @admin.display(description="result")
+    def result_display(self, goal: Goal) -> str:
+        return _pretty_json(goal.result)
+
+    @admin.display(description="error")
+    def error_display(self, goal: Goal) -> str:
+        if not goal.error:
+            return "-"
+        return format_html("<strong>{}</strong>: {}<pre style='white-space:pre-wrap'>{}</pre>",
+                           goal.error.get("type", ""), goal.error.get("message", ""), goal.error.get("traceback", ""))
+
+    # --- the list: search and queryset -------------------------------------------------------------
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        """Exact matches only, each on an index: the admin's default (``UPPER(col) = UPPER(term)``) scans."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            goal_id = uuid.UUID(term)
+        except ValueError:
+            goal_id = None
+        by_key_or_task = queryset.filter(idempotency_key=term) | queryset.filter(task_id=term)
+        if goal_id is None:
+            return by_key_or_task, False
+        return queryset.filter(pk=goal_id) | by_key_or_task, False
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        changelist.queryset = with_cheap_date_hierarchy(changelist.queryset)
+        return changelist
+
+    # --- permissions: watch everything, change nothing by form --------------------------------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Goal | None = None) -> bool:
+        return False
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("goals.review_goal")
+
+    # --- review actions, in bulk from the list and one by one from the detail page -----------------
+
+    def _review(self, request: HttpRequest, queryset: QuerySet, action: ReviewAction) -> HttpResponse | None:
+        if queryset[: MAX_BULK_REVIEW + 1].count() > MAX_BULK_REVIEW:
+            self.message_user(request, f"Select at most {MAX_BULK_REVIEW} goals for one action; narrow the list "
+                              "with filters first.", messages.ERROR)
+            return None
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            goal_ids = list(queryset.values_list("pk", flat=True))
+            apply_review_action(request, action, goal_ids, form.cleaned_data["reason"], self.message_user)
+            return None
+        goals = list(queryset.select_related(None).only("id", "kind", "state", "needs_review"))
+        return TemplateResponse(request, "admin/goals/goal/review_action.html", {
+            **self.admin_site.each_context(request),
+            "title": f"{action.verb} goals",
+            "opts": self.model._meta,
+            "action": action,
+            "goals": goals,
+            "form": form,
+            "bulk": True,
+        })
+
+    @admin.action(description="Retry the selected goals", permissions=["review"])
+    def retry_goals(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._review(request, queryset, REVIEW_ACTIONS["retry"])
+
+    @admin.action(description="Cancel the selected goals", permissions=["review"])
+    def cancel_goals(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._review(request, queryset, REVIEW_ACTIONS["cancel"])
+
+    @admin.action(description="Acknowledge the selected goals (clear the review flag)", permissions=["review"])
+    def acknowledge_goals(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._review(request, queryset, REVIEW_ACTIONS["acknowledge"])
+
+    def review_one_view(self, request: HttpRequest, object_id: str, action_name: str) -> HttpResponse:
+        if not self.has_review_permission(request):
+            raise PermissionDenied
+        action = REVIEW_ACTIONS.get(action_name)
+        goal = self.get_object(request, object_id)
+        if action is None or goal is None:
+            raise Http404("no such goal or action")
+        change_url = reverse("admin:goals_goal_change", args=[goal.pk])
+        form = ReasonForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            apply_review_action(request, action, [goal.pk], form.cleaned_data["reason"], self.message_user)
+            return HttpResponseRedirect(change_url)
+        return TemplateResponse(request, "admin/goals/goal/review_action.html", {
+            **self.admin_site.each_context(request),
+            "title": f"{action.verb} goal {goal.pk}",
+            "opts": self.model._meta,
+            "action": action,
+            "goals": [goal],
+            "form": form,
+            "bulk": False,
+            "original": goal,
+        })
+
+    def overview_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return TemplateResponse(request, "admin/goals/goal/overview.html", {
+            **self.admin_site.each_context(request),
+            "title": "Goals overview",
+            "opts": self.model._meta,
+            **overview_context(),
+        })
+
+    def get_urls(self) -> list:
+        wrap = self.admin_site.admin_view
+        return [
+            path("overview/", wrap(self.overview_view), name="goals_goal_overview"),
+            path("<path:object_id>/review/<str:action_name>/", wrap(self.review_one_view),
+                 name="goals_goal_review"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict | None = None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "can_review": self.has_review_permission(request),
+                         "review_actions": REVIEW_ACTIONS.values()}
+        return super().change_view(request, object_id, form_url, extra_context)

@@ -1,0 +1,125 @@
+"""Reads for the overview surfaces (admin overview, metrics): counts whose cost follows the active goals.
+
+Counting every goal ever recorded would grow with the history; these read the active goals through
+their partial indexes, and final goals only within a recent window (``finished_at`` is indexed for
+final goals), so a scrape or a page view costs the same at a million goals as at a thousand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import Count, Min
+from django.utils import timezone
+from django_celery_results.models import TaskResult
+
+from goals.models import Goal, GoalEvent, ReconciliationReport
+from goals.querysets import FINAL_VALUES, sql_list
+
+
+@dataclass(frozen=True)
+class StateKindCount:
+    state: str
+    kind: str
+    count: int
+
+
+def goal_active_counts() -> list[StateKindCount]:
+    """Active goals per state and kind, exactly."""
+    rows = Goal.objects.active().order_by().values("state", "kind").annotate(count=Count("*"))
+    return [StateKindCount(row["state"], row["kind"], row["count"]) for row in rows]
+
+
+def goal_finished_counts(*, since: datetime) -> list[StateKindCount]:
+    """Goals that became final since ``since``, per final state and kind."""
+    rows = (Goal.objects.final().filter(finished_at__gte=since).order_by()
+            .values("state", "kind").annotate(count=Count("*")))
+    return [StateKindCount(row["state"], row["kind"], row["count"]) for row in rows]
+
+
+def goal_oldest_active_created_at() -> datetime | None:
+    return Goal.objects.active().aggregate(oldest=Min("created_at"))["oldest"]
+
+
+def goal_needs_review_count() -> int:
+    return Goal.objects.filter(needs_review=True).count()
+
+
+def report_latest(*, applied_only: bool = True) -> ReconciliationReport | None:
+    """The most recent reconciler pass (by default one that repaired, not a dry run)."""
+    reports = ReconciliationReport.objects.applied() if applied_only else ReconciliationReport.objects.all()
+    return reports.order_by("-started_at").first()
+
+
+def recent_window(*, hours: float = 24, now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) - timedelta(hours=hours)
+
+
+@dataclass(frozen=True)
+class EventCount:
+    event: str
+    transition: str
+    cause: str
+    count: int
+
+
+def goal_event_counts(*, since: datetime) -> list[EventCount]:
+    """Journal rows written since ``since``, per event type, transition and cause, in one GROUP BY.
+
+    ``since`` should be recent: the BRIN index on ``created_at`` then reads only the last pages of the
+    journal, however long it is.
+    """
+    rows = (GoalEvent.objects.filter(created_at__gte=since).order_by()
+            .values("event", "transition", "cause").annotate(count=Count("*")))
+    return [EventCount(row["event"], row["transition"], row["cause"], row["count"]) for row in rows]
+
+
+@dataclass(frozen=True)
+class LatencyHistogram:
+    """Cumulative counts: ``buckets[i]`` is the number of samples ``<= bounds[i]``; ``count`` is all of them."""
+
+    bounds: tuple[float, ...]
+    buckets: tuple[int, ...]
+    count: int
+    sum: float
+
+
+def goal_callback_latency(*, since: datetime, bounds: tuple[float, ...]) -> LatencyHistogram:
+    """How long goals that became final since ``since`` lagged behind their Celery result row.
+
+    The delay is ``goal.finished_at - taskresult.date_done``, clamped at 0 (a goal cancelled or expired
+    before its task stored a result would otherwise count negative). Celery stores the result before
+    the callback moves the goal, so this is the callback's delay; a lost callback repaired by the
+    reconciler shows up as a long one. Goals whose current task has no result row are left out: there is
+    nothing to measure against. One query, whatever the number of goals or buckets.
+    """
+    goal_t = Goal._meta.db_table
+    result_t = TaskResult._meta.db_table
+    columns = ", ".join([*(f"count(*) FILTER (WHERE seconds <= %(bound{i})s)" for i in range(len(bounds))),
+                         "count(*)", "COALESCE(sum(seconds), 0)"])
+    # Final states as literals, so PostgreSQL matches the partial index on final goals' finished_at.
+    sql = f"""
+        WITH latency AS (
+            SELECT GREATEST(EXTRACT(EPOCH FROM g.finished_at - r.date_done)::float8, 0) AS seconds
+              FROM {goal_t} AS g
+              JOIN {result_t} AS r ON r.task_id = g.task_id
+             WHERE g.state IN ({sql_list(FINAL_VALUES)}) AND g.finished_at >= %(since)s AND r.date_done IS NOT NULL
+        )
+        SELECT {columns} FROM latency
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"since": since, **{f"bound{i}": bound for i, bound in enumerate(bounds)}})
+        *buckets, count, total = cursor.fetchone()
+    return LatencyHistogram(bounds=tuple(bounds), buckets=tuple(buckets), count=count, sum=float(total))
+
+
+def report_latest_finished() -> ReconciliationReport | None:
+    """The most recent repairing pass that completed.
+
+    A pass saves its report when it starts and fills in its counts when it ends: the newest row may be a
+    pass still running (or one that died), whose empty counts would read as "nothing found".
+    """
+    return (ReconciliationReport.objects.applied().filter(finished_at__isnull=False)
+            .order_by("-started_at").first())

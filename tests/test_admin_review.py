@@ -1,0 +1,291 @@
+"""Goal review in the admin: the list and detail pages, the review actions and who may use them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from celery import states
+from django.contrib.auth.models import Permission, User
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from goals.admin.changelist import CappedCountPaginator, with_cheap_date_hierarchy
+from goals.errors import error_record
+from goals.models import Cause, EventType, Goal, GoalEvent
+from goals.reconciler.passes import run_pass
+from goals.review import goal_flag_for_review
+from goals.states import GoalState
+from tests.factories import make_goal, store_task_result
+
+pytestmark = pytest.mark.django_db
+
+LIST_URL = "/admin/goals/goal/"
+
+
+def flat(response) -> str:
+    return " ".join(response.content.decode().split())
+
+
+def goals_in_every_state(owner: User | None = None) -> dict[GoalState, Goal]:
+    goals = {}
+    for state in GoalState:
+        goals[state] = make_goal(state=state, owner=owner, progress_current=1, progress_total=4,
+                                 progress_message=f"{state} step")
+    return goals
+
+
+def test_list_renders_every_state_with_badge_progress_and_attempts(admin_client):
+    goals_in_every_state()
+    body = flat(admin_client.get(LIST_URL))
+    for state in GoalState:
+        assert f">{state.value}</span>" in body, state
+    assert "25%" in body
+    assert "1 / 3" in body
+    assert "more than" not in body
+
+
+@pytest.mark.parametrize("query", [
+    "state__exact=running", "kind=tests.noop", "needs_review__exact=1", "stale=yes", "overdue=yes",
+    "owner=alice", "created_at__year=2026", "q=not-a-uuid", "o=-7",
+])
+def test_every_filter_renders(admin_client, query):
+    goals_in_every_state()
+    assert admin_client.get(f"{LIST_URL}?{query}").status_code == 200
+
+
+def test_filters_select_the_right_goals(admin_client):
+    now = timezone.now()
+    alice = User.objects.create_user("alice")
+    stale = make_goal(state=GoalState.RUNNING, kind="tests.count")
+    Goal.objects.filter(pk=stale.pk).update(heartbeat_at=now - timedelta(hours=1))
+    fresh = make_goal(state=GoalState.RUNNING, kind="tests.count")
+    overdue = make_goal(state=GoalState.QUEUED, deadline=now - timedelta(minutes=1))
+    owned = make_goal(state=GoalState.SUCCEEDED, owner=alice)
+
+    def listed(query: str) -> set:
+        return {goal.pk for goal in admin_client.get(f"{LIST_URL}?{query}").context["cl"].result_list}
+
+    assert listed("stale=yes") == {stale.pk}
+    assert fresh.pk not in listed("stale=yes")
+    assert listed("overdue=yes") == {overdue.pk}
+    assert listed("owner=alice") == {owned.pk}
+
+
+def test_search_finds_a_goal_by_id_idempotency_key_or_task_id(admin_client):
+    goal = make_goal(idempotency_key="order-42")
+    make_goal(idempotency_key="order-43")
+    for term in (str(goal.pk), "order-42", goal.task_id):
+        result = admin_client.get(LIST_URL, {"q": term}).context["cl"].result_list
+        assert [found.pk for found in result] == [goal.pk], term
+
+
+def test_list_costs_the_same_number_of_queries_for_5_and_50_goals(admin_client):
+    owner = User.objects.create_user("owner")
+
+    def count_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(LIST_URL).status_code == 200
+        assert not any("COUNT(*)" in q["sql"] and "LIMIT" not in q["sql"] for q in queries.captured_queries), \
+            "a full count of the goals table"
+        return len(queries.captured_queries)
+
+    for _ in range(5):
+        make_goal(state=GoalState.RUNNING, owner=owner)
+    few = count_queries()
+    for _ in range(45):
+        make_goal(state=GoalState.RUNNING, owner=owner)
+    assert count_queries() == few
+
+
+def test_a_list_longer_than_the_count_cap_says_more_than(admin_client, monkeypatch):
+    monkeypatch.setattr(CappedCountPaginator, "cap", 10)
+    for _ in range(12):
+        make_goal()
+    body = flat(admin_client.get(LIST_URL))
+    assert "more than 10 goals" in body
+
+
+def test_the_date_hierarchy_walks_the_index_and_agrees_with_django(admin_client):
+    stamps = [datetime(2024, 12, 31, 23, 30, tzinfo=UTC), datetime(2025, 3, 1, tzinfo=UTC),
+              datetime(2025, 3, 1, 5, tzinfo=UTC), datetime(2025, 3, 9, tzinfo=UTC),
+              datetime(2026, 7, 4, tzinfo=UTC)]
+    for stamp in stamps:
+        goal = make_goal(state=GoalState.FAILED)
+        Goal.objects.filter(pk=goal.pk).update(created_at=stamp)
+    make_goal(state=GoalState.RUNNING)
+    for queryset in (Goal.objects.all(), Goal.objects.filter(state=GoalState.FAILED),
+                     Goal.objects.filter(created_at__year=2025, created_at__month=3)):
+        for unit in ("year", "month", "day"):
+            expected = list(queryset.datetimes("created_at", unit))
+            assert with_cheap_date_hierarchy(queryset).datetimes("created_at", unit) == expected, unit
+    body = flat(admin_client.get(LIST_URL, {"created_at__year": 2025}))
+    assert "March 2025" in body
+
+
+def test_detail_page_shows_error_with_traceback_and_links_the_task_result(admin_client):
+    goal = make_goal(state=GoalState.FAILED)
+    try:
+        raise ValueError("the planted failure")
+    except ValueError as exc:
+        error = error_record(exc)
+    Goal.objects.filter(pk=goal.pk).update(error=error)
+    store_task_result(goal.task_id, status=states.FAILURE, exc=ValueError("x"), goal_id=goal.pk)
+    body = flat(admin_client.get(f"{LIST_URL}{goal.pk}/change/"))
+    assert "the planted failure" in body
+    assert "Traceback (most recent call last)" in body
+    assert "/admin/django_celery_results/taskresult/" in body
+    assert 'name="state"' not in body
+
+
+@pytest.mark.parametrize("state", list(GoalState))
+def test_detail_page_renders_in_every_state(admin_client, state):
+    goal = make_goal(state=state)
+    response = admin_client.get(f"{LIST_URL}{goal.pk}/change/")
+    assert response.status_code == 200
+    body = flat(response)
+    for verb in ("Retry", "Cancel", "Acknowledge"):
+        assert f"/review/{verb.lower()}/" in body
+
+
+def post_action(client, action: str, goals: list[Goal], **extra):
+    return client.post(LIST_URL, {"action": f"{action}_goals", "_selected_action": [g.pk for g in goals], **extra})
+
+
+def test_bulk_action_asks_for_a_reason_first(admin_client):
+    goal = make_goal(state=GoalState.FAILED)
+    response = post_action(admin_client, "retry", [goal])
+    assert response.status_code == 200
+    assert 'name="reason"' in flat(response)
+    missing = post_action(admin_client, "retry", [goal], apply="yes", reason="")
+    assert "This field is required" in flat(missing)
+    goal.refresh_from_db()
+    assert goal.state == GoalState.FAILED
+
+
+def test_bulk_retry_retries_what_it_may_and_reports_what_it_refused(admin_client, admin_user,
+                                                                    django_capture_on_commit_callbacks):
+    failed = make_goal(state=GoalState.FAILED)
+    succeeded = make_goal(state=GoalState.SUCCEEDED)
+    with django_capture_on_commit_callbacks() as dispatches:
+        response = post_action(admin_client, "retry", [failed, succeeded], apply="yes", reason="customer asked")
+    assert response.status_code == 302
+    texts = [str(message) for message in get_messages(response.wsgi_request)]
+    assert any(f"Retried 1 goal(s): {failed.pk}" in text for text in texts)
+    assert any(f"Not retried: goal {succeeded.pk}: cannot retry from succeeded" in text for text in texts)
+    failed.refresh_from_db()
+    assert (failed.state, failed.attempt) == (GoalState.PENDING, 2)
+    assert len(dispatches) == 1, "the new attempt is sent on commit"
+    event = GoalEvent.objects.filter(goal=failed, transition="retry").get()
+    assert (event.cause, event.actor, event.details) == (Cause.ADMIN, admin_user.username,
+                                                         {"reason": "customer asked"})
+    assert not GoalEvent.objects.filter(goal=succeeded, transition="retry").exists()
+
+
+def test_bulk_cancel_is_journaled_with_the_admin_user(admin_client, admin_user):
+    queued = make_goal(state=GoalState.QUEUED)
+    cancelled = make_goal(state=GoalState.CANCELLED)
+    response = post_action(admin_client, "cancel", [queued, cancelled], apply="yes", reason="duplicate order")
+    texts = [str(message) for message in get_messages(response.wsgi_request)]
+    assert any("Not cancelled" in text and str(cancelled.pk) in text for text in texts)
+    queued.refresh_from_db()
+    assert queued.state == GoalState.CANCELLED
+    event = GoalEvent.objects.get(goal=queued, transition="cancel")
+    assert (event.cause, event.actor, event.details["reason"]) == (Cause.ADMIN, admin_user.username,
+                                                                   "duplicate order")
+
+
+def test_acknowledge_clears_the_flag_once_and_journals_it(admin_client, admin_user):
+    goal = make_goal(state=GoalState.FAILED)
+    assert goal_flag_for_review(goal_id=goal.pk, state=GoalState.FAILED, attempt=1, reason="mismatch",
+                                cause=Cause.RECONCILER)
+    not_flagged = make_goal(state=GoalState.FAILED)
+    response = post_action(admin_client, "acknowledge", [goal, not_flagged], apply="yes", reason="checked")
+    texts = [str(message) for message in get_messages(response.wsgi_request)]
+    assert any("is not flagged for review" in text and str(not_flagged.pk) in text for text in texts)
+    goal.refresh_from_db()
+    assert (goal.needs_review, goal.review_reason, goal.state) == (False, "", GoalState.FAILED)
+    event = GoalEvent.objects.get(goal=goal, event=EventType.ACKNOWLEDGED)
+    assert (event.actor, event.details) == (admin_user.username, {"reason": "checked"})
+
+
+def test_one_goal_action_from_the_detail_page(admin_client):
+    goal = make_goal(state=GoalState.RUNNING)
+    url = f"{LIST_URL}{goal.pk}/review/cancel/"
+    assert 'name="reason"' in flat(admin_client.get(url))
+    response = admin_client.post(url, {"reason": "stuck"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{LIST_URL}{goal.pk}/change/"
+    goal.refresh_from_db()
+    assert goal.state == GoalState.CANCELLED
+    refused = admin_client.post(url, {"reason": "again"}, follow=True)
+    assert "Not cancelled" in flat(refused)
+    assert admin_client.get(f"{LIST_URL}{goal.pk}/review/explode/").status_code == 404
+
+
+def test_staff_without_the_review_permission_may_watch_but_not_act(client):
+    watcher = User.objects.create_user("watcher", is_staff=True)
+    watcher.user_permissions.add(Permission.objects.get(codename="view_goal"))
+    client.force_login(watcher)
+    goal = make_goal(state=GoalState.FAILED)
+    listing = client.get(LIST_URL)
+    assert listing.status_code == 200
+    assert "retry_goals" not in flat(listing)
+    assert client.get(f"{LIST_URL}{goal.pk}/change/").status_code == 200
+    assert "/review/retry/" not in flat(client.get(f"{LIST_URL}{goal.pk}/change/"))
+    assert client.post(f"{LIST_URL}{goal.pk}/review/retry/", {"reason": "x"}).status_code == 403
+    post_action(client, "retry", [goal], apply="yes", reason="x")
+    goal.refresh_from_db()
+    assert goal.state == GoalState.FAILED
+
+
+def test_non_staff_are_sent_to_the_login_page(client):
+    client.force_login(User.objects.create_user("customer"))
+    goal = make_goal()
+    urls = (LIST_URL, f"{LIST_URL}{goal.pk}/change/", f"{LIST_URL}overview/", f"{LIST_URL}{goal.pk}/review/cancel/")
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/admin/login/"), url
+
+
+def test_overview_counts_active_and_recently_finished_goals(admin_client):
+    goals_in_every_state()
+    make_goal(state=GoalState.RUNNING, kind="tests.count")
+    flagged = make_goal(state=GoalState.FAILED)
+    goal_flag_for_review(goal_id=flagged.pk, state=GoalState.FAILED, attempt=1, reason="r", cause=Cause.RECONCILER)
+    oldest = make_goal(state=GoalState.QUEUED)
+    Goal.objects.filter(pk=oldest.pk).update(created_at=timezone.now() - timedelta(days=3))
+    report, _ = run_pass(trigger="test")
+    response = admin_client.get(f"{LIST_URL}overview/")
+    context = response.context
+    assert context["active"]["total"] == 4 + 1 + 1
+    assert context["finished"]["total"] == 4 + 1
+    assert context["needs_review"] == 1
+    assert context["oldest_active"].pk == oldest.pk
+    assert context["last_pass"].pk == report.pk
+    body = flat(response)
+    assert f"/admin/goals/reconciliationreport/{report.pk}/change/" in body
+    assert '<a href="/admin/goals/goal/?needs_review__exact=1" id="flagged-count">1</a>' in body
+
+
+def test_report_detail_links_each_finding_to_its_goal_and_exports(admin_client):
+    goal = make_goal(state=GoalState.QUEUED, deadline=timezone.now() - timedelta(minutes=1))
+    report, _ = run_pass(trigger="test")
+    body = flat(admin_client.get(f"/admin/goals/reconciliationreport/{report.pk}/change/"))
+    assert f'href="/admin/goals/goal/{goal.pk}/change/"' in body
+    csv_response = admin_client.get(f"/admin/goals/reconciliationreport/{report.pk}/export.csv")
+    assert csv_response["Content-Type"] == "text/csv"
+    assert str(goal.pk) in csv_response.content.decode()
+    assert admin_client.get(f"/admin/goals/reconciliationreport/{report.pk}/export.json").json()[0]["id"] == report.pk
+    assert admin_client.get(f"/admin/goals/reconciliationreport/{report.pk}/export.xml").status_code == 404
+
+
+def test_a_bulk_action_over_too_many_goals_is_refused(admin_client, monkeypatch):
+    monkeypatch.setattr("goals.admin.goal.MAX_BULK_REVIEW", 2)
+    goals = [make_goal(state=GoalState.FAILED) for _ in range(3)]
+    response = post_action(admin_client, "retry", goals, apply="yes", reason="all of them", select_across=1)
+    assert "Select at most 2 goals" in flat(admin_client.get(response["Location"]))
+    assert Goal.objects.filter(state=GoalState.FAILED).count() == 3
