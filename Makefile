@@ -19,12 +19,14 @@ demo: $(STAMP)
 	$(BIN)/python manage.py demo
 
 test: $(STAMP)
+	scripts/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks run on purpose, never in CI: see bench/README.md.
 bench: $(STAMP)
 	$(BIN)/python bench/reconcile_scale.py
+	$(BIN)/python bench/admin_scale.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -43,3 +44,7 @@ class GoalQuerySet(models.QuerySet):
 
     def owned_by(self, user: object) -> GoalQuerySet:
         return self.filter(owner=user)
+
+    def visible_to(self, user: Any) -> GoalQuerySet:
+        """What a person may see over HTTP: their own goals, or every goal for staff."""
+        return self if user.is_staff else self.owned_by(user)

@@ -84,6 +84,26 @@ def goal_submit(
     nothing (different params under the same key are refused). Bad input raises
     ``GoalValidationError`` before anything is written.
     """
+    goal, _created = goal_submit_outcome(kind=kind, params=params, idempotency_key=idempotency_key, owner=owner,
+                                         deadline=deadline, cause=cause, actor=actor)
+    return goal
+
+
+def goal_submit_outcome(
+    *,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+    owner: Any = None,
+    deadline: datetime | None = None,
+    cause: str = Cause.API,
+    actor: str = "",
+) -> tuple[Goal, bool]:
+    """``goal_submit``, also saying whether this call created the goal.
+
+    ``created`` is False when the idempotency key had been used before and the existing goal is
+    returned: the HTTP API answers 200 instead of 202 then. Reading the key first would race.
+    """
     spec, stored_params, encoded = validate_submission(kind, params)
     _validate_options(idempotency_key, deadline)
     owner_id = getattr(owner, "pk", owner)
@@ -108,10 +128,10 @@ def goal_submit(
                 {"idempotency_key": f"already used for goal {existing.id} with different params"},
                 code="idempotency_conflict",
             )
-        return existing
+        return existing, False
     goal = created[0]
     transaction.on_commit(partial(goal_dispatch, goal_id=goal.id, attempt=1, task_id=goal.task_id, kind=kind))
-    return goal
+    return goal, True
 
 
 def goal_dispatch(*, goal_id: uuid.UUID | str, attempt: int, task_id: str, kind: str) -> bool:

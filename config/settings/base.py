@@ -44,6 +44,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# The live progress page sends people without a session to sign in (the admin's login page).
+LOGIN_URL = "admin:login"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -76,6 +78,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# /metrics: off, open, or token (a scraper sends "Authorization: Bearer $GOALS_METRICS_TOKEN").
+GOALS_METRICS = os.environ.get("GOALS_METRICS", "off")
+GOALS_METRICS_TOKEN = os.environ.get("GOALS_METRICS_TOKEN", "")
 
 LOGGING = {
     "version": 1,

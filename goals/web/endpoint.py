@@ -1,0 +1,65 @@
+"""The wrapper every API view runs in: method, size and authentication checks, errors as JSON.
+
+Each endpoint answers in JSON, refuses other methods with 405 and ``Allow``, refuses an oversized body
+with 413 before reading it, and gets an authenticated ``Caller`` (or a 401/403) before its own code runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.csrf import csrf_exempt
+
+from goals.conf import goal_settings
+from goals.web.auth import authenticate
+from goals.web.http import ApiError, invalid, too_large
+
+View = Callable[..., HttpResponse]
+
+
+def _check_declared_length(request: HttpRequest) -> None:
+    # Refused before anything (authentication, the CSRF check's form parsing) reads the body.
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise invalid({"Content-Length": "must be an integer"}) from None
+    if declared > goal_settings().api_max_body_bytes:
+        raise too_large()
+
+
+def api_endpoint(*methods: str, public: bool = False) -> Callable[[View], View]:
+    """Wrap ``view(request, caller, **url_kwargs)`` with the API's method, size and authentication checks.
+
+    ``caller`` is a ``goals.web.auth.Caller``, or None for a ``public`` endpoint. The view is exempt from
+    the CSRF middleware because token clients need no CSRF token; ``authenticate`` applies the same
+    check to session-authenticated requests itself.
+    """
+    allowed = ", ".join(methods)
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def endpoint(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+            try:
+                if request.method not in methods:
+                    raise ApiError(405, "method_not_allowed", headers={"Allow": allowed},
+                                   detail=f"{request.method} is not allowed here; use {allowed}")
+                _check_declared_length(request)
+                caller = None if public else authenticate(request)
+                response = view(request, caller, **kwargs)
+            except ApiError as exc:
+                response = exc.response()
+            except RequestDataTooBig:
+                response = too_large().response()
+            # Per-user answers: shared caches must not keep them, browsers must revalidate (ETag).
+            response.headers.setdefault("Cache-Control", "private, no-cache")
+            patch_vary_headers(response, ("Authorization",))
+            return response
+
+        return csrf_exempt(endpoint)
+
+    return decorate

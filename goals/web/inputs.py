@@ -1,0 +1,117 @@
+"""What clients send, checked: request bodies and query strings become typed values, or a 400 naming the field.
+
+``goal_submit`` validates kind, params, key and deadline again: these checks are only the ones that
+depend on HTTP (JSON types, ISO-8601 text, unknown fields, query parameters).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from goals.conf import goal_settings
+from goals.states import GoalState
+from goals.web.http import invalid
+
+SUBMIT_FIELDS = ("kind", "params", "idempotency_key", "deadline")
+ACTION_FIELDS = ("reason",)
+LIST_PARAMETERS = ("state", "kind", "owner", "limit", "cursor")
+# Keys are stored scoped by owner (``scoped_idempotency_key``); this leaves room for the scope.
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+MAX_REASON_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class Submission:
+    kind: str
+    params: Any
+    idempotency_key: str | None
+    deadline: datetime | None
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    state: str | None
+    kind: str | None
+    owner: str | None
+    limit: int
+    cursor: str | None
+
+    def as_params(self, *, cursor: str) -> dict[str, str]:
+        """The query string of the next page: the same filters, the next cursor."""
+        kept = {"state": self.state, "kind": self.kind, "owner": self.owner, "limit": str(self.limit)}
+        return {**{name: value for name, value in kept.items() if value is not None}, "cursor": cursor}
+
+
+def _refuse_unknown(names: Any, known: tuple[str, ...], problem: str) -> None:
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise invalid({name: f"{problem}; expected one of: {', '.join(known)}" for name in unknown})
+
+
+def submission(body: dict[str, Any]) -> Submission:
+    _refuse_unknown(body, SUBMIT_FIELDS, "unknown field")
+    if "kind" not in body:
+        raise invalid({"kind": "this field is required"})
+    key = body.get("idempotency_key")
+    if key is not None and (not isinstance(key, str) or not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH):
+        raise invalid({"idempotency_key": f"must be a string of 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters"})
+    return Submission(kind=body["kind"], params=body.get("params"), idempotency_key=key,
+                      deadline=_deadline(body.get("deadline")))
+
+
+def _deadline(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    problem = "must be an ISO-8601 date and time with a timezone, e.g. 2030-01-31T12:00:00Z"
+    if not isinstance(value, str):
+        raise invalid({"deadline": problem})
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None  # well-formed but impossible, like February 30
+    if parsed is None or timezone.is_naive(parsed):
+        raise invalid({"deadline": problem})
+    return parsed
+
+
+def scoped_idempotency_key(owner: Any, key: str | None) -> str | None:
+    """The key as stored: scoped by the caller, so one caller can neither find nor block another's goals.
+
+    Keys are unique per kind in the database; unscoped, a caller reusing someone else's key would be
+    handed their goal, or could take a key before its owner uses it.
+    """
+    return None if key is None else f"user:{owner.pk}:{key}"
+
+
+def action_reason(body: dict[str, Any]) -> str:
+    _refuse_unknown(body, ACTION_FIELDS, "unknown field")
+    reason = body.get("reason", "")
+    if not isinstance(reason, str) or len(reason) > MAX_REASON_LENGTH:
+        raise invalid({"reason": f"must be a string of at most {MAX_REASON_LENGTH} characters"})
+    return reason
+
+
+def list_query(query: QueryDict, *, staff: bool) -> ListQuery:
+    _refuse_unknown(query, LIST_PARAMETERS, "unknown parameter")
+    repeated = [name for name in query if len(query.getlist(name)) > 1]
+    if repeated:
+        raise invalid({name: "give this parameter at most once" for name in repeated})
+    state = query.get("state") or None
+    if state is not None and state not in GoalState.values:
+        raise invalid({"state": f"unknown state {state!r}; expected one of: {', '.join(GoalState.values)}"})
+    owner = query.get("owner") or None
+    if owner is not None and not staff:
+        raise invalid({"owner": "only staff may list other users' goals"})
+    page_size = goal_settings().api_page_size
+    limit_text = query.get("limit", str(page_size))
+    if not re.fullmatch(r"[0-9]{1,6}", limit_text) or not 1 <= int(limit_text) <= page_size:
+        raise invalid({"limit": f"must be an integer from 1 to {page_size}"})
+    return ListQuery(state=state, kind=query.get("kind") or None, owner=owner, limit=int(limit_text),
+                     cursor=query.get("cursor") or None)

@@ -1,0 +1,230 @@
+"""The OpenAPI 3.1 description of the JSON API, served at ``/api/schema/``.
+
+Written by hand (no schema generator in the dependencies); ``tests/test_openapi.py`` keeps it honest by
+producing every documented status of every operation against the real views, and by checking that
+every route in ``goals.web.urls`` is documented. Paths are relative to the server URL (the mount point).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from goals.states import GoalState
+
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _ref(kind: str, name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def _body(schema: str, *, required: bool) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": _ref("schemas", schema)}}}
+
+
+def _responses(ok: dict[str, Any], *errors: str) -> dict[str, Any]:
+    """``ok`` (status -> response) plus the shared error responses named by status."""
+    return {**ok, **{status: _ref("responses", ERROR_RESPONSES[status][0]) for status in errors}}
+
+
+def _goal(description: str, **headers: Any) -> dict[str, Any]:
+    response = {"description": description, "content": {"application/json": {"schema": _ref("schemas", "Goal")}}}
+    return {**response, "headers": headers} if headers else response
+
+
+# status -> (component name, description); every error body is an ``Error``.
+ERROR_RESPONSES: dict[str, tuple[str, str]] = {
+    "400": ("Invalid", "Invalid input: `fields` maps each offending field or query parameter to its problems."),
+    "401": ("Unauthenticated", "No valid credentials. `WWW-Authenticate: Token` is set."),
+    "403": ("CsrfFailed", "A session-authenticated unsafe request without a valid CSRF token."),
+    "404": ("NotFound", 'No such goal, a malformed id, or a goal of another user: always `{"error": "not_found"}`.'),
+    "405": ("MethodNotAllowed", "The path does not allow this request's method (answered for any method the path "
+                                "does not list); `Allow` names the ones it does."),
+    "409": ("Conflict", "Refused in the goal's current state (`detail`, `state`), or an idempotency key reused "
+                        "with different input (`fields.idempotency_key`)."),
+    "413": ("TooLarge", "The body is larger than `GOALS_API_MAX_BODY_BYTES` (`limit`)."),
+    "415": ("UnsupportedMediaType", "A body was sent without `Content-Type: application/json`."),
+}
+_ERROR_HEADERS = {
+    "401": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Token`."}},
+    "405": {"Allow": {"schema": {"type": "string"}, "description": "The methods the path allows."}},
+}
+_WRITE_ERRORS = ("400", "401", "403", "404", "405", "409", "413", "415")
+_GOAL_ID = {"name": "goal_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+
+_SCHEMAS: dict[str, Any] = {
+    "Goal": {
+        "type": "object",
+        "required": ["id", "kind", "state", "attempt", "max_attempts", "progress", "params", "result", "error",
+                     "created_at", "started_at", "finished_at", "deadline", "needs_review", "links"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "kind": {"type": "string"},
+            "state": {"type": "string", "enum": GoalState.values},
+            "attempt": {"type": "integer", "description": "Number of the current attempt."},
+            "max_attempts": {"type": "integer"},
+            "progress": _ref("schemas", "Progress"),
+            "params": {"type": "object", "description": "The params as submitted (own goals, or staff)."},
+            "result": {"description": "What the executor returned, once succeeded; else null."},
+            "error": {"oneOf": [_ref("schemas", "StoredError"), {"type": "null"}]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "started_at": _NULLABLE_TIME,
+            "finished_at": _NULLABLE_TIME,
+            "deadline": _NULLABLE_TIME,
+            "needs_review": {"type": "boolean", "description": "The reconciler flagged it for a person."},
+            "links": {
+                "type": "object", "required": ["self", "cancel", "retry", "page"],
+                "properties": {name: {"type": "string", "format": "uri-reference"}
+                               for name in ("self", "cancel", "retry", "page")},
+                "description": "`page` is the live progress page for people.",
+            },
+        },
+    },
+    "Progress": {
+        "type": "object", "required": ["current", "total", "percent", "message"],
+        "properties": {"current": {"type": "integer"}, "total": {"type": ["integer", "null"]},
+                       "percent": {"type": ["number", "null"]}, "message": {"type": "string"}},
+    },
+    "StoredError": {
+        "type": "object", "required": ["type", "message"],
+        "properties": {"type": {"type": "string"}, "message": {"type": "string"},
+                       "traceback": {"type": "string", "description": "Staff only."}},
+    },
+    "GoalPage": {
+        "type": "object", "required": ["results", "next"],
+        "properties": {"results": {"type": "array", "items": _ref("schemas", "Goal")},
+                       "next": {"type": ["string", "null"], "format": "uri-reference",
+                                "description": "The next page (same filters), or null on the last page."}},
+    },
+    "SubmitRequest": {
+        "type": "object", "required": ["kind"], "additionalProperties": False,
+        "properties": {
+            "kind": {"type": "string", "description": "A registered executor."},
+            "params": {"type": "object", "description": "Keyword arguments of the executor."},
+            "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 200,
+                                "description": "Submitting the same kind and key again (same caller) returns the "
+                                               "existing goal with 200; different params give 409."},
+            "deadline": {"type": "string", "format": "date-time",
+                         "description": "ISO-8601 with a timezone; the goal expires if not final by then."},
+        },
+    },
+    "ActionRequest": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"reason": {"type": "string", "maxLength": 1000, "description": "Kept in the goal's journal."}},
+    },
+    "Error": {
+        "type": "object", "required": ["error"],
+        "properties": {
+            "error": {"type": "string", "enum": ["invalid", "unauthenticated", "csrf_failed", "not_found",
+                                                 "method_not_allowed", "conflict", "too_large",
+                                                 "unsupported_media_type"]},
+            "detail": {"type": "string"},
+            "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+            "state": {"type": "string", "description": "The goal's state when a transition was refused."},
+            "limit": {"type": "integer", "description": "The largest body accepted, in bytes."},
+        },
+    },
+}
+
+
+def _paths() -> dict[str, Any]:
+    action_body = _body("ActionRequest", required=False)
+    return {
+        "/goals/": {
+            "get": {
+                "operationId": "listGoals",
+                "summary": "The caller's goals (staff: everyone's), newest first, a page at a time",
+                "parameters": [
+                    {"name": "state", "in": "query", "schema": {"type": "string", "enum": GoalState.values}},
+                    {"name": "kind", "in": "query", "schema": {"type": "string"}},
+                    {"name": "owner", "in": "query", "schema": {"type": "string"},
+                     "description": "A username; staff only."},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1},
+                     "description": "Goals per page, at most `GOALS_API_PAGE_SIZE` (the default)."},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"},
+                     "description": "Opaque; take it from `next`."},
+                ],
+                "responses": _responses(
+                    {"200": {"description": "A page of goals.",
+                             "content": {"application/json": {"schema": _ref("schemas", "GoalPage")}}}},
+                    "400", "401", "405"),
+            },
+            "post": {
+                "operationId": "submitGoal",
+                "summary": "Submit a goal",
+                "requestBody": _body("SubmitRequest", required=True),
+                "responses": _responses(
+                    {"202": _goal("Recorded; it runs once a worker takes it.",
+                                  Location={"schema": {"type": "string"}, "description": "The goal's status URL."}),
+                     "200": _goal("The goal submitted earlier with this idempotency key.")},
+                    "400", "401", "403", "405", "409", "413", "415"),
+            },
+        },
+        "/goals/{goal_id}/": {
+            "parameters": [_GOAL_ID],
+            "get": {
+                "operationId": "getGoal",
+                "summary": "A goal's state, progress, result or error",
+                "parameters": [{"name": "If-None-Match", "in": "header", "schema": {"type": "string"},
+                                "description": "An ETag from an earlier answer."}],
+                "responses": _responses(
+                    {"200": _goal("The goal. `ETag` is set; `Cache-Control: private, no-cache`.",
+                                  ETag={"schema": {"type": "string"}}),
+                     "304": {"description": "Unchanged since the ETag given in `If-None-Match`; no body."}},
+                    "401", "404", "405"),
+            },
+        },
+        "/goals/{goal_id}/cancel": {
+            "parameters": [_GOAL_ID],
+            "post": {"operationId": "cancelGoal", "summary": "Cancel a goal that is not final",
+                     "requestBody": action_body,
+                     "responses": _responses({"200": _goal("The cancelled goal.")}, *_WRITE_ERRORS)},
+        },
+        "/goals/{goal_id}/retry": {
+            "parameters": [_GOAL_ID],
+            "post": {"operationId": "retryGoal", "summary": "Run a failed, cancelled or expired goal again",
+                     "requestBody": action_body,
+                     "responses": _responses({"200": _goal("The goal, pending as a new attempt.")}, *_WRITE_ERRORS)},
+        },
+        "/schema/": {
+            "get": {"operationId": "getSchema", "summary": "This document", "security": [],
+                    "responses": _responses({"200": {"description": "OpenAPI 3.1, JSON.",
+                                                     "content": {"application/json": {"schema": {"type": "object"}}}}},
+                                            "405")},
+        },
+    }
+
+
+def openapi_document(*, server: str) -> dict[str, Any]:
+    """The whole description, with ``server`` (the mount point, e.g. ``/api``) as its one server URL."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "goaltrack",
+            "version": "1",
+            "description": "Submit goals, follow their progress, cancel and retry them. Errors are JSON: "
+                           "`{\"error\": \"<code>\", ...}`. Bodies must be `application/json`.",
+        },
+        "servers": [{"url": server.rstrip("/") or "/"}],
+        "security": [{"token": []}, {"bearer": []}, {"session": []}],
+        "paths": _paths(),
+        "components": {
+            "schemas": _SCHEMAS,
+            "responses": {
+                name: {"description": description,
+                       "content": {"application/json": {"schema": _ref("schemas", "Error")}},
+                       **({"headers": _ERROR_HEADERS[status]} if status in _ERROR_HEADERS else {})}
+                for status, (name, description) in ERROR_RESPONSES.items()
+            },
+            "securitySchemes": {
+                "token": {"type": "apiKey", "in": "header", "name": "Authorization",
+                          "description": "`Authorization: Token <key>`; keys come from `manage.py create_api_token`."},
+                "bearer": {"type": "http", "scheme": "bearer", "description": "The same key as `Bearer <key>`."},
+                "session": {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME,
+                            "description": "A logged-in Django session. Unsafe methods also need the CSRF token "
+                                           f"(cookie `{settings.CSRF_COOKIE_NAME}`, header `X-CSRFToken`)."},
+            },
+        },
+    }

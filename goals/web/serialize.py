@@ -1,0 +1,62 @@
+"""A goal as the API shows it: one function, used by every endpoint, so the shapes cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from goals.models import Goal
+
+
+def goal_json(goal: Goal, *, staff: bool) -> dict[str, Any]:
+    """The goal's public fields. Reads only the goal's own columns: no query, whatever is listed.
+
+    ``params`` are shown because a non-staff caller only ever sees goals they submitted; the stored
+    traceback is shown to staff only (it can reveal code, paths and data of the worker).
+    """
+    goal_id = str(goal.pk)
+    return {
+        "id": goal_id,
+        "kind": goal.kind,
+        "state": goal.state,
+        "attempt": goal.attempt,
+        "max_attempts": goal.max_attempts,
+        "progress": {
+            "current": goal.progress_current,
+            "total": goal.progress_total,
+            "percent": goal.progress_percent,
+            "message": goal.progress_message,
+        },
+        "params": goal.params,
+        "result": goal.result,
+        "error": error_json(goal.error, staff=staff),
+        "created_at": goal.created_at,
+        "started_at": goal.started_at,
+        "finished_at": goal.finished_at,
+        "deadline": goal.deadline,
+        "needs_review": goal.needs_review,
+        "links": goal_links(goal_id),
+    }
+
+
+def error_json(error: Any, *, staff: bool) -> dict[str, Any] | None:
+    """The stored error: type and message for everyone, the traceback only for staff."""
+    if not error:
+        return None
+    if not isinstance(error, dict):
+        # Not written by ``goals.errors.error_record``; showing it raw could show anything.
+        return {"type": "", "message": ""}
+    shown = {"type": error.get("type", ""), "message": error.get("message", "")}
+    if staff:
+        shown["traceback"] = error.get("traceback", "")
+    return shown
+
+
+def goal_links(goal_id: str) -> dict[str, str]:
+    return {
+        "self": reverse("goal-status", args=[goal_id]),
+        "cancel": reverse("goal-cancel", args=[goal_id]),
+        "retry": reverse("goal-retry", args=[goal_id]),
+        "page": reverse("goal-progress", kwargs={"goal_id": goal_id}),
+    }

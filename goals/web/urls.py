@@ -1,0 +1,18 @@
+"""Routes of the JSON API, mounted under ``/api/`` by ``config/urls.py``.
+
+The names are global, not namespaced: the progress page (``goals.web.pages``) links ``goal-status``.
+The action routes have no trailing slash: they are verbs on a goal, not resources of their own. Every
+route here is described in ``goals.web.openapi`` (a test checks both ways).
+"""
+
+from django.urls import path
+
+from goals.web import views
+
+urlpatterns = [
+    path("goals/", views.goal_collection, name="goal-list"),
+    path("goals/<str:goal_id>/", views.goal_detail, name="goal-status"),
+    path("goals/<str:goal_id>/cancel", views.goal_cancel_view, name="goal-cancel"),
+    path("goals/<str:goal_id>/retry", views.goal_retry_view, name="goal-retry"),
+    path("schema/", views.openapi_schema, name="goal-api-schema"),
+]

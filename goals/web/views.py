@@ -1,0 +1,136 @@
+"""The JSON API's endpoints. Writes go through ``goals.services``; these only check, call and shape.
+
+Visibility is the whole authorisation model: a user sees (and may cancel or retry) the goals they own,
+staff see all. Anything a caller may not see answers exactly as a goal that does not exist, so an id
+cannot be probed for existence.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+
+from goals.exceptions import GoalNotFound, GoalValidationError, TransitionNotAllowed
+from goals.models import Cause, Goal
+from goals.querysets import GoalQuerySet
+from goals.services import goal_cancel, goal_retry, goal_submit_outcome
+from goals.web import inputs
+from goals.web.auth import Caller
+from goals.web.cursor import BadCursor, cursor_after, page_after
+from goals.web.endpoint import api_endpoint
+from goals.web.http import ApiError, conditional_json_response, invalid, json_response, read_json_object
+from goals.web.openapi import openapi_document
+from goals.web.serialize import goal_json
+
+
+def _visible(caller: Caller) -> GoalQuerySet:
+    return Goal.objects.visible_to(caller.user)
+
+
+def _not_found() -> ApiError:
+    # One body for unknown, malformed and not-yours alike.
+    return ApiError(404, "not_found")
+
+
+def _goal_pk(goal_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(goal_id)
+    except ValueError:
+        raise _not_found() from None
+
+
+@api_endpoint("GET", "POST")
+def goal_collection(request: HttpRequest, caller: Caller) -> HttpResponse:
+    """``GET``: the caller's goals, newest first, a page at a time. ``POST``: submit a goal."""
+    if request.method == "POST":
+        return _submit(request, caller)
+    return _list(request, caller)
+
+
+def _submit(request: HttpRequest, caller: Caller) -> HttpResponse:
+    submission = inputs.submission(read_json_object(request, required=True))
+    try:
+        goal, created = goal_submit_outcome(
+            kind=submission.kind, params=submission.params, deadline=submission.deadline,
+            idempotency_key=inputs.scoped_idempotency_key(caller.user, submission.idempotency_key),
+            owner=caller.user, cause=Cause.API, actor=caller.username,
+        )
+    except GoalValidationError as exc:
+        problems = exc.message_dict
+        # The key's format was checked above, so a complaint about it here is the conflict: the same
+        # key (of this caller: keys are scoped) was used for different params.
+        if "idempotency_key" in problems:
+            raise ApiError(409, "conflict", fields={"idempotency_key": problems["idempotency_key"]}) from None
+        raise invalid(problems) from None
+    body = goal_json(goal, staff=caller.is_staff)
+    if not created:
+        return json_response(body)
+    return json_response(body, status=202, headers={"Location": body["links"]["self"]})
+
+
+def _list(request: HttpRequest, caller: Caller) -> HttpResponse:
+    query = inputs.list_query(request.GET, staff=caller.is_staff)
+    goals = _visible(caller)
+    if query.state:
+        goals = goals.filter(state=query.state)
+    if query.kind:
+        goals = goals.filter(kind=query.kind)
+    if query.owner:
+        goals = goals.filter(**{f"owner__{get_user_model().USERNAME_FIELD}": query.owner})
+    if query.cursor:
+        try:
+            goals = page_after(goals, query.cursor)
+        except BadCursor:
+            raise invalid({"cursor": "not a cursor this API gave out (malformed or altered)"}) from None
+    # One row more than the page tells whether there is a next page, without a COUNT.
+    rows = list(goals.order_by("-created_at", "-pk")[: query.limit + 1])
+    page, more = rows[: query.limit], len(rows) > query.limit
+    next_url = f"{request.path}?{urlencode(query.as_params(cursor=cursor_after(page[-1])))}" if more else None
+    return json_response({"results": [goal_json(goal, staff=caller.is_staff) for goal in page], "next": next_url})
+
+
+@api_endpoint("GET")
+def goal_detail(request: HttpRequest, caller: Caller, goal_id: str) -> HttpResponse:
+    """The goal's state, progress, result or error; 304 when the client's ETag still matches."""
+    try:
+        goal = _visible(caller).get(pk=_goal_pk(goal_id))
+    except Goal.DoesNotExist:
+        raise _not_found() from None
+    return conditional_json_response(request, goal_json(goal, staff=caller.is_staff))
+
+
+def _act(request: HttpRequest, caller: Caller, goal_id: str, service: Callable[..., Goal]) -> HttpResponse:
+    reason = inputs.action_reason(read_json_object(request, required=False))
+    pk = _goal_pk(goal_id)
+    if not _visible(caller).filter(pk=pk).exists():
+        raise _not_found()
+    try:
+        goal = service(goal_id=pk, actor=caller.username, reason=reason, cause=Cause.API)
+    except GoalNotFound:
+        raise _not_found() from None
+    except TransitionNotAllowed as exc:
+        raise ApiError(409, "conflict", detail=str(exc), state=exc.source) from None
+    return json_response(goal_json(goal, staff=caller.is_staff))
+
+
+@api_endpoint("POST")
+def goal_cancel_view(request: HttpRequest, caller: Caller, goal_id: str) -> HttpResponse:
+    """Cancel a goal that is not final; 409 if it is."""
+    return _act(request, caller, goal_id, goal_cancel)
+
+
+@api_endpoint("POST")
+def goal_retry_view(request: HttpRequest, caller: Caller, goal_id: str) -> HttpResponse:
+    """Run a failed, cancelled or expired goal again as a new attempt; 409 otherwise."""
+    return _act(request, caller, goal_id, goal_retry)
+
+
+@api_endpoint("GET", public=True)
+def openapi_schema(request: HttpRequest, caller: None) -> HttpResponse:
+    """The OpenAPI 3.1 description of this API; public, like any API's documentation."""
+    return json_response(openapi_document(server=reverse("goal-api-schema").removesuffix("schema/")))

@@ -1,0 +1,218 @@
+"""The OpenAPI description matches the API: every documented status of every operation is produced by the real
+views (and the body fits its documented schema), and every route is documented.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.http import HttpResponse
+from django.test import Client
+
+from goals.conf import goal_settings
+from goals.models import Goal
+from goals.states import GoalState
+from goals.web.urls import urlpatterns
+from tests.factories import make_goal
+from tests.test_http_api import JSON, act, session_client, submit, token_client
+
+pytestmark = pytest.mark.django_db
+
+UNKNOWN_ID = "6f1c1a4e-0000-4000-8000-000000000000"
+NOOP = {"kind": "tests.noop"}
+KEYED = {"kind": "tests.typed", "params": {"name": "a"}, "idempotency_key": "k-1"}
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@dataclass
+class Probe:
+    """Alice's clients (token; session with CSRF enforced and no token), an anonymous one, and her goals."""
+
+    alice: Any
+    token: Client
+    csrf: Client
+    anon: Client
+
+    def goal(self, state: GoalState) -> Goal:
+        return make_goal(state=state, owner=self.alice, kind="tests.typed", params={"name": "a"})
+
+
+@pytest.fixture
+def probe(django_user_model) -> Probe:
+    alice = django_user_model.objects.create_user("alice", password="pw")
+    return Probe(alice=alice, token=token_client(alice), csrf=session_client(alice, enforce_csrf_checks=True),
+                 anon=Client())
+
+
+@pytest.fixture
+def document() -> dict[str, Any]:
+    response = Client().get("/api/schema/")
+    assert response.status_code == 200
+    return response.json()
+
+
+def oversized() -> bytes:
+    return b'{"reason": "' + b"x" * goal_settings().api_max_body_bytes + b'"}'
+
+
+def submit_twice(p: Probe, second: dict) -> HttpResponse:
+    assert submit(p.token, KEYED).status_code == 202
+    return submit(p.token, second)
+
+
+def not_modified(p: Probe) -> HttpResponse:
+    url = f"/api/goals/{p.goal(GoalState.RUNNING).pk}/"
+    return p.token.get(url, headers={"If-None-Match": p.token.get(url)["ETag"]})
+
+
+def action_exercises(action: str, *, ok: GoalState, refused: GoalState) -> dict[tuple[str, str], Callable]:
+    return {
+        ("post", "200"): lambda p: act(p.token, p.goal(ok).pk, action, {"reason": "test"}),
+        ("post", "400"): lambda p: act(p.token, p.goal(ok).pk, action, {"reason": 1}),
+        ("post", "401"): lambda p: act(p.anon, p.goal(ok).pk, action),
+        ("post", "403"): lambda p: act(p.csrf, p.goal(ok).pk, action),
+        ("post", "404"): lambda p: act(p.token, UNKNOWN_ID, action),
+        ("post", "409"): lambda p: act(p.token, p.goal(refused).pk, action),
+        ("post", "413"): lambda p: p.token.generic("POST", f"/api/goals/{p.goal(ok).pk}/{action}", oversized(),
+                                                   content_type=JSON),
+        ("post", "415"): lambda p: p.token.post(f"/api/goals/{p.goal(ok).pk}/{action}", {"reason": "form"}),
+    }
+
+
+# (path, method, status) -> a request that must answer with that status. 405s are exercised per path below.
+EXERCISES: dict[tuple[str, str, str], Callable[[Probe], HttpResponse]] = {
+    ("/goals/", "get", "200"): lambda p: p.token.get("/api/goals/"),
+    ("/goals/", "get", "400"): lambda p: p.token.get("/api/goals/?state=nope"),
+    ("/goals/", "get", "401"): lambda p: p.anon.get("/api/goals/"),
+    ("/goals/", "post", "202"): lambda p: submit(p.token, NOOP),
+    ("/goals/", "post", "200"): lambda p: submit_twice(p, KEYED),
+    ("/goals/", "post", "400"): lambda p: submit(p.token, {"params": {}}),
+    ("/goals/", "post", "401"): lambda p: submit(p.anon, NOOP),
+    ("/goals/", "post", "403"): lambda p: submit(p.csrf, NOOP),
+    ("/goals/", "post", "409"): lambda p: submit_twice(p, {**KEYED, "params": {"name": "b"}}),
+    ("/goals/", "post", "413"): lambda p: p.token.generic("POST", "/api/goals/", oversized(), content_type=JSON),
+    ("/goals/", "post", "415"): lambda p: p.token.post("/api/goals/", NOOP),
+    ("/goals/{goal_id}/", "get", "200"): lambda p: p.token.get(f"/api/goals/{p.goal(GoalState.RUNNING).pk}/"),
+    ("/goals/{goal_id}/", "get", "304"): not_modified,
+    ("/goals/{goal_id}/", "get", "401"): lambda p: p.anon.get(f"/api/goals/{p.goal(GoalState.RUNNING).pk}/"),
+    ("/goals/{goal_id}/", "get", "404"): lambda p: p.token.get(f"/api/goals/{UNKNOWN_ID}/"),
+    **{("/goals/{goal_id}/cancel", *key): call
+       for key, call in action_exercises("cancel", ok=GoalState.RUNNING, refused=GoalState.SUCCEEDED).items()},
+    **{("/goals/{goal_id}/retry", *key): call
+       for key, call in action_exercises("retry", ok=GoalState.FAILED, refused=GoalState.RUNNING).items()},
+    ("/schema/", "get", "200"): lambda p: p.anon.get("/api/schema/"),
+}
+
+
+def operations(document: dict) -> dict[tuple[str, str], dict]:
+    return {(path, method): operation for path, item in document["paths"].items()
+            for method, operation in item.items() if method in METHODS}
+
+
+def documented(document: dict) -> set[tuple[str, str, str]]:
+    return {(path, method, status) for (path, method), operation in operations(document).items()
+            for status in operation["responses"]}
+
+
+def resolve(document: dict, node: dict) -> dict:
+    """Follow local ``$ref`` pointers (the only kind this document uses)."""
+    while "$ref" in node:
+        target: Any = document
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+JSON_TYPES = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float),
+              "boolean": bool, "null": type(None)}
+
+
+def is_json_type(value: Any, name: str) -> bool:
+    # In Python a bool is an int; in JSON Schema true is not an integer.
+    return name == "boolean" if isinstance(value, bool) else isinstance(value, JSON_TYPES[name])
+
+
+def problems(document: dict, value: Any, schema: dict, where: str = "$") -> list[str]:
+    """Where ``value`` breaks ``schema``: the JSON Schema keywords this document uses, nothing more."""
+    schema = resolve(document, schema)
+    if "oneOf" in schema:
+        fits = [not problems(document, value, option, where) for option in schema["oneOf"]]
+        return [] if fits.count(True) == 1 else [f"{where}: fits {fits.count(True)} of oneOf"]
+    types = schema.get("type")
+    if types is not None:
+        names = [types] if isinstance(types, str) else types
+        if not any(is_json_type(value, name) for name in names):
+            return [f"{where}: {value!r} is not {types}"]
+    if "enum" in schema and value not in schema["enum"]:
+        return [f"{where}: {value!r} not in {schema['enum']}"]
+    found = []
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        found += [f"{where}: missing {name}" for name in schema.get("required", []) if name not in value]
+        extra = schema.get("additionalProperties", True)
+        for name, item in value.items():
+            if name in properties:
+                found += problems(document, item, properties[name], f"{where}.{name}")
+            elif extra is False:
+                found.append(f"{where}: undocumented {name}")
+            elif isinstance(extra, dict):
+                found += problems(document, item, extra, f"{where}.{name}")
+    if isinstance(value, list) and "items" in schema:
+        for index, item in enumerate(value):
+            found += problems(document, item, schema["items"], f"{where}[{index}]")
+    return found
+
+
+def test_every_route_is_documented_and_every_documented_path_is_routed(document):
+    routes = {"/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(pattern.pattern)) for pattern in urlpatterns}
+    assert routes == set(document["paths"])
+    assert document["servers"] == [{"url": "/api"}]
+    assert document["openapi"] == "3.1.0"
+
+
+def test_every_documented_status_is_exercised(document):
+    """The table below produces each documented answer; 405 is documented, and exercised, on every operation."""
+    expected = documented(document)
+    assert {key for key in expected if key[2] != "405"} == set(EXERCISES)
+    assert {key[:2] for key in expected if key[2] == "405"} == set(operations(document))
+
+
+@pytest.mark.parametrize("key", sorted(EXERCISES), ids="{0[1]} {0[0]} {0[2]}".format)
+def test_the_documented_answer_is_what_the_view_gives(document, probe, key):
+    path, method, status = key
+    response = EXERCISES[key](probe)
+    assert str(response.status_code) == status, response.content
+    answer = resolve(document, document["paths"][path][method]["responses"][status])
+    for header in answer.get("headers", {}):
+        assert header in response, f"{header} is documented"
+    if "content" not in answer:
+        assert response.content == b""
+        return
+    assert response["Content-Type"] == JSON
+    assert problems(document, response.json(), answer["content"][JSON]["schema"]) == []
+
+
+@pytest.mark.parametrize("path", ["/goals/", "/goals/{goal_id}/", "/goals/{goal_id}/cancel",
+                                  "/goals/{goal_id}/retry", "/schema/"])
+def test_every_other_method_is_405_with_the_documented_methods_in_allow(document, probe, path):
+    goal = probe.goal(GoalState.FAILED)
+    url = "/api" + path.format(goal_id=goal.pk)
+    allowed = {method for (documented_path, method) in operations(document) if documented_path == path}
+    for method in set(METHODS) - allowed:
+        response = getattr(probe.token, method)(url)
+        assert response.status_code == 405
+        assert set(response["Allow"].lower().split(", ")) == allowed
+        answer = resolve(document, document["paths"][path][sorted(allowed)[0]]["responses"]["405"])
+        assert problems(document, response.json(), answer["content"][JSON]["schema"]) == []
+
+
+def test_request_bodies_of_the_examples_fit_their_documented_schemas(document):
+    submit_schema = document["paths"]["/goals/"]["post"]["requestBody"]["content"][JSON]["schema"]
+    assert problems(document, {**KEYED, "deadline": "2030-01-01T00:00:00Z"}, submit_schema) == []
+    assert problems(document, {**NOOP, "colour": 1}, submit_schema) == ["$: undocumented colour"]
+    assert set(document["components"]["securitySchemes"]) == {"token", "bearer", "session"}

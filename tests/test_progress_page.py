@@ -1,0 +1,103 @@
+"""The live progress page, in a real browser (Debian's Chromium driven by Playwright) against a live
+server, while the real worker reports progress: the bar moves, the final state shows, polling stops."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from goals.api import submit
+from goals.models import Goal
+from goals.states import GoalState
+from tests.conftest import wait_final
+from tests.factories import make_goal
+
+CHROMIUM = Path("/usr/bin/chromium")
+# As the machine's own probe starts it: without the background-networking flag Chromium keeps trying to
+# reach Google's hosts, which a closed network refuses.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def session_cookie(user: User, live_server_url: str) -> dict:
+    client = Client()
+    client.force_login(user)
+    morsel = client.cookies["sessionid"]
+    return {"name": "sessionid", "value": morsel.value, "url": live_server_url}
+
+
+@pytest.mark.worker
+def test_the_bar_moves_with_the_worker_and_stops_when_final(worker, live_server):
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is not installed (make test installs Debian's chromium where it can)"
+        if os.environ.get("GOALS_REQUIRE_BROWSER"):
+            pytest.fail(f"{reason}; GOALS_REQUIRE_BROWSER is set (CI), so this test may not skip")
+        pytest.skip(reason)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    alice = User.objects.create_user("alice")
+    cookie = session_cookie(alice, live_server.url)
+    goal = submit("tests.count", {"to": 30, "delay": 0.2}, owner=alice)
+    page_url = f"{live_server.url}/goals/{goal.pk}/"
+    status_path = f"/api/goals/{goal.pk}/"
+
+    seen: list[int] = []
+    status_requests: list[float] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            context = browser.new_context()
+            context.add_cookies([cookie])
+            page = context.new_page()
+            page.on("request", lambda request: status_requests.append(time.monotonic())
+                    if request.url.endswith(status_path) else None)
+            page.goto(page_url)
+            deadline = time.monotonic() + 60
+            while page.get_attribute("body", "data-final") is None and time.monotonic() < deadline:
+                seen.append(int(page.get_attribute("#bar", "aria-valuenow")))
+                page.wait_for_timeout(100)
+            final_state = page.get_attribute("body", "data-final")
+            state_text = page.text_content("#state")
+            result_text = page.text_content("#result-body")
+            percent_text = page.text_content("#percent")
+            polls_at_final = len(status_requests)
+            page.wait_for_timeout(2500)
+            polls_after = len(status_requests) - polls_at_final
+        finally:
+            browser.close()
+
+    assert final_state == GoalState.SUCCEEDED, f"no final state within 60 s; bar values seen: {seen}"
+    assert state_text == "succeeded"
+    assert '"counted": 30' in result_text
+    assert percent_text == "100%"
+    moving = sorted({value for value in seen if 0 < value < 100})
+    assert len(moving) >= 2, f"the bar should move through intermediate values, saw {seen}"
+    assert seen == sorted(seen), "the bar never goes backwards"
+    assert polls_after == 0, "polling stops once the goal is final"
+    assert wait_final(goal.pk).state == GoalState.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_the_page_is_for_the_owner_and_staff_only(client):
+    owner = User.objects.create_user("owner")
+    goal = make_goal(state=GoalState.RUNNING, owner=owner, progress_current=2, progress_total=8,
+                     progress_message="two of eight")
+    url = f"/goals/{goal.pk}/"
+
+    anonymous = client.get(url)
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith("/admin/login/")
+
+    client.force_login(User.objects.create_user("someone-else"))
+    not_found = [client.get(path).status_code for path in (url, "/goals/not-a-uuid/", f"/goals/{Goal().pk}/")]
+    assert not_found == [404, 404, 404]
+
+    client.force_login(owner)
+    page = client.get(url).content.decode()
+    assert "two of eight" in page
+    assert 'aria-valuenow="25"' in page, "rendered on the server, readable without JavaScript"
+    client.force_login(User.objects.create_user("staff", is_staff=True))
+    assert client.get(url).status_code == 200
