@@ -19,68 +19,11 @@ import os
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import psycopg
+from fill import BENCH_DB, ROOT, admin_sql, build, server_url
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = "goaltrack_bench"
 QUEUE = f"bench-{os.getpid()}"
-# name, state, then created, queued, started, heartbeat, finished, deadline as offsets from the passes' ``now``,
-# then the result row's status. Goal i takes role i % 4 if anomalous, 4 + i % 4 if active, else 8 or 9.
-ROLES = [
-    ("stalled", "running", "-30 min", "-29 min", "-15 min", "-14 min", None, None, None),
-    ("lost_in_queue", "queued", "-125 min", "-120 min", None, None, None, None, None),
-    ("overdue", "queued", "-10 min", "-9 min", None, None, None, "-1 min", None),
-    ("lost_callback", "running", "-20 min", "-19 min", "-18 min", "-10 min", None, None, "SUCCESS"),
-    ("pending", "pending", "-10 s", None, None, None, None, None, None),
-    ("queued", "queued", "-70 s", "-60 s", None, None, None, "1 day", None),
-    ("running", "running", "-3 min", "-2 min", "-1 min", "-10 s", None, None, None),
-    ("retrying", "retrying", "-3 min", "-30 s", None, None, None, None, None),
-    ("succeeded", "succeeded", "-2 days", "-2 days", "-2 days", "-2 days", "-2 days", None, "SUCCESS"),
-    ("failed", "failed", "-2 days", "-2 days", "-2 days", "-2 days", "-2 days", None, "FAILURE"),
-]
-# History is spread over ~23 days before the roles' offsets, all outside the pass's result lookback.
-GENERATE = """
-WITH roles (n, name, state, created, queued, started, heartbeat, finished, deadline, status) AS (VALUES {roles}),
-t AS MATERIALIZED (
-    SELECT i, gen_random_uuid() AS id, gen_random_uuid()::text AS task_id, r.state, r.status, b + r.created::interval
-           AS created, b + r.queued::interval AS queued, b + r.started::interval AS started, b + r.heartbeat::interval
-           AS heartbeat, b + r.finished::interval AS finished, b + r.deadline::interval AS deadline
-      FROM generate_series(1, %(total)s) AS i
-      JOIN roles r ON r.n = CASE WHEN i <= %(anomalies)s THEN i %% 4 WHEN i <= %(active)s THEN 4 + i %% 4
-                                 ELSE 8 + (i %% 10 = 0)::int END
-     CROSS JOIN LATERAL (SELECT %(now)s::timestamptz - CASE WHEN r.finished IS NULL THEN interval '0'
-                                                     ELSE make_interval(secs => i %% 2000000) END) AS x(b)
-),
-g AS (INSERT INTO goals_goal (id, kind, params, state, attempt, max_attempts, progress_current, progress_message,
-                              task_id, created_at, queued_at, started_at, heartbeat_at, finished_at, deadline)
-      SELECT id, 'bench.noop', '{{}}', state, 1, 3, 0, '', task_id, created, queued, started, heartbeat, finished,
-             deadline FROM t),
-a AS (INSERT INTO goals_attempt (goal_id, number, task_id, worker, created_at, queued_at, started_at, finished_at,
-                                 outcome)
-      SELECT id, 1, task_id, '', created, queued, started, finished, CASE WHEN finished IS NULL THEN '' ELSE state END
-        FROM t)
-INSERT INTO django_celery_results_taskresult (task_id, task_name, task_args, task_kwargs, status, worker, content_type,
-                                              content_encoding, result, date_created, date_done)
-SELECT task_id, 'goals.execute', format('["%%s", 1]', id), '{{}}', status, 'bench@host', 'application/json', 'utf-8',
-       CASE WHEN status = 'SUCCESS' THEN '{{"n": ' || i || '}}' ELSE '{{"exc_type": "Exception"}}' END,
-       heartbeat, COALESCE(finished, heartbeat)
-  FROM t WHERE status IS NOT NULL
-"""
-
-
-def server_url(database: str) -> str:
-    url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/goaltrack"
-    return urlsplit(url)._replace(path=f"/{database}").geturl()
-
-
-def admin_sql(statement: str) -> None:
-    with psycopg.connect(server_url("postgres"), autocommit=True) as conn:
-        conn.execute(statement)
-
 
 def register_executor() -> None:
     from goals.api import executor
@@ -88,22 +31,6 @@ def register_executor() -> None:
     @executor("bench.noop", max_attempts=3, queue=QUEUE)
     def noop(ctx: Any) -> None:
         return None
-
-
-def build(total: int, now: datetime) -> float:
-    from django.db import connection
-
-    clock = time.perf_counter()
-    values = (", ".join("NULL" if v is None else f"'{v}'" for v in role) for role in ROLES)
-    roles = ", ".join(f"({n}, {row})" for n, row in enumerate(values))
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE goals_goal, goals_attempt, goals_goalevent, goals_reconciliationfinding,"
-                       " goals_reconciliationreport, django_celery_results_taskresult")
-        cursor.execute(GENERATE.format(roles=roles),
-                       {"total": total, "active": total // 100, "anomalies": total // 1000, "now": now})
-        for table in ("goals_goal", "goals_attempt", "django_celery_results_taskresult"):
-            cursor.execute(f"VACUUM ANALYZE {table}")
-    return time.perf_counter() - clock
 
 
 def timed_pass(now: datetime, *, dry_run: bool) -> tuple[float, int, dict[str, int]]:

@@ -299,7 +299,8 @@ class ApiToken(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="goal_api_tokens")
     name = models.CharField(max_length=100, help_text="What the token is for, e.g. the client's name.")
-    prefix = models.CharField(max_length=12, editable=False, help_text="First characters of the key, to tell tokens apart.")
+    prefix = models.CharField(max_length=12, editable=False,
+                              help_text="First characters of the key, to tell tokens apart.")
     digest = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of the key, hex.")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,0 +1,92 @@
+"""Filling a throwaway database with goals for the benchmarks: set-based SQL, timestamps relative to ``now``.
+
+Each benchmark builds its sizes in ``goaltrack_bench`` on the ``DATABASE_URL`` server (dropped before and
+after), with one ``INSERT ... SELECT FROM generate_series`` statement: 1% active goals, 0.1% of them
+anomalies the reconciler must find, 99% history with result rows in django-celery-results' table.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = "goaltrack_bench"
+
+# name, state, then created, queued, started, heartbeat, finished, deadline as offsets from the passes' ``now``,
+# then the result row's status. Goal i takes role i % 4 if anomalous, 4 + i % 4 if active, else 8 or 9.
+ROLES = [
+    ("stalled", "running", "-30 min", "-29 min", "-15 min", "-14 min", None, None, None),
+    ("lost_in_queue", "queued", "-125 min", "-120 min", None, None, None, None, None),
+    ("overdue", "queued", "-10 min", "-9 min", None, None, None, "-1 min", None),
+    ("lost_callback", "running", "-20 min", "-19 min", "-18 min", "-10 min", None, None, "SUCCESS"),
+    ("pending", "pending", "-10 s", None, None, None, None, None, None),
+    ("queued", "queued", "-70 s", "-60 s", None, None, None, "1 day", None),
+    ("running", "running", "-3 min", "-2 min", "-1 min", "-10 s", None, None, None),
+    ("retrying", "retrying", "-3 min", "-30 s", None, None, None, None, None),
+    ("succeeded", "succeeded", "-2 days", "-2 days", "-2 days", "-2 days", "-2 days", None, "SUCCESS"),
+    ("failed", "failed", "-2 days", "-2 days", "-2 days", "-2 days", "-2 days", None, "FAILURE"),
+]
+# History is spread over ~23 days before the roles' offsets, all outside the pass's result lookback.
+GENERATE = """
+WITH roles (n, name, state, created, queued, started, heartbeat, finished, deadline, status) AS (VALUES {roles}),
+t AS MATERIALIZED (
+    SELECT i, gen_random_uuid() AS id, gen_random_uuid()::text AS task_id, r.state, r.status, b + r.created::interval
+           AS created, b + r.queued::interval AS queued, b + r.started::interval AS started, b + r.heartbeat::interval
+           AS heartbeat, b + r.finished::interval AS finished, b + r.deadline::interval AS deadline
+      FROM generate_series(1, %(total)s) AS i
+      JOIN roles r ON r.n = CASE WHEN i <= %(anomalies)s THEN i %% 4 WHEN i <= %(active)s THEN 4 + i %% 4
+                                 ELSE 8 + (i %% 10 = 0)::int END
+     CROSS JOIN LATERAL (SELECT %(now)s::timestamptz - CASE WHEN r.finished IS NULL THEN interval '0'
+                                                     ELSE make_interval(secs => i %% 2000000) END) AS x(b)
+),
+g AS (INSERT INTO goals_goal (id, kind, params, state, attempt, max_attempts, progress_current, progress_message,
+                              task_id, created_at, queued_at, started_at, heartbeat_at, finished_at, deadline)
+      SELECT id, {kind}, '{{}}', state, 1, 3, 0, '', task_id, created, queued, started, heartbeat, finished,
+             deadline FROM t),
+a AS (INSERT INTO goals_attempt (goal_id, number, task_id, worker, created_at, queued_at, started_at, finished_at,
+                                 outcome)
+      SELECT id, 1, task_id, '', created, queued, started, finished, CASE WHEN finished IS NULL THEN '' ELSE state END
+        FROM t)
+INSERT INTO django_celery_results_taskresult (task_id, task_name, task_args, task_kwargs, status, worker, content_type,
+                                              content_encoding, result, date_created, date_done)
+SELECT task_id, 'goals.execute', format('["%%s", 1]', id), '{{}}', status, 'bench@host', 'application/json', 'utf-8',
+       CASE WHEN status = 'SUCCESS' THEN '{{"n": ' || i || '}}' ELSE '{{"exc_type": "Exception"}}' END,
+       heartbeat, COALESCE(finished, heartbeat)
+  FROM t WHERE status IS NOT NULL
+"""
+
+
+def server_url(database: str) -> str:
+    url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/goaltrack"
+    return urlsplit(url)._replace(path=f"/{database}").geturl()
+
+
+def admin_sql(statement: str) -> None:
+    with psycopg.connect(server_url("postgres"), autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def build(total: int, now: datetime, *, kinds: int = 1) -> float:
+    """Replace the goals with ``total`` new ones (of ``kinds`` kinds: ``bench.noop``, ``bench.kind1``, ...)."""
+    from django.db import connection
+
+    clock = time.perf_counter()
+    values = (", ".join("NULL" if v is None else f"'{v}'" for v in role) for role in ROLES)
+    roles = ", ".join(f"({n}, {row})" for n, row in enumerate(values))
+    kind = "'bench.noop'"
+    if kinds > 1:
+        kind = f"CASE WHEN i % {kinds} = 0 THEN 'bench.noop' ELSE 'bench.kind' || i % {kinds} END"
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE goals_goal, goals_attempt, goals_goalevent, goals_reconciliationfinding,"
+                       " goals_reconciliationreport, django_celery_results_taskresult")
+        cursor.execute(GENERATE.format(roles=roles, kind=kind.replace("%", "%%")),
+                       {"total": total, "active": total // 100, "anomalies": total // 1000, "now": now})
+        for table in ("goals_goal", "goals_attempt", "django_celery_results_taskresult"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    return time.perf_counter() - clock
