@@ -77,7 +77,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles"
 
 # /metrics: off, open, or token (a scraper sends "Authorization: Bearer $GOALS_METRICS_TOKEN").
 GOALS_METRICS = os.environ.get("GOALS_METRICS", "off")
