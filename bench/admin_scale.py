@@ -49,8 +49,8 @@ def plain_urlconf() -> Any:
     return module
 
 
-def measure(client: Any, url: str, runs: int) -> tuple[float, int, int]:
-    """Median milliseconds, queries per request, and queries that counted without a LIMIT."""
+def measure(client: Any, url: str, runs: int) -> tuple[float, int, int, str]:
+    """Median milliseconds, queries per request, queries that counted without a LIMIT, the slowest query."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -64,7 +64,9 @@ def measure(client: Any, url: str, runs: int) -> tuple[float, int, int]:
         if response.status_code != 200:
             raise SystemExit(f"{url} answered {response.status_code}")
     full_counts = sum(1 for q in queries.captured_queries if "COUNT(" in q["sql"] and "LIMIT" not in q["sql"])
-    return statistics.median(times), len(queries.captured_queries), full_counts
+    slowest = max(queries.captured_queries, key=lambda q: float(q["time"]))
+    slowest_text = f"{float(slowest['time']) * 1000:.1f} ms: {' '.join(slowest['sql'].split())[:100]}"
+    return statistics.median(times), len(queries.captured_queries), full_counts, slowest_text
 
 
 def pages(goal_id: str, month: str) -> list[tuple[str, str, str]]:
@@ -119,17 +121,17 @@ def main() -> None:
     try:
         call_command("migrate", verbosity=0)
         built = build(args.goals, timezone.now(), kinds=5)
-        print(f"{args.goals:,} goals built in {built:.1f}s")
+        print(f"{args.goals:,} goals built in {built:.1f}s", flush=True)
         client = Client()
         client.force_login(User.objects.create_superuser("bench", password="unused"))
         goal = Goal.objects.final().order_by("-created_at")[1000]
         month = timezone.localtime(goal.created_at).strftime("%Y-%m")
         for name, ours, stock in pages(str(goal.pk), month):
             ours, stock = (url.replace("{task_id}", goal.task_id) for url in (ours, stock))
-            our_ms, our_queries, our_full = measure(client, ours, args.runs)
-            stock_ms, stock_queries, stock_full = measure(client, stock, args.runs) if stock else (None, None, None)
+            our_ms, our_queries, our_full, slowest = measure(client, ours, args.runs)
+            stock_ms, stock_queries, stock_full, _ = measure(client, stock, args.runs) if stock else (None,) * 4
             rows.append((name, our_ms, our_queries, our_full, stock_ms, stock_queries, stock_full))
-            print(f"  {name}: {our_ms:.1f} ms", flush=True)
+            print(f"  {name}: {our_ms:.1f} ms; slowest query {slowest}", flush=True)
     finally:
         connections.close_all()
         admin_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")

@@ -77,6 +77,9 @@ class Goal(models.Model):
             # The reconciler walks active goals in id order (keyset batches): without this it walks the
             # primary key through the whole history.
             models.Index(fields=["id"], condition=Q(state__in=ACTIVE_VALUES), name="goals_goal_active_id"),
+            # The oldest active goal (admin overview, metrics): the plain created_at index would walk the
+            # history first.
+            models.Index(fields=["created_at"], condition=Q(state__in=ACTIVE_VALUES), name="goals_goal_active_created"),
             models.Index(fields=["heartbeat_at"], condition=Q(state=GoalState.RUNNING), name="goals_goal_running_hb"),
             models.Index(fields=["deadline"], condition=Q(state__in=ACTIVE_VALUES, deadline__isnull=False),
                          name="goals_goal_active_deadline"),

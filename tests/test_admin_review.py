@@ -17,6 +17,7 @@ from goals.errors import error_record
 from goals.models import Cause, EventType, Goal, GoalEvent
 from goals.reconciler.passes import run_pass
 from goals.review import goal_flag_for_review
+from goals.selectors import goal_kinds
 from goals.states import GoalState
 from tests.factories import make_goal, store_task_result
 
@@ -289,3 +290,13 @@ def test_a_bulk_action_over_too_many_goals_is_refused(admin_client, monkeypatch)
     response = post_action(admin_client, "retry", goals, apply="yes", reason="all of them", select_across=1)
     assert "Select at most 2 goals" in flat(admin_client.get(response["Location"]))
     assert Goal.objects.filter(state=GoalState.FAILED).count() == 3
+
+
+def test_the_kind_filter_lists_every_kind_by_index_skip_scan(admin_client):
+    for kind in ("tests.noop", "tests.count", "tests.noop", "zeta.kind", "alpha.kind"):
+        make_goal(kind=kind)
+    expected = sorted(set(Goal.objects.values_list("kind", flat=True)))
+    assert goal_kinds() == expected
+    body = flat(admin_client.get(LIST_URL))
+    for kind in expected:
+        assert f"?kind={kind}" in body

@@ -17,6 +17,7 @@ from django.utils.functional import cached_property
 from goals.conf import goal_settings
 from goals.querysets import GoalQuerySet
 from goals.registry import get_executor, registered_kinds
+from goals.selectors import goal_kinds
 from goals.states import GoalState
 
 
@@ -108,6 +109,21 @@ class OverdueFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         if self.value() == "yes":
             return queryset.overdue()
+        return queryset
+
+
+class KindFilter(admin.SimpleListFilter):
+    """The kinds found by index skip-scan: the stock filter's ``SELECT DISTINCT kind`` reads every goal."""
+
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
+        return [(kind, kind) for kind in goal_kinds()]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        if self.value():
+            return queryset.filter(kind=self.value())
         return queryset
 
 
