@@ -48,7 +48,9 @@ __all__ = [
 def submit(kind: str, params: dict[str, Any] | None = None, *, idempotency_key: str | None = None,
            owner: Any = None, deadline: datetime | None = None) -> Goal:
     """Record a goal of ``kind`` and send it to a worker once the current transaction commits."""
-    return goal_submit(kind=kind, params=params, idempotency_key=idempotency_key, owner=owner, deadline=deadline)
+    goal, _created = goal_submit(kind=kind, params=params, idempotency_key=idempotency_key, owner=owner,
+                                 deadline=deadline)
+    return goal
 
 
 def _actor_name(actor: Any) -> str:

@@ -77,32 +77,13 @@ def goal_submit(
     deadline: datetime | None = None,
     cause: str = Cause.API,
     actor: str = "",
-) -> Goal:
-    """Record a goal and send it once the surrounding transaction commits.
-
-    With an ``idempotency_key`` already used for this kind, returns the existing goal and sends
-    nothing (different params under the same key are refused). Bad input raises
-    ``GoalValidationError`` before anything is written.
-    """
-    goal, _created = goal_submit_outcome(kind=kind, params=params, idempotency_key=idempotency_key, owner=owner,
-                                         deadline=deadline, cause=cause, actor=actor)
-    return goal
-
-
-def goal_submit_outcome(
-    *,
-    kind: str,
-    params: dict[str, Any] | None = None,
-    idempotency_key: str | None = None,
-    owner: Any = None,
-    deadline: datetime | None = None,
-    cause: str = Cause.API,
-    actor: str = "",
 ) -> tuple[Goal, bool]:
-    """``goal_submit``, also saying whether this call created the goal.
+    """Record a goal and send it once the surrounding transaction commits; returns ``(goal, created)``.
 
-    ``created`` is False when the idempotency key had been used before and the existing goal is
-    returned: the HTTP API answers 200 instead of 202 then. Reading the key first would race.
+    With an ``idempotency_key`` already used for this kind, returns the existing goal with ``created``
+    False and sends nothing (different params under the same key are refused): the HTTP API answers 200
+    instead of 202 then, without reading the key first, which would race. Bad input raises
+    ``GoalValidationError`` before anything is written.
     """
     spec, stored_params, encoded = validate_submission(kind, params)
     _validate_options(idempotency_key, deadline)

@@ -86,30 +86,35 @@ def _stale_condition(now: datetime) -> Q:
     return Q(state=GoalState.RUNNING) & condition
 
 
-class StaleFilter(admin.SimpleListFilter):
-    title = "stale"
-    parameter_name = "stale"
+class _YesFilter(admin.SimpleListFilter):
+    """A filter with one choice, "yes", that narrows the list to what ``select`` returns."""
+
+    label = ""
 
     def lookups(self, request, model_admin) -> list[tuple[str, str]]:
-        return [("yes", "Heartbeat older than its timeout")]
+        return [("yes", self.label)]
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
-        if self.value() == "yes":
-            return queryset.filter(_stale_condition(timezone.now()))
-        return queryset
+        return self.select(queryset) if self.value() == "yes" else queryset
+
+    def select(self, queryset: QuerySet) -> QuerySet:
+        raise NotImplementedError
 
 
-class OverdueFilter(admin.SimpleListFilter):
-    title = "overdue"
-    parameter_name = "overdue"
+class StaleFilter(_YesFilter):
+    title = parameter_name = "stale"
+    label = "Heartbeat older than its timeout"
 
-    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
-        return [("yes", "Past its deadline, not final")]
+    def select(self, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(_stale_condition(timezone.now()))
 
-    def queryset(self, request, queryset: QuerySet) -> QuerySet:
-        if self.value() == "yes":
-            return queryset.overdue()
-        return queryset
+
+class OverdueFilter(_YesFilter):
+    title = parameter_name = "overdue"
+    label = "Past its deadline, not final"
+
+    def select(self, queryset: QuerySet) -> QuerySet:
+        return queryset.overdue()
 
 
 class KindFilter(admin.SimpleListFilter):

@@ -18,7 +18,7 @@ from django.urls import reverse
 from goals.exceptions import GoalNotFound, GoalValidationError, TransitionNotAllowed
 from goals.models import Cause, Goal
 from goals.querysets import GoalQuerySet
-from goals.services import goal_cancel, goal_retry, goal_submit_outcome
+from goals.services import goal_cancel, goal_retry, goal_submit
 from goals.web import inputs
 from goals.web.auth import Caller
 from goals.web.cursor import BadCursor, cursor_after, page_after
@@ -55,7 +55,7 @@ def goal_collection(request: HttpRequest, caller: Caller) -> HttpResponse:
 def _submit(request: HttpRequest, caller: Caller) -> HttpResponse:
     submission = inputs.submission(read_json_object(request, required=True))
     try:
-        goal, created = goal_submit_outcome(
+        goal, created = goal_submit(
             kind=submission.kind, params=submission.params, deadline=submission.deadline,
             idempotency_key=inputs.scoped_idempotency_key(caller.user, submission.idempotency_key),
             owner=caller.user, cause=Cause.API, actor=caller.username,
