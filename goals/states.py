@@ -49,6 +49,10 @@ class Transition:
     new_attempt: bool = False
     # Automatic new attempts stay within the goal's attempt budget (``Goal.max_attempts``).
     bounded: bool = False
+    # Committed without waiting for the WAL flush (``synchronous_commit = off`` for that one statement).
+    # Only for a move whose loss in a database crash is harmless: the row then shows the state before it,
+    # which the reconciler repairs, never a state the goal did not reach.
+    asynchronous_commit: bool = False
 
     def allows(self, source: GoalState | str) -> bool:
         return source in self.sources
@@ -57,7 +61,9 @@ class Transition:
 S = GoalState
 # The worker may start an attempt before the publisher has recorded "queued": pending -> running.
 START = Transition("start", frozenset({S.PENDING, S.QUEUED, S.RETRYING}), S.RUNNING)
-ENQUEUE = Transition("enqueue", frozenset({S.PENDING}), S.QUEUED)
+# "Sent to the broker" is a hint for the reconciler: lost in a crash, the goal shows pending and is sent
+# again after the grace period, and the duplicate message is fenced off. It need not wait for the disk.
+ENQUEUE = Transition("enqueue", frozenset({S.PENDING}), S.QUEUED, asynchronous_commit=True)
 SUCCEED = Transition("succeed", frozenset({S.RUNNING}), S.SUCCEEDED)
 # Failing is allowed from any active state: a worker that cannot start a goal (unknown kind) fails it
 # from queued; the reconciler fails a goal whose attempts are used up.

@@ -141,6 +141,9 @@ def _statement(transition: Transition, optional: frozenset[str]) -> str:
         SELECT id, attempt, task_id, '', now(), {queued}, '' FROM moved
     ),""")
     budget = " AND old.attempt < old.max_attempts" if transition.bounded else ""
+    # synchronous_commit is read when the statement's transaction commits: set here, it applies to it.
+    relaxed = ", (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed" \
+        if transition.asynchronous_commit else ""
     return f"""
     WITH old AS (
         SELECT id, state, attempt, max_attempts, kind, task_id FROM {goal_t} WHERE id = %(goal_id)s FOR UPDATE
@@ -170,7 +173,7 @@ def _statement(transition: Transition, optional: frozenset[str]) -> str:
     SELECT old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(moved.attempt, old.attempt),
            COALESCE(moved.max_attempts, old.max_attempts), COALESCE(moved.task_id, old.task_id),
            moved.params, moved.id IS NOT NULL
-      FROM old LEFT JOIN moved ON true
+      FROM old LEFT JOIN moved ON true{relaxed}
     """
 
 

@@ -44,7 +44,7 @@ def test_goal_life_statement_count(worker):
 def classify(sql: str) -> str:
     if "WITH old AS" in sql:
         return "transition"
-    if sql.startswith("UPDATE goals_goal SET progress_current"):
+    if "UPDATE goals_goal SET progress_current" in sql:
         return "progress"
     if "django_celery_results_taskresult" in sql:
         return "task result"

@@ -115,3 +115,28 @@ def test_a_transition_is_one_statement(django_assert_num_queries):
                          set_result=True, progress=(10, 10, "done")).raise_if_refused()
     with django_assert_num_queries(1):
         _apply(TRANSITIONS["succeed"], goal, journal_refusal=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_the_asynchronous_moves_relax_the_commit_and_only_for_their_own_transaction():
+    """ENQUEUE and progress writes commit without waiting for the disk; the setting must not leak into
+    the connection's later transactions (a durable move after it still waits for the flush)."""
+    from django.db import connection
+
+    from goals.context import ExecutionContext
+    from goals.states import ENQUEUE, START
+
+    assert [t.name for t in TRANSITIONS.values() if t.asynchronous_commit] == ["enqueue"]
+
+    def synchronous_commit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    goal = make_goal(state=GoalState.PENDING)
+    assert _apply(ENQUEUE, goal).applied
+    assert synchronous_commit() == "on"
+    assert _apply(START, Goal.objects.get(pk=goal.pk)).applied
+    ExecutionContext(goal_id=goal.id, attempt=1, kind=goal.kind, interval=0).progress(3, 4, "three")
+    assert synchronous_commit() == "on"
+    assert Goal.objects.values_list("state", "progress_current").get(pk=goal.pk) == (GoalState.RUNNING, 3)
