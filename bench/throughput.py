@@ -1,0 +1,294 @@
+"""End-to-end throughput, transactions and statements per task, and worker memory: goaltrack against the
+plain recipe (Celery + django-celery-results + update_state), on the same machine, broker and worker flags.
+
+    make bench    # or: .venv/bin/python bench/throughput.py [--n 5000] [--runs 3] [--brokers redis rabbitmq]
+
+For each broker and stack it starts one worker (the same command for all), submits N tasks from this
+process and times submit -> every task final. Transactions come from PostgreSQL's own counters
+(``pg_stat_database`` deltas of the bench database, read after every connection to it has closed, so
+every backend has flushed its counters; the harness's own completion polls are subtracted). Statements
+are counted by the workers (``sqlcount.py``) and by this process while it submits. Writes a markdown
+table and ``bench/results/throughput.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from fill import BENCH_DB, ROOT, admin_sql, server_url
+
+BROKERS = {"redis": "redis://127.0.0.1:6379/0", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"}
+WORKER_FLAGS = ["--pool=prefork", "--concurrency=2", "--without-gossip", "--without-mingle",
+                "--without-heartbeat", "--loglevel=WARNING"]
+# (label, worker settings module, what is submitted)
+STACKS = [
+    ("goaltrack", "config.settings.base", "goal"),
+    ("plain, tutorial defaults", "settings_plain_default", "plain"),
+    ("plain, tuned (connection reuse)", "settings_plain_tuned", "plain"),
+    ("ceiling: ignore_result", "settings_plain_tuned", "ceiling"),
+]
+RESULTS_DIR = ROOT / "bench" / "results"
+
+
+@dataclass
+class Run:
+    broker: str
+    stack: str
+    work: str
+    n: int
+    seconds: float
+    submit_seconds: float
+    per_second: float
+    transactions_per_task: float
+    statements_per_task: float
+    worker_rss_mb: float
+
+
+def worker_command(queue: str, name: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-n", f"{name}@%h",
+            "--include=bench_tasks,sqlcount", *WORKER_FLAGS]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of the worker's main process and its pool children."""
+    pids = [pid, *(int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+                   .stdout.split())]
+    total_kb = 0
+    for each in pids:
+        for line in Path(f"/proc/{each}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total_kb += int(line.split()[1])
+    return total_kb / 1024
+
+
+def transactions() -> int:
+    """Committed plus rolled-back transactions of the bench database so far (read from another database)."""
+    with psycopg.connect(server_url("postgres"), autocommit=True) as conn:
+        row = conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
+                           [BENCH_DB]).fetchone()
+    return int(row[0])
+
+
+class Worker:
+    def __init__(self, settings_module: str, broker_url: str, queue: str, count_dir: str, log: Path) -> None:
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "CELERY_BROKER_URL": broker_url,
+               "DATABASE_URL": server_url(BENCH_DB), "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}",
+               "BENCH_SQL_COUNT_DIR": count_dir, "GOALS_LOG_LEVEL": "WARNING"}
+        self.name = f"bench-{uuid.uuid4().hex[:8]}"
+        self.log = log.open("w")
+        self.proc = subprocess.Popen(worker_command(queue, self.name), cwd=ROOT, env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self, app: Any) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the worker exited: see {self.log.name}")
+            if app.control.ping(destination=[f"{self.name}@{os.uname().nodename}"], timeout=0.5):
+                return
+        raise SystemExit(f"the worker did not answer within 60 s: see {self.log.name}")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.log.close()
+
+
+def clear_tables() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE goals_goal, goals_attempt, goals_goalevent, django_celery_results_taskresult")
+
+
+def submit_all(kind: str, work: str, n: int, queue: str) -> int:
+    """Send ``n`` tasks; returns the SQL statements this process ran to do so."""
+    import bench_tasks
+    from django.db import connection
+
+    from goals.api import submit
+
+    statements = 0
+
+    def counting(execute: Any, sql: str, params: Any, many: bool, context: dict) -> Any:
+        nonlocal statements
+        statements += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(counting):
+        if kind == "goal":
+            for _ in range(n):
+                submit(f"bench.{work}", {})
+        elif kind == "plain":
+            task = bench_tasks.plain_noop if work == "noop" else bench_tasks.plain_progress
+            for _ in range(n):
+                task.apply_async(queue=queue)
+        else:
+            for _ in range(n):
+                bench_tasks.plain_ceiling.apply_async(queue=queue)
+            bench_tasks.plain_sentinel.apply_async(queue=queue)
+    return statements
+
+
+def finished_count(kind: str) -> int:
+    from django.db import connection
+
+    sql = {
+        "goal": "SELECT count(*) FROM goals_goal WHERE finished_at IS NOT NULL",
+        "plain": "SELECT count(*) FROM django_celery_results_taskresult WHERE status = 'SUCCESS'",
+        "ceiling": "SELECT count(*) FROM django_celery_results_taskresult WHERE task_name = 'plain.sentinel'",
+    }[kind]
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
+
+
+def one_run(broker: str, stack: str, settings_module: str, kind: str, work: str, n: int, app: Any,
+            logs: Path) -> Run:
+    from django.conf import settings
+    from django.db import connections
+
+    queue = settings.GOALS_TASK_QUEUE
+    clear_tables()
+    connections.close_all()
+    count_dir = tempfile.mkdtemp(prefix="sqlcount-")
+    before = transactions()
+    worker = Worker(settings_module, BROKERS[broker], queue, count_dir, logs / f"{broker}-{kind}-{work}.log")
+    try:
+        worker.wait_ready(app)
+        clock = time.perf_counter()
+        submit_statements = submit_all(kind, work, n, queue)
+        submitted = time.perf_counter() - clock
+        target, polls = (1 if kind == "ceiling" else n), 0
+        deadline = time.monotonic() + 1800
+        while finished_count(kind) < target:
+            polls += 1
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{stack}: not finished within 30 minutes")
+            time.sleep(0.05)
+        seconds = time.perf_counter() - clock
+        polls += 1
+        memory = rss_mb(worker.proc.pid)
+    finally:
+        worker.stop()
+        connections.close_all()
+    time.sleep(0.5)  # backends that just closed have flushed their counters by now
+    xacts = transactions() - before - polls
+    worker_statements = sum(int(p.read_text()) for p in Path(count_dir).iterdir())
+    shutil.rmtree(count_dir)
+    return Run(broker, stack, work, n, round(seconds, 2), round(submitted, 2), round(n / seconds, 1),
+               round(xacts / n, 2), round((worker_statements + submit_statements) / n, 2), round(memory, 1))
+
+
+def median_run(runs: list[Run]) -> Run:
+    middle = statistics.median_low([run.seconds for run in runs])
+    return next(run for run in runs if run.seconds == middle)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--brokers", nargs="+", default=["redis", "rabbitmq"], choices=sorted(BROKERS))
+    parser.add_argument("--work", nargs="+", default=["noop", "progress"], choices=["noop", "progress"])
+    parser.add_argument("--stacks", nargs="+", default=[label for label, _, _ in STACKS],
+                        help="labels of the stacks to run (default: all)")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    admin_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    admin_sql(f"CREATE DATABASE {BENCH_DB}")
+    os.environ.update(DATABASE_URL=server_url(BENCH_DB), DJANGO_SETTINGS_MODULE="config.settings.base",
+                      GOALS_LOG_LEVEL="WARNING")
+    sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+    logs = Path(tempfile.mkdtemp(prefix="bench-throughput-"))
+    results: list[Run] = []
+    try:
+        for broker in args.brokers:
+            os.environ["CELERY_BROKER_URL"] = BROKERS[broker]
+            results += run_broker(broker, args, logs)
+    finally:
+        admin_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    report(results, args, time.perf_counter() - started, logs)
+
+
+def run_broker(broker: str, args: argparse.Namespace, logs: Path) -> list[Run]:
+    import django
+
+    if not hasattr(run_broker, "ready"):
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        from django.conf import settings
+
+        # One queue of this process's own, set before the executors register (they take it then).
+        settings.GOALS_TASK_QUEUE = f"bench-{os.getpid()}"
+        import bench_tasks  # noqa: F401
+        run_broker.ready = True
+    from config.celery import app
+
+    if app.conf.broker_url != BROKERS[broker]:
+        # Connections and producers are pooled per app: drop them so the next ones use the new broker.
+        app.pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+        app.conf.broker_url = BROKERS[broker]
+    medians = []
+    for work in args.work:
+        for stack, settings_module, kind in STACKS:
+            if (kind == "ceiling" and work != "noop") or stack not in args.stacks:
+                continue
+            runs = [one_run(broker, stack, settings_module, kind, work, args.n, app, logs) for _ in range(args.runs)]
+            best = median_run(runs)
+            print(f"  {broker:8} {work:8} {stack:34} {best.per_second:7.1f}/s  (sent in {best.submit_seconds:.1f}s) "
+                  f"runs: {', '.join(f'{r.per_second:.0f}' for r in runs)}", flush=True)
+            medians.append(best)
+    return medians
+
+
+def report(results: list[Run], args: argparse.Namespace, total: float, logs: Path) -> None:
+    import celery
+    import django
+    import django_celery_results
+
+    versions = (f"Python {sys.version.split()[0]}, Django {django.get_version()}, Celery {celery.__version__}, "
+                f"django-celery-results {django_celery_results.__version__}")
+    command = " ".join(["celery -A config worker -Q <queue>", *WORKER_FLAGS, "--include=bench_tasks,sqlcount"])
+    lines = [f"{args.n:,} tasks per run, median of {args.runs} runs; {versions}", f"worker: `{command}`", "",
+             "| broker | work | stack | tasks/s | vs tuned plain | vs default plain | transactions/task |"
+             " statements/task | worker RSS MB |", "|---|---|---|---|---|---|---|---|---|"]
+    for run in results:
+        same = {r.stack: r for r in results if r.broker == run.broker and r.work == run.work}
+        tuned, default = same.get(STACKS[2][0]), same.get(STACKS[1][0])
+        vs_tuned = f"x{run.per_second / tuned.per_second:.2f}" if tuned else "-"
+        vs_default = f"x{run.per_second / default.per_second:.2f}" if default else "-"
+        lines.append(f"| {run.broker} | {run.work} | {run.stack} | {run.per_second:.1f} | {vs_tuned} | {vs_default} | "
+                     f"{run.transactions_per_task:.2f} | {run.statements_per_task:.2f} | {run.worker_rss_mb:.0f} |")
+    print("\n" + "\n".join(lines) + f"\n\ntotal {total:.0f}s; worker logs in {logs}")
+    RESULTS_DIR.mkdir(exist_ok=True)
+    (RESULTS_DIR / "throughput.json").write_text(json.dumps(
+        {"versions": versions, "worker_command": command, "n": args.n, "runs": args.runs,
+         "results": [asdict(run) for run in results]}, indent=2))
+    (RESULTS_DIR / "throughput.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
