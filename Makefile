@@ -27,6 +27,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/reconcile_scale.py
 	$(BIN)/python bench/admin_scale.py
+	$(BIN)/python bench/throughput.py --runs 1
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -211,8 +211,21 @@ def main() -> None:
     parser.add_argument("--work", nargs="+", default=["noop", "progress"], choices=["noop", "progress"])
     parser.add_argument("--stacks", nargs="+", default=[label for label, _, _ in STACKS],
                         help="labels of the stacks to run (default: all)")
+    parser.add_argument("--runs-out", help=argparse.SUPPRESS)  # one broker's runs, for the parent process
     args = parser.parse_args()
     started = time.perf_counter()
+    if len(args.brokers) > 1:
+        # One process per broker: Celery's connection and producer pools are per app and process.
+        results = []
+        for broker in args.brokers:
+            out = Path(tempfile.mkstemp(suffix=".json")[1])
+            subprocess.run([sys.executable, __file__, "--n", str(args.n), "--runs", str(args.runs), "--brokers",
+                            broker, "--work", *args.work, "--stacks", *args.stacks, "--runs-out", str(out)],
+                           check=True)
+            results += [Run(**run) for run in json.loads(out.read_text())]
+            out.unlink()
+        report(results, args, time.perf_counter() - started, Path(tempfile.gettempdir()))
+        return
     admin_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
     admin_sql(f"CREATE DATABASE {BENCH_DB}")
     os.environ.update(DATABASE_URL=server_url(BENCH_DB), DJANGO_SETTINGS_MODULE="config.settings.base",
@@ -220,37 +233,31 @@ def main() -> None:
     sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
     logs = Path(tempfile.mkdtemp(prefix="bench-throughput-"))
     results: list[Run] = []
+    [broker] = args.brokers
+    os.environ["CELERY_BROKER_URL"] = BROKERS[broker]
     try:
-        for broker in args.brokers:
-            os.environ["CELERY_BROKER_URL"] = BROKERS[broker]
-            results += run_broker(broker, args, logs)
+        results += run_broker(broker, args, logs)
     finally:
         admin_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    if args.runs_out:
+        Path(args.runs_out).write_text(json.dumps([asdict(run) for run in results]))
+        return
     report(results, args, time.perf_counter() - started, logs)
 
 
 def run_broker(broker: str, args: argparse.Namespace, logs: Path) -> list[Run]:
     import django
 
-    if not hasattr(run_broker, "ready"):
-        django.setup()
-        from django.core.management import call_command
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
 
-        call_command("migrate", verbosity=0)
-        from django.conf import settings
+    call_command("migrate", verbosity=0)
+    # One queue of this process's own, set before the executors register (they take it then).
+    settings.GOALS_TASK_QUEUE = f"bench-{os.getpid()}"
+    import bench_tasks  # noqa: F401
 
-        # One queue of this process's own, set before the executors register (they take it then).
-        settings.GOALS_TASK_QUEUE = f"bench-{os.getpid()}"
-        import bench_tasks  # noqa: F401
-        run_broker.ready = True
     from config.celery import app
-
-    if app.conf.broker_url != BROKERS[broker]:
-        # Connections and producers are pooled per app: drop them so the next ones use the new broker.
-        app.pool.force_close_all()
-        app._pool = None
-        app.amqp._producer_pool = None
-        app.conf.broker_url = BROKERS[broker]
     medians = []
     for work in args.work:
         for stack, settings_module, kind in STACKS:
