@@ -79,21 +79,26 @@ def _finish(transition_kwargs: dict[str, Any]) -> None:
         _log_refused(outcome, transition_kwargs["caller_task_id"])
 
 
+# ``result_row`` below is the task's django-celery-results row (``goals.results``), written by the same
+# statement when the transition applies; None when Celery stores results itself.
+
+
 def attempt_succeeded(*, goal_id: str, attempt: int, task_id: str, worker: str, result: Any,
-                      progress: tuple[int, int | None, str] | None) -> None:
+                      progress: tuple[int, int | None, str] | None, result_row: dict[str, Any] | None) -> None:
     _finish({"transition": SUCCEED, "goal_id": goal_id, "attempt": attempt, "actor": worker,
-             "caller_task_id": task_id, "result": result, "set_result": True, "progress": progress})
+             "caller_task_id": task_id, "result": result, "set_result": True, "progress": progress,
+             "result_row": result_row})
 
 
 def attempt_failed(*, goal_id: str, attempt: int, task_id: str, worker: str, error: dict[str, Any],
-                   progress: tuple[int, int | None, str] | None) -> None:
+                   progress: tuple[int, int | None, str] | None, result_row: dict[str, Any] | None) -> None:
     _finish({"transition": FAIL, "goal_id": goal_id, "attempt": attempt, "actor": worker,
-             "caller_task_id": task_id, "error": error, "progress": progress})
+             "caller_task_id": task_id, "error": error, "progress": progress, "result_row": result_row})
 
 
 def attempt_retrying(*, goal_id: str, attempt: int, task_id: str, worker: str, error: dict[str, Any],
-                     next_task_id: str, countdown: float,
-                     progress: tuple[int, int | None, str] | None) -> None:
+                     next_task_id: str, countdown: float, progress: tuple[int, int | None, str] | None,
+                     result_row: dict[str, Any] | None) -> None:
     _finish({"transition": SCHEDULE_RETRY, "goal_id": goal_id, "attempt": attempt, "actor": worker,
              "caller_task_id": task_id, "new_task_id": next_task_id, "error": error, "progress": progress,
-             "details": {"countdown": round(countdown, 3)}})
+             "details": {"countdown": round(countdown, 3)}, "result_row": result_row})

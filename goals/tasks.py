@@ -12,7 +12,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from celery import Task, shared_task
+from celery import Task, shared_task, states
 from celery.exceptions import Ignore, Reject
 from django.utils import timezone
 
@@ -24,6 +24,7 @@ from goals.exceptions import GoalNoLongerRunning, ResultNotSerializable
 from goals.pruning import prune
 from goals.reconciler.passes import scheduled_pass
 from goals.registry import get_executor
+from goals.results import result_row, writes_own_result_rows
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,12 @@ class GoalTask(Task):
     # Attempts are bounded by the goal's budget, not by Celery's retry counter.
     max_retries = None
 
+    @property
+    def ignore_result(self) -> bool:  # type: ignore[override]
+        # With django-celery-results the goal's final transition writes the result row itself, in the
+        # same statement (goals.results); Celery must not store it a second time.
+        return writes_own_result_rows(self)
+
     def _worker(self) -> str:
         return self.request.hostname or ""
 
@@ -70,19 +77,24 @@ class GoalTask(Task):
     def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
         goal_id, attempt = _goal_args(args)
         callbacks.attempt_succeeded(goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(),
-                                    result=retval, progress=self._progress())
+                                    result=retval, progress=self._progress(),
+                                    result_row=result_row(self, status=states.SUCCESS, value=retval))
 
     def on_retry(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         goal_id, attempt = _goal_args(args)
         next_task_id, countdown = self.request.goal_retry
         callbacks.attempt_retrying(goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(),
                                    error=error_record(exc, einfo.traceback), next_task_id=next_task_id,
-                                   countdown=countdown, progress=self._progress())
+                                   countdown=countdown, progress=self._progress(),
+                                   result_row=result_row(self, status=states.RETRY, value=exc,
+                                                         traceback=einfo.traceback))
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         goal_id, attempt = _goal_args(args)
         callbacks.attempt_failed(goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(),
-                                 error=error_record(exc, einfo.traceback), progress=self._progress())
+                                 error=error_record(exc, einfo.traceback), progress=self._progress(),
+                                 result_row=result_row(self, status=states.FAILURE, value=exc,
+                                                       traceback=einfo.traceback))
 
 
 def _as_json(value: Any) -> Any:

@@ -19,6 +19,7 @@ from django.db import connection
 
 from goals.exceptions import GoalNotFound, TransitionNotAllowed
 from goals.models import Attempt, AttemptOutcome, EventType, Goal, GoalEvent
+from goals.results import insert_sql, row_params
 from goals.states import (
     CANCEL,
     ENQUEUE,
@@ -106,7 +107,7 @@ class TransitionOutcome:
 def _statement(transition: Transition, optional: frozenset[str]) -> str:
     goal_t, attempt_t, event_t = Goal._meta.db_table, Attempt._meta.db_table, GoalEvent._meta.db_table
     sets = ["state = %(target)s", *_GOAL_SETS[transition.name]]
-    sets += [_OPTIONAL_SETS[name] for name in sorted(optional)]
+    sets += [_OPTIONAL_SETS[name] for name in sorted(optional) if name in _OPTIONAL_SETS]
     if transition.new_attempt:
         sets += ["attempt = g.attempt + 1", "task_id = %(new_task_id)s"]
     attempt_sql = []
@@ -139,6 +140,10 @@ def _statement(transition: Transition, optional: frozenset[str]) -> str:
     opened AS (
         INSERT INTO {attempt_t} (goal_id, number, task_id, worker, created_at, queued_at, outcome)
         SELECT id, attempt, task_id, '', now(), {queued}, '' FROM moved
+    ),""")
+    if "result_row" in optional:
+        attempt_sql.append(f"""
+    recorded AS ({insert_sql("moved")}
     ),""")
     budget = " AND old.attempt < old.max_attempts" if transition.bounded else ""
     # synchronous_commit is read when the statement's transaction commits: set here, it applies to it.
@@ -194,6 +199,7 @@ def apply_transition(
     budget: int | None = None,
     closed_outcome: str | None = None,
     journal_refusal: bool = False,
+    result_row: dict[str, Any] | None = None,
 ) -> TransitionOutcome:
     """Move goal ``goal_id`` by ``transition`` if it is in a source state at attempt ``attempt``.
 
@@ -203,7 +209,8 @@ def apply_transition(
     One round trip. Returns the outcome whether applied or refused (``outcome.raise_if_refused()``
     turns a refusal into ``TransitionNotAllowed``); raises ``GoalNotFound`` if there is no such goal.
     ``journal_refusal`` writes an ``ignored`` event when refused (for callbacks: a late or duplicate
-    callback is recorded, never applied).
+    callback is recorded, never applied). ``result_row`` (see ``goals.results``) is the task's
+    django-celery-results row, written by the same statement if the transition applies.
     """
     if transition.new_attempt and not new_task_id:
         raise ValueError(f"{transition.name} opens a new attempt and needs new_task_id")
@@ -216,6 +223,8 @@ def apply_transition(
         optional.add("progress")
     if budget is not None:
         optional.add("budget")
+    if result_row is not None:
+        optional.add("result_row")
     current, total, message = progress or (0, None, "")
     params = {
         "goal_id": str(goal_id),
@@ -236,6 +245,7 @@ def apply_transition(
         "budget": budget,
         "closed_outcome": closed_outcome,
         "journal_refusal": journal_refusal,
+        **(row_params(result_row) if result_row is not None else {}),
     }
     with connection.cursor() as cursor:
         cursor.execute(_statement(transition, frozenset(optional)), params)

@@ -1,0 +1,68 @@
+"""The task's django-celery-results row, written by the goal's own final transition.
+
+Celery stores a task's result (one read and one write in their own transaction) before the
+``on_success``/``on_failure`` hook moves the goal (another transaction). For goal tasks the two say the
+same thing, so the worker writes the result row inside the goal's transition statement instead: one
+flushed commit fewer per goal, and the row and the goal can never disagree. The row is the one
+django-celery-results would have written (its own backend encodes every field), so ``AsyncResult``,
+its admin and ``celery.backend_cleanup`` work on it as on any other.
+
+With any other result backend Celery stores results itself, as usual.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task
+from django_celery_results.backends.database import DatabaseBackend
+from django_celery_results.models import TaskResult
+
+
+def writes_own_result_rows(task: Task) -> bool:
+    """Whether the goal's transitions write the task's result row (the result backend is ``django-db``)."""
+    return isinstance(task.backend, DatabaseBackend)
+
+
+def result_row(task: Task, *, status: str, value: Any, traceback: str | None = None) -> dict[str, Any] | None:
+    """The columns of the result row django-celery-results would store for the task now running, or None
+    when Celery stores results itself."""
+    if not writes_own_result_rows(task):
+        return None
+    backend: DatabaseBackend = task.backend
+    request = task.request
+    content_type, content_encoding, result = backend.encode_content(backend.encode_result(value, status))
+    meta = {**backend._get_meta_from_request(request), "children": backend.current_task_children(request)}
+    _, _, encoded_meta = backend.encode_content(meta)
+    row = {
+        "task_id": request.id,
+        "status": status,
+        "result": result,
+        "traceback": traceback,
+        "meta": encoded_meta,
+        "content_type": content_type,
+        "content_encoding": content_encoding,
+        **backend._get_extended_properties(request, traceback),
+    }
+    # The same column list every time, so the statement that inserts it is cached once.
+    return {column: row.get(column) for column in ROW_COLUMNS}
+
+
+ROW_COLUMNS = ("task_id", "status", "result", "traceback", "meta", "content_type", "content_encoding",
+               "periodic_task_name", "task_name", "task_args", "task_kwargs", "worker")
+
+
+def insert_sql(source: str) -> str:
+    """A CTE body inserting (or, for a task id seen before, updating) the row once per row of ``source``."""
+    table = TaskResult._meta.db_table
+    columns = ", ".join(ROW_COLUMNS)
+    values = ", ".join(f"%(row_{column})s" for column in ROW_COLUMNS)
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in ROW_COLUMNS if column != "task_id")
+    return f"""
+        INSERT INTO {table} ({columns}, date_created, date_done)
+        SELECT {values}, now(), now() FROM {source}
+        ON CONFLICT (task_id) DO UPDATE SET {updates}, date_done = EXCLUDED.date_done"""
+
+
+def row_params(row: dict[str, Any]) -> dict[str, Any]:
+    return {f"row_{column}": value for column, value in row.items()}
