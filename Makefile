@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/reconcile_scale.py
 	$(BIN)/python bench/admin_scale.py
 	$(BIN)/python bench/throughput.py --runs 1
+	$(BIN)/python bench/status_reads.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -117,11 +117,13 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
+    from goals.conf import goal_settings
     from goals.models import Goal
 
     settings.ROOT_URLCONF = plain_urlconf()
     settings.ALLOWED_HOSTS = ["testserver"]
     settings.GOALS_METRICS = "open"
+    goal_settings.cache_clear()
     rows = []
     try:
         call_command("migrate", verbosity=0)

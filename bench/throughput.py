@@ -252,9 +252,12 @@ def run_broker(broker: str, args: argparse.Namespace, logs: Path) -> list[Run]:
     from django.conf import settings
     from django.core.management import call_command
 
+    from goals.conf import goal_settings
+
     call_command("migrate", verbosity=0)
     # One queue of this process's own, set before the executors register (they take it then).
     settings.GOALS_TASK_QUEUE = f"bench-{os.getpid()}"
+    goal_settings.cache_clear()
     import bench_tasks  # noqa: F401
 
     from config.celery import app

@@ -6,8 +6,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import lru_cache
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 
 @dataclass(frozen=True)
@@ -56,11 +59,23 @@ class GoalSettings:
     """Bearer token a scraper must send when ``GOALS_METRICS`` is ``token``."""
 
 
+@lru_cache(maxsize=1)
 def goal_settings() -> GoalSettings:
-    """The current ``GOALS_*`` settings merged over the defaults (cheap: call it where needed)."""
+    """The current ``GOALS_*`` settings merged over the defaults (cached: call it where needed).
+
+    The cache is dropped whenever Django reports a ``GOALS_*`` setting changed (``override_settings``,
+    pytest-django's ``settings``); code that assigns ``settings.GOALS_...`` directly must call
+    ``goal_settings.cache_clear()``.
+    """
     values = {}
     for field in fields(GoalSettings):
         name = f"GOALS_{field.name.upper()}"
         if hasattr(settings, name):
             values[field.name] = getattr(settings, name)
     return GoalSettings(**values)
+
+
+@receiver(setting_changed)
+def _forget_goal_settings(*, setting: str, **kwargs: object) -> None:
+    if setting.startswith("GOALS_"):
+        goal_settings.cache_clear()

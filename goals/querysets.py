@@ -47,4 +47,4 @@ class GoalQuerySet(models.QuerySet):
 
     def visible_to(self, user: Any) -> GoalQuerySet:
         """What a person may see over HTTP: their own goals, or every goal for staff."""
-        return self if user.is_staff else self.owned_by(user)
+        return self if user.is_staff else self.filter(owner_id=user.pk)

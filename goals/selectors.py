@@ -7,8 +7,11 @@ final goals), so a scrape or a page view costs the same at a million goals as at
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from uuid import UUID
 
 from django.db import connection
 from django.db.models import Count, Min
@@ -139,3 +142,35 @@ def goal_kinds() -> list[str]:
             SELECT kind FROM kinds WHERE kind IS NOT NULL
         """)
         return [row[0] for row in cursor.fetchall()]
+
+
+# What the status endpoint shows: every column of the JSON answer, nothing else, in the model's field
+# order (Model.from_db places a partial row's values by that order).
+_STATUS_WANTED = {"id", "kind", "state", "attempt", "max_attempts", "progress_current", "progress_total",
+                  "progress_message", "params", "result", "error", "created_at", "started_at", "finished_at",
+                  "deadline", "needs_review"}
+STATUS_FIELDS = tuple(f.attname for f in Goal._meta.concrete_fields if f.attname in _STATUS_WANTED)
+_JSON_FIELDS = frozenset({"params", "result", "error"})
+
+
+@lru_cache(maxsize=2)
+def _status_sql(owned: bool) -> str:
+    columns = ", ".join(STATUS_FIELDS)
+    return f"SELECT {columns} FROM {Goal._meta.db_table} WHERE id = %s" + (" AND owner_id = %s" if owned else "")
+
+
+def goal_for_status(*, goal_id: UUID, owner_id: int | None) -> Goal | None:
+    """The goal's status columns (``owner_id=None``: whoever owns it), or None.
+
+    The hottest read there is (clients poll it): one constant statement instead of the ORM, whose query
+    compilation cost more than the query itself (about 0.9 ms against 0.4 ms measured, for 25 columns).
+    Returns a partial ``Goal`` (deferred fields load on access) built the way the ORM builds one.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_status_sql(owner_id is not None), [goal_id] if owner_id is None else [goal_id, owner_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = [json.loads(value) if name in _JSON_FIELDS and value is not None else value
+              for name, value in zip(STATUS_FIELDS, row, strict=True)]
+    return Goal.from_db(connection.alias, list(STATUS_FIELDS), values)

@@ -185,9 +185,9 @@ def test_status_is_one_query_beyond_the_token_lookup(as_alice, alice, django_ass
                      progress_message="three of four")
     with django_assert_num_queries(2) as queries:
         response = as_alice.get(status_url(goal))
-    assert [q["sql"].split(" FROM ")[1].split()[0] for q in queries.captured_queries] == [
-        '"goals_apitoken"',  # authentication, with the user joined in
-        '"goals_goal"',
+    assert [q["sql"].split(" FROM ")[1].split()[0].strip('"') for q in queries.captured_queries] == [
+        "goals_apitoken",  # authentication, with the user joined in
+        "goals_goal",
     ]
     body = response.json()
     assert response.status_code == 200
@@ -205,8 +205,8 @@ def test_status_is_one_query_beyond_the_session_lookup(alice, django_assert_num_
     with django_assert_num_queries(3) as queries:
         response = client.get(status_url(goal))
     assert response.status_code == 200
-    tables = [q["sql"].split(" FROM ")[1].split()[0] for q in queries.captured_queries]
-    assert tables == ['"django_session"', '"auth_user"', '"goals_goal"']
+    tables = [q["sql"].split(" FROM ")[1].split()[0].strip('"') for q in queries.captured_queries]
+    assert tables == ["django_session", "auth_user", "goals_goal"]
 
 
 def test_etag_gives_304_until_the_goal_changes(as_alice, alice, django_assert_num_queries):
@@ -524,3 +524,17 @@ def test_create_api_token_refuses_bad_input(alice, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("create_api_token", *args)
     assert not ApiToken.objects.exists()
+
+
+@pytest.mark.parametrize("result", [{"rows": [1, 2]}, "a string", 7, None, [None, True]])
+def test_the_status_read_builds_the_same_goal_as_the_orm(alice, result):
+    from goals.selectors import STATUS_FIELDS, goal_for_status
+
+    goal = make_goal(state=GoalState.FAILED, owner=alice, kind="tests.typed", params={"name": "n", "size": 2},
+                     result=result, error={"type": "E", "message": "m", "traceback": "t"})
+    read = goal_for_status(goal_id=goal.pk, owner_id=alice.pk)
+    expected = Goal.objects.get(pk=goal.pk)
+    assert {name: getattr(read, name) for name in STATUS_FIELDS} == {
+        name: getattr(expected, name) for name in STATUS_FIELDS}
+    assert goal_for_status(goal_id=goal.pk, owner_id=alice.pk + 1) is None
+    assert goal_for_status(goal_id=goal.pk, owner_id=None).pk == goal.pk

@@ -35,7 +35,11 @@ def api_token_user(key: str) -> Any | None:
     """The active user a key belongs to, in one query; None for an unknown key or an inactive user."""
     if not key or len(key) > MAX_KEY_LENGTH:
         return None
-    token = ApiToken.objects.select_related("user").filter(digest=token_digest(key)).first()
-    if token is None or not token.user.is_active:
+    try:
+        # get(), not first(): first() orders by the model's ordering, a join and a sort for one row.
+        token = ApiToken.objects.select_related("user").get(digest=token_digest(key))
+    except ApiToken.DoesNotExist:
+        return None
+    if not token.user.is_active:
         return None
     return token.user

@@ -18,6 +18,7 @@ from django.urls import reverse
 from goals.exceptions import GoalNotFound, GoalValidationError, TransitionNotAllowed
 from goals.models import Cause, Goal
 from goals.querysets import GoalQuerySet
+from goals.selectors import goal_for_status
 from goals.services import goal_cancel, goal_retry, goal_submit
 from goals.web import inputs
 from goals.web.auth import Caller
@@ -97,10 +98,9 @@ def _list(request: HttpRequest, caller: Caller) -> HttpResponse:
 @api_endpoint("GET")
 def goal_detail(request: HttpRequest, caller: Caller, goal_id: str) -> HttpResponse:
     """The goal's state, progress, result or error; 304 when the client's ETag still matches."""
-    try:
-        goal = _visible(caller).get(pk=_goal_pk(goal_id))
-    except Goal.DoesNotExist:
-        raise _not_found() from None
+    goal = goal_for_status(goal_id=_goal_pk(goal_id), owner_id=None if caller.is_staff else caller.user.pk)
+    if goal is None:
+        raise _not_found()
     return conditional_json_response(request, goal_json(goal, staff=caller.is_staff))
 
 
