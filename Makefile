@@ -19,12 +19,13 @@ demo: $(STAMP)
 	$(BIN)/python manage.py demo
 
 test: $(STAMP)
-	scripts/ensure-chromium
+	scripts/ensure-debian-package /usr/bin/chromium chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks run on purpose, never in CI: see bench/README.md.
 bench: $(STAMP)
+	scripts/ensure-debian-package /usr/bin/ab apache2-utils
 	$(BIN)/python bench/reconcile_scale.py
 	$(BIN)/python bench/admin_scale.py
 	$(BIN)/python bench/throughput.py --runs 1
