@@ -33,7 +33,8 @@ def session_cookie(user: User, live_server_url: str) -> dict:
 @pytest.mark.worker
 def test_the_bar_moves_with_the_worker_and_stops_when_final(worker, live_server):
     if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is not installed (make test installs Debian's chromium where it can: scripts/ensure-debian-package)"
+        reason = (f"{CHROMIUM} is not installed (make test installs Debian's chromium where it can, with "
+                  "scripts/ensure-debian-package)")
         if os.environ.get("GOALS_REQUIRE_BROWSER"):
             pytest.fail(f"{reason}; GOALS_REQUIRE_BROWSER is set (CI), so this test may not skip")
         pytest.skip(reason)
