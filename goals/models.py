@@ -34,8 +34,10 @@ class Goal(models.Model):
                              help_text="The last error: type, message and traceback.")
     task_id = models.CharField(max_length=255, editable=False,
                                help_text="Celery task id of the current attempt.")
+    # Not indexed on its own: goals_goal_owner_created (owner, created_at) serves every lookup by owner.
+    # Every index on this table is written again by every state change (state is indexed: no HOT update).
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="goals")
+                              related_name="goals", db_index=False)
     # NULL, not "": goals without a key must not collide in the (kind, idempotency_key) unique constraint.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True,  # noqa: DJ001
                                        help_text="Submitting the same kind and key again returns this goal.")
@@ -130,9 +132,11 @@ class AttemptOutcome(models.TextChoices):
 class Attempt(models.Model):
     """One dispatch of a goal: its own Celery task id, worker, timestamps and outcome."""
 
-    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="attempts")
+    # Indexed by the (goal, number) constraint and a plain unique constraint on task_id: a unique=True
+    # CharField would add a second, pattern-matching (LIKE) index nothing uses, written on every insert.
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="attempts", db_index=False)
     number = models.PositiveIntegerField()
-    task_id = models.CharField(max_length=255, unique=True)
+    task_id = models.CharField(max_length=255)
     worker = models.CharField(max_length=255, blank=True, default="", help_text="Hostname of the worker.")
     created_at = models.DateTimeField()
     queued_at = models.DateTimeField(null=True, blank=True)
@@ -145,6 +149,7 @@ class Attempt(models.Model):
         ordering = ["goal", "number"]
         constraints = [
             models.UniqueConstraint(fields=["goal", "number"], name="goals_attempt_goal_number"),
+            models.UniqueConstraint(fields=["task_id"], name="goals_attempt_task_id_unique"),
         ]
 
     def __str__(self) -> str:
@@ -175,7 +180,8 @@ class Cause(models.TextChoices):
 class GoalEvent(models.Model):
     """Append-only journal: one row per transition, refused callback or failed publish."""
 
-    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="events")
+    # Indexed by goals_event_goal_id (goal, id), which also orders a goal's journal.
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="events", db_index=False)
     created_at = models.DateTimeField()
     event = models.CharField(max_length=16, choices=EventType.choices)
     transition = models.CharField(max_length=32, blank=True, default="")
