@@ -23,12 +23,13 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Benchmarks run on purpose, never in CI: see bench/README.md.
+# Benchmarks run on purpose, never in CI (about 17 minutes on 2 cores): see bench/README.md.
 bench: $(STAMP)
 	scripts/ensure-debian-package /usr/bin/ab apache2-utils
 	$(BIN)/python bench/reconcile_scale.py
 	$(BIN)/python bench/admin_scale.py
-	$(BIN)/python bench/throughput.py --runs 1
+	$(BIN)/python bench/throughput.py --runs 1 --brokers redis
+	$(BIN)/python bench/throughput.py --runs 1 --brokers rabbitmq --work noop
 	$(BIN)/python bench/status_reads.py
 
 lint: $(STAMP)

@@ -8,7 +8,7 @@ process and times submit -> every task final. Transactions come from PostgreSQL'
 (``pg_stat_database`` deltas of the bench database, read after every connection to it has closed, so
 every backend has flushed its counters; the harness's own completion polls are subtracted). Statements
 are counted by the workers (``sqlcount.py``) and by this process while it submits. Writes a markdown
-table and ``bench/results/throughput.json``.
+table and ``bench/results/throughput-<brokers>.{md,json}``.
 """
 
 from __future__ import annotations
@@ -294,10 +294,11 @@ def report(results: list[Run], args: argparse.Namespace, total: float, logs: Pat
                      f"{run.transactions_per_task:.2f} | {run.statements_per_task:.2f} | {run.worker_rss_mb:.0f} |")
     print("\n" + "\n".join(lines) + f"\n\ntotal {total:.0f}s; worker logs in {logs}")
     RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / "throughput.json").write_text(json.dumps(
+    name = "throughput-" + "-".join(args.brokers)
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(
         {"versions": versions, "worker_command": command, "n": args.n, "runs": args.runs,
          "results": [asdict(run) for run in results]}, indent=2))
-    (RESULTS_DIR / "throughput.md").write_text("\n".join(lines) + "\n")
+    (RESULTS_DIR / f"{name}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
