@@ -162,7 +162,9 @@ def finished_count(kind: str) -> int:
 
 
 def one_run(broker: str, stack: str, settings_module: str, kind: str, work: str, n: int, app: Any,
-            logs: Path) -> Run:
+            logs: Path, drain: bool = False) -> Run:
+    """One timed run. ``drain``: everything is sent before the worker starts, and the clock runs from the
+    worker being ready, so the figure is the worker side's alone."""
     from django.conf import settings
     from django.db import connections
 
@@ -171,12 +173,17 @@ def one_run(broker: str, stack: str, settings_module: str, kind: str, work: str,
     connections.close_all()
     count_dir = tempfile.mkdtemp(prefix="sqlcount-")
     before = transactions()
+    if drain:
+        clock = time.perf_counter()
+        submit_statements = submit_all(kind, work, n, queue)
+        submitted = time.perf_counter() - clock
     worker = Worker(settings_module, BROKERS[broker], queue, count_dir, logs / f"{broker}-{kind}-{work}.log")
     try:
         worker.wait_ready(app)
         clock = time.perf_counter()
-        submit_statements = submit_all(kind, work, n, queue)
-        submitted = time.perf_counter() - clock
+        if not drain:
+            submit_statements = submit_all(kind, work, n, queue)
+            submitted = time.perf_counter() - clock
         target, polls = (1 if kind == "ceiling" else n), 0
         deadline = time.monotonic() + 1800
         while finished_count(kind) < target:
@@ -211,6 +218,8 @@ def main() -> None:
     parser.add_argument("--work", nargs="+", default=["noop", "progress"], choices=["noop", "progress"])
     parser.add_argument("--stacks", nargs="+", default=[label for label, _, _ in STACKS],
                         help="labels of the stacks to run (default: all)")
+    parser.add_argument("--drain", action="store_true",
+                        help="send everything before the worker starts: time the worker side alone")
     parser.add_argument("--runs-out", help=argparse.SUPPRESS)  # one broker's runs, for the parent process
     args = parser.parse_args()
     started = time.perf_counter()
@@ -220,7 +229,8 @@ def main() -> None:
         for broker in args.brokers:
             out = Path(tempfile.mkstemp(suffix=".json")[1])
             subprocess.run([sys.executable, __file__, "--n", str(args.n), "--runs", str(args.runs), "--brokers",
-                            broker, "--work", *args.work, "--stacks", *args.stacks, "--runs-out", str(out)],
+                            broker, "--work", *args.work, "--stacks", *args.stacks, "--runs-out", str(out),
+                            *(["--drain"] if args.drain else [])],
                            check=True)
             results += [Run(**run) for run in json.loads(out.read_text())]
             out.unlink()
@@ -266,7 +276,8 @@ def run_broker(broker: str, args: argparse.Namespace, logs: Path) -> list[Run]:
         for stack, settings_module, kind in STACKS:
             if (kind == "ceiling" and work != "noop") or stack not in args.stacks:
                 continue
-            runs = [one_run(broker, stack, settings_module, kind, work, args.n, app, logs) for _ in range(args.runs)]
+            runs = [one_run(broker, stack, settings_module, kind, work, args.n, app, logs, args.drain)
+                    for _ in range(args.runs)]
             best = median_run(runs)
             print(f"  {broker:8} {work:8} {stack:34} {best.per_second:7.1f}/s  (sent in {best.submit_seconds:.1f}s) "
                   f"runs: {', '.join(f'{r.per_second:.0f}' for r in runs)}", flush=True)

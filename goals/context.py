@@ -6,8 +6,7 @@ import time
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from django.db import connection
-
+from goals.db import hot_cursor
 from goals.exceptions import GoalNoLongerRunning
 from goals.models import Goal
 from goals.states import GoalState
@@ -55,7 +54,7 @@ class ExecutionContext:
         return self.progress_current, self.progress_total, self.progress_message
 
     def _write(self) -> None:
-        with connection.cursor() as cursor:
+        with hot_cursor() as cursor:
             # Progress and heartbeat lost in a database crash are harmless (the next write or the final
             # state carries them): the write need not wait for the disk.
             cursor.execute(

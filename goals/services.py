@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from goals.db import hot_cursor, model_from_row
 from goals.exceptions import GoalNotFound, GoalValidationError
 from goals.models import Attempt, Cause, EventType, Goal, GoalEvent
 from goals.registry import get_executor
@@ -101,8 +102,11 @@ def goal_submit(
         "cause": cause,
         "actor": actor or (getattr(owner, "get_username", lambda: "")() if owner is not None else ""),
     }
-    created = list(Goal.objects.raw(_insert_statement(), values))
-    if not created:
+    with hot_cursor() as cursor:
+        cursor.execute(_insert_statement(), values)
+        row = cursor.fetchone()
+        names = [column.name for column in cursor.description]
+    if row is None:
         existing = Goal.objects.get(kind=kind, idempotency_key=idempotency_key)
         if existing.params != stored_params:
             raise GoalValidationError(
@@ -110,7 +114,7 @@ def goal_submit(
                 code="idempotency_conflict",
             )
         return existing, False
-    goal = created[0]
+    goal = model_from_row(Goal, names, row)
     transaction.on_commit(partial(goal_dispatch, goal_id=goal.id, attempt=1, task_id=goal.task_id, kind=kind))
     return goal, True
 

@@ -15,8 +15,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from django.db import connection
-
+from goals.db import hot_cursor
 from goals.exceptions import GoalNotFound, TransitionNotAllowed
 from goals.models import Attempt, AttemptOutcome, EventType, Goal, GoalEvent
 from goals.results import insert_sql, row_params
@@ -247,7 +246,7 @@ def apply_transition(
         "journal_refusal": journal_refusal,
         **(row_params(result_row) if result_row is not None else {}),
     }
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(_statement(transition, frozenset(optional)), params)
         row = cursor.fetchone()
     if row is None:

@@ -140,3 +140,23 @@ def test_only_the_asynchronous_moves_relax_the_commit_and_only_for_their_own_tra
     ExecutionContext(goal_id=goal.id, attempt=1, kind=goal.kind, interval=0).progress(3, 4, "three")
     assert synchronous_commit() == "on"
     assert Goal.objects.values_list("state", "progress_current").get(pk=goal.pk) == (GoalState.RUNNING, 3)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("prepared", [True, False])
+def test_the_per_goal_statements_are_prepared_unless_turned_off(settings, prepared):
+    """goals.db prepares transitions once per connection; GOALS_PREPARED_STATEMENTS=False (PgBouncer in
+    transaction mode) runs them unprepared, with the same outcome."""
+    from django.db import connection
+
+    from goals.states import ENQUEUE, START
+
+    settings.GOALS_PREPARED_STATEMENTS = prepared
+    connection.close()
+    goal = make_goal(state=GoalState.PENDING)
+    assert _apply(ENQUEUE, goal).applied
+    assert _apply(START, Goal.objects.get(pk=goal.pk)).applied
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%WITH old AS%%'")
+        assert cursor.fetchone()[0] == (2 if prepared else 0)
+    assert Goal.objects.get(pk=goal.pk).state == GoalState.RUNNING

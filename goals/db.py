@@ -1,0 +1,63 @@
+"""Prepared statements for the few statements every goal runs (submit, transitions, status reads), and
+model instances from their raw rows.
+
+Django binds parameters on the client and never prepares, so PostgreSQL parses and plans each statement
+every time; for the transition statement (a CTE over the goal, its attempt and its journal) planning
+cost about as much as running it. This cursor binds on the server and prepares once per connection,
+going through Django's cursor wrapper all the same (execute wrappers, query logging, error wrapping).
+
+Turn it off with ``GOALS_PREPARED_STATEMENTS = False`` behind a pooler that does not keep prepared
+statements across transactions (PgBouncer in transaction mode before 1.21).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import connection
+from django.db.backends.postgresql.base import ServerBindingCursor
+from django.db.models import JSONField, Model
+
+from goals.conf import goal_settings
+
+_NEVER_AUTOMATICALLY = 2**31
+
+
+class _PreparingCursor(ServerBindingCursor):
+    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
+                ) -> Any:
+        return super().execute(query, params, prepare=True, binary=binary)
+
+    def _send_query_prepared(self, name: bytes, pgq: Any, *, binary: bool | None = None) -> None:
+        # psycopg records the query it ran only when it sends it unprepared; Django's query log and
+        # execute wrappers read it back (last_executed_query), so record it here too.
+        self._query = pgq
+        super()._send_query_prepared(name, pgq, binary=binary)
+
+
+def hot_cursor() -> Any:
+    """A cursor for a statement run once per goal or more: prepared, unless turned off by the setting."""
+    if not goal_settings().prepared_statements:
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django turns psycopg's preparation off (None), which also ignores prepare=True. Never automatic
+        # (Django's own cursors bind on the client and cannot prepare anyway): only these cursors prepare.
+        raw.prepare_threshold = _NEVER_AUTOMATICALLY
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(_PreparingCursor(raw))
+
+
+def model_from_row(model: type[Model], names: list[str], values: Any) -> Model:
+    """A model instance from a raw row, as the ORM would build it (unselected fields deferred).
+
+    JSON columns arrive as text (Django's connection loads jsonb that way) and are decoded here.
+    """
+    row = dict(zip(names, values, strict=True))
+    fields = [field for field in model._meta.concrete_fields if field.attname in row]
+    decoded = [json.loads(row[f.attname]) if isinstance(f, JSONField) and row[f.attname] is not None
+               else row[f.attname] for f in fields]
+    return model.from_db(connection.alias, [f.attname for f in fields], decoded)
