@@ -66,9 +66,10 @@ def _families() -> dict[str, Metric]:
                           f"Failed publishes to the broker {_IN_WINDOW}; the reconciler sends those goals again."),
         HistogramMetricFamily(
             "goaltrack_callback_latency_seconds",
-            f"Delay from Celery storing a task's result to the goal becoming final, for goals finished {_IN_WINDOW}"
-            " that have a result row; long delays are callbacks the reconciler repaired. Recomputed over the"
-            " window at each scrape, not a running counter: no rate().", labels=[]),
+            f"Delay from a task's result row to the goal becoming final, for goals finished {_IN_WINDOW} that"
+            " have a result row. With django-db the final transition writes both at once (0); a delay is a goal"
+            " the reconciler repaired from a row written otherwise, or a result backend that stores rows itself."
+            " Recomputed over the window at each scrape, not a running counter: no rate().", labels=[]),
         GaugeMetricFamily("goaltrack_scrape_duration_seconds", "Seconds this scrape took to read the figures."),
     ]
     return {family.name: family for family in families}

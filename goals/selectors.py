@@ -8,13 +8,12 @@ final goals), so a scrape or a page view costs the same at a million goals as at
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from uuid import UUID
 
 from django.db import connection
 from django.db.models import Count, Min
-from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from goals.db import hot_cursor, model_from_row
@@ -50,16 +49,6 @@ def goal_needs_review_count() -> int:
     return Goal.objects.filter(needs_review=True).count()
 
 
-def report_latest(*, applied_only: bool = True) -> ReconciliationReport | None:
-    """The most recent reconciler pass (by default one that repaired, not a dry run)."""
-    reports = ReconciliationReport.objects.applied() if applied_only else ReconciliationReport.objects.all()
-    return reports.order_by("-started_at").first()
-
-
-def recent_window(*, hours: float = 24, now: datetime | None = None) -> datetime:
-    return (now or timezone.now()) - timedelta(hours=hours)
-
-
 @dataclass(frozen=True)
 class EventCount:
     event: str
@@ -93,10 +82,11 @@ def goal_callback_latency(*, since: datetime, bounds: tuple[float, ...]) -> Late
     """How long goals that became final since ``since`` lagged behind their Celery result row.
 
     The delay is ``goal.finished_at - taskresult.date_done``, clamped at 0 (a goal cancelled or expired
-    before its task stored a result would otherwise count negative). Celery stores the result before
-    the callback moves the goal, so this is the callback's delay; a lost callback repaired by the
-    reconciler shows up as a long one. Goals whose current task has no result row are left out: there is
-    nothing to measure against. One query, whatever the number of goals or buckets.
+    before its task stored a result would otherwise count negative). With the django-db backend a goal's
+    final transition writes its result row in the same statement (``goals.results``): the delay is 0,
+    and a long one is a goal the reconciler repaired from a row written some other way. Goals whose
+    current task has no result row are left out: there is nothing to measure against. One query, whatever
+    the number of goals or buckets.
     """
     goal_t = Goal._meta.db_table
     result_t = TaskResult._meta.db_table

@@ -18,7 +18,7 @@ from goals.selectors import (
     goal_active_counts,
     goal_finished_counts,
     goal_needs_review_count,
-    report_latest,
+    report_latest_finished,
 )
 
 FINISHED_WINDOW_HOURS = 24
@@ -46,5 +46,5 @@ def overview_context() -> dict[str, Any]:
         "oldest_active": oldest,
         "oldest_active_age": (now - oldest.created_at) if oldest else None,
         "needs_review": goal_needs_review_count(),
-        "last_pass": report_latest(),
+        "last_pass": report_latest_finished(),
     }
