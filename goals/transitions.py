@@ -32,20 +32,25 @@ from goals.states import (
     Transition,
 )
 
+# When a phase began: the clock once the row is locked, not now() (the statement's start). A statement
+# that waited for the lock another transition held would otherwise stamp a time before that transition's:
+# a goal started before it was queued.
+_AT = "clock_timestamp()"
+
 # Phase timestamps each transition stamps on the goal row.
 _GOAL_SETS: dict[str, tuple[str, ...]] = {
-    START.name: ("started_at = now()", "heartbeat_at = now()"),
-    ENQUEUE.name: ("queued_at = now()",),
-    SUCCEED.name: ("finished_at = now()",),
-    FAIL.name: ("finished_at = now()",),
+    START.name: (f"started_at = {_AT}", f"heartbeat_at = {_AT}"),
+    ENQUEUE.name: (f"queued_at = {_AT}",),
+    SUCCEED.name: (f"finished_at = {_AT}",),
+    FAIL.name: (f"finished_at = {_AT}",),
     # Celery's retry published the next attempt before this runs: it is queued (with a countdown).
-    SCHEDULE_RETRY.name: ("queued_at = now()", "started_at = NULL", "heartbeat_at = NULL"),
+    SCHEDULE_RETRY.name: (f"queued_at = {_AT}", "started_at = NULL", "heartbeat_at = NULL"),
     REDISPATCH.name: ("queued_at = NULL", "started_at = NULL", "heartbeat_at = NULL"),
     RETRY.name: ("queued_at = NULL", "started_at = NULL", "heartbeat_at = NULL", "finished_at = NULL",
                  "result = NULL", "error = NULL", "progress_current = 0", "progress_total = NULL",
                  "progress_message = ''"),
-    CANCEL.name: ("finished_at = now()",),
-    EXPIRE.name: ("finished_at = now()",),
+    CANCEL.name: (f"finished_at = {_AT}",),
+    EXPIRE.name: (f"finished_at = {_AT}",),
 }
 
 # How a transition ends the attempt it leaves (new-attempt transitions) or the current one.
@@ -116,7 +121,7 @@ def _statement(transition: Transition, optional: frozenset[str]) -> str:
         attempt_sql.append(f"""
     closed AS (
         UPDATE {attempt_t} AS a
-           SET finished_at = COALESCE(a.finished_at, now()), outcome = COALESCE(%(closed_outcome)s, '{closes}'),
+           SET finished_at = COALESCE(a.finished_at, {_AT}), outcome = COALESCE(%(closed_outcome)s, '{closes}'),
                error = {error}
           FROM old
          WHERE a.goal_id = old.id AND a.number = old.attempt AND EXISTS (SELECT 1 FROM moved)
@@ -124,17 +129,17 @@ def _statement(transition: Transition, optional: frozenset[str]) -> str:
     if transition is START:
         attempt_sql.append(f"""
     started AS (
-        UPDATE {attempt_t} AS a SET started_at = now(), worker = %(actor)s
+        UPDATE {attempt_t} AS a SET started_at = {_AT}, worker = %(actor)s
           FROM moved WHERE a.goal_id = moved.id AND a.number = moved.attempt
     ),""")
     if transition is ENQUEUE:
         attempt_sql.append(f"""
     enqueued AS (
-        UPDATE {attempt_t} AS a SET queued_at = now()
+        UPDATE {attempt_t} AS a SET queued_at = {_AT}
           FROM moved WHERE a.goal_id = moved.id AND a.number = moved.attempt
     ),""")
     if transition.new_attempt:
-        queued = "now()" if transition is SCHEDULE_RETRY else "NULL"
+        queued = _AT if transition is SCHEDULE_RETRY else "NULL"
         attempt_sql.append(f"""
     opened AS (
         INSERT INTO {attempt_t} (goal_id, number, task_id, worker, created_at, queued_at, outcome)
