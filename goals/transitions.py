@@ -64,15 +64,20 @@ _CLOSES_ATTEMPT: dict[str, str] = {
     EXPIRE.name: AttemptOutcome.EXPIRED.value,
 }
 
-# Columns a caller may set along with the transition, and their SQL.
+# Columns a caller may set along with the transition, and their SQL. Per-goal values are columns of
+# ``old`` (see ``_inputs``), so the same statement serves one goal or a set of them.
 _OPTIONAL_SETS = {
-    "result": "result = %(result)s::jsonb",
-    "error": "error = %(error)s::jsonb",
+    "result": "result = COALESCE(old.in_result, 'null'::jsonb)",
+    "error": "error = old.in_error",
     "progress": ("progress_current = %(progress_current)s, progress_total = %(progress_total)s, "
                  "progress_message = %(progress_message)s"),
     # An explicit retry grants a fresh budget: the new attempt plus ``budget - 1`` automatic ones.
     "budget": "max_attempts = g.attempt + %(budget)s",
 }
+
+# What each goal's caller says: the attempt it expects (the fence) and the values it brings.
+_INPUTS = (("want_attempt", "integer"), ("new_task_id", "text"), ("in_details", "jsonb"), ("in_result", "jsonb"),
+           ("in_error", "jsonb"), ("closed_outcome", "text"), ("caller_task_id", "text"))
 
 
 @dataclass(frozen=True)
@@ -107,24 +112,43 @@ class TransitionOutcome:
         return self
 
 
+def _inputs(many: bool) -> str:
+    """``old``: the goal rows, locked, with their callers' inputs as columns. One goal takes scalar
+    parameters (the hot path: a prepared statement per callback); a set takes one JSON array of objects,
+    locked in id order so that two set-based callers cannot deadlock."""
+    goal_t = Goal._meta.db_table
+    columns = "g.id, g.state, g.attempt, g.max_attempts, g.kind, g.task_id"
+    if many:
+        names = ", ".join(f"i.{name}" for name, _ in _INPUTS)
+        types = ", ".join(f"{name} {sql_type}" for name, sql_type in _INPUTS)
+        return f"""
+        SELECT {columns}, {names}
+          FROM jsonb_to_recordset(%(items)s::jsonb) AS i(goal_id uuid, {types})
+          JOIN {goal_t} g ON g.id = i.goal_id
+         ORDER BY g.id
+           FOR UPDATE OF g"""
+    values = ", ".join(f"%({name})s::{sql_type} AS {name}" for name, sql_type in _INPUTS)
+    return f"SELECT {columns}, {values} FROM {goal_t} g WHERE g.id = %(goal_id)s FOR UPDATE"
+
+
 @lru_cache(maxsize=64)
-def _statement(transition: Transition, optional: frozenset[str]) -> str:
+def _statement(transition: Transition, optional: frozenset[str], many: bool = False) -> str:
     goal_t, attempt_t, event_t = Goal._meta.db_table, Attempt._meta.db_table, GoalEvent._meta.db_table
     sets = ["state = %(target)s", *_GOAL_SETS[transition.name]]
     sets += [_OPTIONAL_SETS[name] for name in sorted(optional) if name in _OPTIONAL_SETS]
     if transition.new_attempt:
-        sets += ["attempt = g.attempt + 1", "task_id = %(new_task_id)s"]
+        sets += ["attempt = g.attempt + 1", "task_id = old.new_task_id"]
     attempt_sql = []
     closes = _CLOSES_ATTEMPT.get(transition.name)
     if closes:
-        error = "COALESCE(%(error)s::jsonb, a.error)" if "error" in optional else "a.error"
+        error = "COALESCE(old.in_error, a.error)" if "error" in optional else "a.error"
         attempt_sql.append(f"""
     closed AS (
         UPDATE {attempt_t} AS a
-           SET finished_at = COALESCE(a.finished_at, {_AT}), outcome = COALESCE(%(closed_outcome)s, '{closes}'),
+           SET finished_at = COALESCE(a.finished_at, {_AT}), outcome = COALESCE(old.closed_outcome, '{closes}'),
                error = {error}
-          FROM old
-         WHERE a.goal_id = old.id AND a.number = old.attempt AND EXISTS (SELECT 1 FROM moved)
+          FROM old JOIN moved ON moved.id = old.id
+         WHERE a.goal_id = old.id AND a.number = old.attempt
     ),""")
     if transition is START:
         attempt_sql.append(f"""
@@ -154,14 +178,13 @@ def _statement(transition: Transition, optional: frozenset[str]) -> str:
     relaxed = ", (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed" \
         if transition.asynchronous_commit else ""
     return f"""
-    WITH old AS (
-        SELECT id, state, attempt, max_attempts, kind, task_id FROM {goal_t} WHERE id = %(goal_id)s FOR UPDATE
+    WITH old AS ({_inputs(many)}
     ),
     moved AS (
         UPDATE {goal_t} AS g SET {", ".join(sets)}
           FROM old
          WHERE g.id = old.id AND old.state = ANY(%(sources)s)
-           AND (%(attempt)s::integer IS NULL OR old.attempt = %(attempt)s::integer){budget}
+           AND (old.want_attempt IS NULL OR old.attempt = old.want_attempt){budget}
      RETURNING g.id, g.state, g.attempt, g.max_attempts, g.task_id, g.params::text AS params
     ),{"".join(attempt_sql)}
     journal AS (
@@ -169,20 +192,19 @@ def _statement(transition: Transition, optional: frozenset[str]) -> str:
                (goal_id, created_at, event, transition, from_state, to_state, attempt, task_id,
                 cause, actor, details)
         SELECT moved.id, now(), '{EventType.TRANSITION.value}', %(name)s, old.state, moved.state, moved.attempt,
-               moved.task_id, %(cause)s, %(actor)s, %(details)s::jsonb
-          FROM moved, old
+               moved.task_id, %(cause)s, %(actor)s, old.in_details
+          FROM moved JOIN old ON old.id = moved.id
         UNION ALL
         SELECT old.id, now(), '{EventType.IGNORED.value}', %(name)s, old.state, %(target)s,
-               COALESCE(%(attempt)s::integer, old.attempt),
-               %(caller_task_id)s, %(cause)s, %(actor)s,
-               %(details)s::jsonb || jsonb_build_object('goal_attempt', old.attempt)
+               COALESCE(old.want_attempt, old.attempt), COALESCE(old.caller_task_id, ''), %(cause)s, %(actor)s,
+               old.in_details || jsonb_build_object('goal_attempt', old.attempt)
           FROM old
-         WHERE %(journal_refusal)s AND NOT EXISTS (SELECT 1 FROM moved)
+         WHERE %(journal_refusal)s AND NOT EXISTS (SELECT 1 FROM moved WHERE moved.id = old.id)
     )
-    SELECT old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(moved.attempt, old.attempt),
+    SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(moved.attempt, old.attempt),
            COALESCE(moved.max_attempts, old.max_attempts), COALESCE(moved.task_id, old.task_id),
            moved.params, moved.id IS NOT NULL
-      FROM old LEFT JOIN moved ON true{relaxed}
+      FROM old LEFT JOIN moved ON moved.id = old.id{relaxed}
     """
 
 
@@ -216,46 +238,93 @@ def apply_transition(
     callback is recorded, never applied). ``result_row`` (see ``goals.results``) is the task's
     django-celery-results row, written by the same statement if the transition applies.
     """
-    if transition.new_attempt and not new_task_id:
-        raise ValueError(f"{transition.name} opens a new attempt and needs new_task_id")
-    optional = set()
-    if set_result:
-        optional.add("result")
-    if error is not None:
-        optional.add("error")
-    if progress is not None:
-        optional.add("progress")
-    if budget is not None:
-        optional.add("budget")
-    if result_row is not None:
-        optional.add("result_row")
+    optional = _optional(set_result=set_result, error=error is not None, progress=progress is not None,
+                         budget=budget is not None, result_row=result_row is not None)
     current, total, message = progress or (0, None, "")
+    inputs = _goal_inputs(transition, goal_id=goal_id, attempt=attempt, details=details, new_task_id=new_task_id,
+                          caller_task_id=caller_task_id, result=result, error=error, closed_outcome=closed_outcome)
     params = {
+        **_shared_params(transition, cause=cause, actor=actor, journal_refusal=journal_refusal),
+        **inputs,
+        # One goal binds its values as scalars: JSON columns as text.
         "goal_id": str(goal_id),
-        "attempt": attempt,
-        "sources": list(transition.sources),
-        "target": transition.target.value,
-        "name": transition.name,
-        "cause": cause,
-        "actor": actor[:255],
-        "details": json.dumps(details or {}),
-        "new_task_id": new_task_id,
-        "caller_task_id": caller_task_id,
-        "result": json.dumps(result),
-        "error": json.dumps(error) if error is not None else None,
+        "in_details": json.dumps(inputs["in_details"]),
+        "in_result": json.dumps(result),
+        "in_error": json.dumps(error) if error is not None else None,
         "progress_current": current,
         "progress_total": total,
         "progress_message": message[:255],
         "budget": budget,
-        "closed_outcome": closed_outcome,
-        "journal_refusal": journal_refusal,
         **(row_params(result_row) if result_row is not None else {}),
     }
     with hot_cursor() as cursor:
-        cursor.execute(_statement(transition, frozenset(optional)), params)
+        cursor.execute(_statement(transition, optional), params)
         row = cursor.fetchone()
     if row is None:
         raise GoalNotFound(goal_id)
+    return _outcome(transition, goal_id, row[1:], expected_attempt=attempt)
+
+
+@dataclass(frozen=True)
+class GoalMove:
+    """One goal's part in a set-based transition (``apply_transitions``): its fence and its values."""
+
+    goal_id: UUID | str
+    attempt: int | None
+    details: dict[str, Any] | None = None
+    new_task_id: str | None = None
+    result: Any = None
+    error: dict[str, Any] | None = None
+    closed_outcome: str | None = None
+
+
+def apply_transitions(transition: Transition, moves: list[GoalMove], *, cause: str, actor: str = "",
+                      set_result: bool = False) -> list[TransitionOutcome]:
+    """Apply ``transition`` to a set of goals in one statement, each fenced on its own state and attempt
+    and journaled as ``apply_transition`` would: for the reconciler, which repairs findings in batches.
+
+    Returns one outcome per goal found, in id order; goals that do not exist are left out. Errors are
+    given per goal (``GoalMove.error``) and set only on the goals that bring one.
+    """
+    if not moves:
+        return []
+    optional = _optional(set_result=set_result, error=any(move.error is not None for move in moves))
+    items = [_goal_inputs(transition, goal_id=str(move.goal_id), attempt=move.attempt, details=move.details,
+                          new_task_id=move.new_task_id, caller_task_id="", result=move.result, error=move.error,
+                          closed_outcome=move.closed_outcome) for move in moves]
+    params = {**_shared_params(transition, cause=cause, actor=actor, journal_refusal=False),
+              "items": json.dumps(items, default=str)}
+    expected = {str(move.goal_id): move.attempt for move in moves}
+    with hot_cursor() as cursor:
+        cursor.execute(_statement(transition, optional, many=True), params)
+        rows = cursor.fetchall()
+    return [_outcome(transition, row[0], row[1:], expected_attempt=expected[str(row[0])]) for row in rows]
+
+
+def _optional(*, set_result: bool = False, error: bool = False, progress: bool = False, budget: bool = False,
+              result_row: bool = False) -> frozenset[str]:
+    """The optional parts of the statement a call asks for."""
+    parts = {"result": set_result, "error": error, "progress": progress, "budget": budget, "result_row": result_row}
+    return frozenset(name for name, wanted in parts.items() if wanted)
+
+
+def _shared_params(transition: Transition, *, cause: str, actor: str, journal_refusal: bool) -> dict[str, Any]:
+    return {"sources": list(transition.sources), "target": transition.target.value, "name": transition.name,
+            "cause": cause, "actor": actor[:255], "journal_refusal": journal_refusal}
+
+
+def _goal_inputs(transition: Transition, *, goal_id: UUID | str, attempt: int | None,
+                 details: dict[str, Any] | None, new_task_id: str | None, caller_task_id: str, result: Any,
+                 error: dict[str, Any] | None, closed_outcome: str | None) -> dict[str, Any]:
+    if transition.new_attempt and not new_task_id:
+        raise ValueError(f"{transition.name} opens a new attempt and needs new_task_id")
+    return {"goal_id": goal_id, "want_attempt": attempt, "new_task_id": new_task_id, "in_details": details or {},
+            "in_result": result, "in_error": error, "closed_outcome": closed_outcome,
+            "caller_task_id": caller_task_id}
+
+
+def _outcome(transition: Transition, goal_id: UUID | str, row: tuple, *, expected_attempt: int | None
+             ) -> TransitionOutcome:
     kind, from_state, state, goal_attempt, max_attempts, task_id, params_text, applied = row
     return TransitionOutcome(
         transition=transition,
@@ -264,7 +333,7 @@ def apply_transition(
         from_state=from_state,
         state=state,
         attempt=goal_attempt,
-        expected_attempt=attempt,
+        expected_attempt=expected_attempt,
         max_attempts=max_attempts,
         task_id=task_id,
         kind=kind,

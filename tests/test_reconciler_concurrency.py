@@ -83,3 +83,35 @@ def test_queries_of_a_pass_do_not_grow_with_the_number_of_goals(django_assert_nu
     # Counts, last report, detection, results, two report writes (plus the transaction's savepoints).
     with django_assert_num_queries(len(small)):
         run_pass(trigger="test")
+
+
+def make_every_kind_of_anomaly(per_kind: int) -> None:
+    """``per_kind`` goals of each repair the pass makes: success and failure applied from result rows,
+    expiry, re-dispatch, failure with a flag (no attempt left), a send, and a flag for a mismatch."""
+    now, old = timezone.now(), timezone.now() - timedelta(minutes=10)
+    for _ in range(per_kind):
+        for status in (states.SUCCESS, states.FAILURE):
+            goal = make_goal(state=GoalState.RUNNING)
+            store_task_result(goal.task_id, status=status, result=1, exc=ValueError("x"), goal_id=goal.id,
+                              done_at=old)
+        make_goal(state=GoalState.QUEUED, deadline=now - timedelta(minutes=1))
+        for max_attempts in (3, 1):
+            stalled = make_goal(state=GoalState.RUNNING, max_attempts=max_attempts)
+            Goal.objects.filter(pk=stalled.pk).update(heartbeat_at=old)
+        make_goal(state=GoalState.PENDING, now=old)
+        contradicted = make_goal(state=GoalState.SUCCEEDED)
+        store_task_result(contradicted.task_id, status=states.FAILURE, exc=ValueError("x"), goal_id=contradicted.id)
+
+
+@pytest.mark.django_db
+def test_statements_of_a_repairing_pass_do_not_grow_with_the_number_of_anomalies(django_assert_num_queries):
+    make_every_kind_of_anomaly(1)
+    with CaptureQueriesContext(connection) as small:
+        _, findings = run_pass(trigger="test")
+    assert len({f.action for f in findings}) == 7, {f.action for f in findings}
+    make_every_kind_of_anomaly(20)
+    with django_assert_num_queries(len(small)):
+        _, findings = run_pass(trigger="test")
+    actions = {action: sum(1 for f in findings if f.action == action) for action in {f.action for f in findings}}
+    assert actions == {Action.APPLIED_SUCCESS: 20, Action.APPLIED_FAILURE: 20, Action.EXPIRED: 20,
+                       Action.REDISPATCHED: 20, Action.FAILED: 20, Action.SENT: 20, Action.FLAGGED: 20}

@@ -1,9 +1,11 @@
-"""One reconciler pass: claim findings in batches, repair each, and write the report.
+"""One reconciler pass: claim findings in batches, repair them, and write the report.
 
 Each batch is one transaction that claims up to ``GOALS_RECONCILE_BATCH_SIZE`` goals with
 ``FOR UPDATE SKIP LOCKED`` and repairs them before committing, so concurrent passes share the work and
-never repair a goal twice. Scheduled passes also take a transaction-level advisory lock, held on a
-connection of their own for the whole pass, so a slow pass makes the next one skip instead of piling up.
+never repair a goal twice. A batch costs a few statements whatever its size (one per kind of repair);
+the attempts it sends again are published once it has committed, never before. Scheduled passes also
+take a transaction-level advisory lock, held on a connection of their own for the whole pass, so a slow
+pass makes the next one skip instead of piling up.
 """
 
 from __future__ import annotations
@@ -70,11 +72,31 @@ def _finding_row(report: ReconciliationReport, candidate: detect.Candidate, outc
     )
 
 
-def _handle(candidate: detect.Candidate, *, dry_run: bool, actor: str) -> repair.Repair:
-    action = repair.decide(candidate)
+Decided = list[tuple[detect.Candidate, str]]
+
+
+def _decide(candidates: list[detect.Candidate]) -> Decided:
+    return [(candidate, repair.decide(candidate)) for candidate in candidates]
+
+
+def _apply(decided: Decided, *, dry_run: bool, actor: str) -> list[repair.Repair]:
+    """Repair a batch claimed by the current transaction (a dry run only says what it would do)."""
     if dry_run:
-        return repair.Repair(action, candidate.state, "dry run: nothing changed")
-    return repair.apply(candidate, action, actor=actor)
+        return [repair.Repair(action, candidate.state, "dry run: nothing changed") for candidate, action in decided]
+    repairs = repair.apply_batch(decided, actor=actor)
+    transaction.on_commit(partial(repair.revoke_tasks, [r.revoke for r in repairs if r.revoke]))
+    return repairs
+
+
+def _record(report: ReconciliationReport, decided: Decided, repairs: list[repair.Repair], *, dry_run: bool
+            ) -> list[ReconciliationFinding]:
+    """Once the batch is committed: publish what it sends again, then save its findings as they ended."""
+    if not dry_run:
+        repairs = repair.send(repairs)
+    rows = [_finding_row(report, candidate, outcome) for (candidate, _), outcome in zip(decided, repairs, strict=True)]
+    if not dry_run:
+        ReconciliationFinding.objects.bulk_create(rows)
+    return rows
 
 
 def run_pass(*, dry_run: bool = False, only: list[str] | None = None, trigger: str = "api",
@@ -97,22 +119,16 @@ def run_pass(*, dry_run: bool = False, only: list[str] | None = None, trigger: s
         with transaction.atomic():
             batch = detect.active_candidates(config=config, now=now, after=after, limit=config.reconcile_batch_size,
                                              lock=not dry_run, only=only)
-            repairs = [(c, _handle(c, dry_run=dry_run, actor=actor)) for c in batch]
-            rows = [_finding_row(report, c, outcome) for c, outcome in repairs]
-            if not dry_run:
-                ReconciliationFinding.objects.bulk_create(rows)
-                revoke = [outcome.revoke for _, outcome in repairs if outcome.revoke]
-                transaction.on_commit(partial(repair.revoke_tasks, revoke))
-        findings += rows
+            decided = _decide(batch)
+            repairs = _apply(decided, dry_run=dry_run, actor=actor)
+        findings += _record(report, decided, repairs, dry_run=dry_run)
         if len(batch) < config.reconcile_batch_size:
             break
         after = batch[-1].goal_id
     with transaction.atomic():
-        rows = [_finding_row(report, c, _handle(c, dry_run=dry_run, actor=actor))
-                for c in detect.result_candidates(since=since, only=only)]
-        if not dry_run:
-            ReconciliationFinding.objects.bulk_create(rows)
-    findings += rows
+        decided = _decide(detect.result_candidates(since=since, only=only))
+        repairs = _apply(decided, dry_run=dry_run, actor=actor)
+    findings += _record(report, decided, repairs, dry_run=dry_run)
     _summarize(report, findings, started=clock)
     if not dry_run:
         report.save(update_fields=["finished_at", "findings_by_kind", "actions_by_kind", "needs_review",

@@ -1,8 +1,9 @@
 """Deciding and applying the repair of one finding, through the same transitions as everything else.
 
-``decide`` is pure (a dry run reports it as what would be done); ``apply`` carries it out inside the
-transaction that claimed the goal, so two reconcilers never repair the same goal twice, and every
-change is fenced on state and attempt and journaled with cause ``reconciler``.
+``decide`` is pure (a dry run reports it as what would be done); ``apply_batch`` carries a batch's
+decisions out inside the transaction that claimed the goals, so two reconcilers never repair the same
+goal twice, and every change is fenced on state and attempt and journaled with cause ``reconciler``;
+``send`` publishes what the repairs send again once that transaction has committed.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from goals.exceptions import UnknownExecutor
 from goals.models import Action, AttemptOutcome, Cause, Finding
 from goals.reconciler.detect import Candidate
 from goals.registry import get_executor
-from goals.review import goal_flag_for_review
-from goals.services import goal_dispatch
+from goals.review import Flag, goals_flag_for_review
+from goals.services import Dispatch, goals_dispatch
 from goals.states import EXPIRE, FAIL, REDISPATCH, SUCCEED, GoalState
-from goals.transitions import apply_transition
+from goals.transitions import GoalMove, TransitionOutcome, apply_transitions
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class Repair:
     note: str = ""
     # A task to revoke once the repair is committed (the pass revokes a batch's tasks in one broadcast).
     revoke: str = ""
+    # An attempt to publish once the repair is committed (``send``).
+    send: Dispatch | None = None
 
 
 def _idempotent(kind: str) -> bool | None:
@@ -103,52 +106,115 @@ def _reason(candidate: Candidate) -> str:
     return f"{candidate.finding}: no attempt left of {candidate.max_attempts}"
 
 
-def apply(candidate: Candidate, action: str, *, actor: str) -> Repair:
-    """Carry out ``action``; called inside the transaction holding the goal's row lock."""
-    if candidate.moved_to:
-        return Repair(Action.SKIPPED, candidate.moved_to)
-    common = {"goal_id": candidate.goal_id, "attempt": candidate.attempt, "cause": Cause.RECONCILER,
-              "actor": actor, "details": {"finding": candidate.finding, "task_result": candidate.result_status}}
+def _details(candidate: Candidate) -> dict[str, Any]:
+    return {"finding": candidate.finding, "task_result": candidate.result_status}
+
+
+def _failure(candidate: Candidate) -> GoalMove:
+    error = {"type": f"goals.reconciler.{candidate.finding}", "message": _reason(candidate), "traceback": ""}
+    return GoalMove(goal_id=candidate.goal_id, attempt=candidate.attempt, details=_details(candidate), error=error,
+                    closed_outcome=_DEAD_ATTEMPT.get(candidate.finding))
+
+
+def _move(candidate: Candidate, action: str) -> GoalMove:
+    """The fenced move that ``action`` makes of the goal, with the values it brings."""
+    common = {"goal_id": candidate.goal_id, "attempt": candidate.attempt, "details": _details(candidate)}
     if action == Action.APPLIED_SUCCESS:
-        result = json.loads(candidate.result) if candidate.result else None
-        outcome = apply_transition(SUCCEED, result=result, set_result=True, **common)
-    elif action == Action.APPLIED_FAILURE:
-        outcome = apply_transition(FAIL, error=_stored_error(candidate), **common)
-    elif action == Action.EXPIRED:
-        outcome = apply_transition(EXPIRE, **common)
-        if outcome.applied:
-            return Repair(Action.EXPIRED, outcome.state, revoke=candidate.task_id)
-    elif action == Action.SENT:
-        sent = goal_dispatch(goal_id=candidate.goal_id, attempt=candidate.attempt, task_id=candidate.task_id,
-                             kind=candidate.kind)
-        return Repair(Action.SENT if sent else Action.SEND_FAILED, GoalState.QUEUED if sent else GoalState.PENDING)
-    elif action == Action.REDISPATCHED:
-        outcome = apply_transition(REDISPATCH, new_task_id=str(uuid.uuid4()),
-                                   closed_outcome=_DEAD_ATTEMPT[candidate.finding], **common)
-        if outcome.applied:
-            sent = goal_dispatch(goal_id=candidate.goal_id, attempt=outcome.attempt, task_id=outcome.task_id,
-                                 kind=candidate.kind)
-            return Repair(Action.REDISPATCHED, GoalState.QUEUED if sent else GoalState.PENDING,
-                          "" if sent else "broker unreachable: sent on a later pass")
-        if outcome.budget_exhausted:
-            return apply(candidate, Action.FAILED, actor=actor)
-    elif action == Action.FAILED:
-        error = {"type": f"goals.reconciler.{candidate.finding}", "message": _reason(candidate), "traceback": ""}
-        outcome = apply_transition(FAIL, error=error, closed_outcome=_DEAD_ATTEMPT.get(candidate.finding), **common)
-        if outcome.applied:
-            goal_flag_for_review(goal_id=candidate.goal_id, state=outcome.state, attempt=outcome.attempt,
-                                 reason=_reason(candidate), cause=Cause.RECONCILER, actor=actor,
-                                 details=common["details"])
-    elif action == Action.FLAGGED:
-        flagged = goal_flag_for_review(goal_id=candidate.goal_id, state=candidate.state, attempt=candidate.attempt,
-                                       reason=_reason(candidate), cause=Cause.RECONCILER, actor=actor,
-                                       details=common["details"])
-        return Repair(Action.FLAGGED if flagged else Action.SKIPPED, candidate.state)
-    else:
-        return Repair(action, candidate.state)
-    if not outcome.applied:
-        return Repair(Action.SKIPPED, outcome.state)
+        return GoalMove(result=json.loads(candidate.result) if candidate.result else None, **common)
+    if action == Action.APPLIED_FAILURE:
+        return GoalMove(error=_stored_error(candidate), **common)
+    if action == Action.REDISPATCHED:
+        return GoalMove(new_task_id=str(uuid.uuid4()), closed_outcome=_DEAD_ATTEMPT[candidate.finding], **common)
+    if action == Action.FAILED:
+        return _failure(candidate)
+    return GoalMove(**common)
+
+
+# The transition each repairing action applies; the order matters: a re-dispatch refused for want of an
+# attempt becomes a failure, applied after it.
+_TRANSITION_OF = {
+    Action.APPLIED_SUCCESS: SUCCEED,
+    Action.APPLIED_FAILURE: FAIL,
+    Action.EXPIRED: EXPIRE,
+    Action.REDISPATCHED: REDISPATCH,
+    Action.FAILED: FAIL,
+}
+
+
+def apply_batch(decided: list[tuple[Candidate, str]], *, actor: str) -> list[Repair]:
+    """Carry out each candidate's action, inside the transaction holding the claimed goals' rows.
+
+    Set-based: one fenced, journaled statement per transition for the whole batch, and one statement
+    for the review flags. Nothing is published here: a repair that sends an attempt carries it in
+    ``Repair.send``, for ``send`` once the batch is committed. A candidate appears once per batch.
+    """
+    repairs: dict[int, Repair] = {}
+    pending: dict[str, list[int]] = {action: [] for action in _TRANSITION_OF}
+    flags: dict[int, Flag] = {}
+    for index, (candidate, action) in enumerate(decided):
+        if candidate.moved_to:
+            repairs[index] = Repair(Action.SKIPPED, candidate.moved_to)
+        elif action in pending:
+            pending[action].append(index)
+        elif action == Action.SENT:
+            repairs[index] = Repair(Action.SENT, candidate.state, send=Dispatch(
+                goal_id=candidate.goal_id, attempt=candidate.attempt, task_id=candidate.task_id, kind=candidate.kind))
+        elif action == Action.FLAGGED:
+            flags[index] = Flag(goal_id=candidate.goal_id, state=candidate.state, attempt=candidate.attempt,
+                                reason=_reason(candidate), details=_details(candidate))
+        else:
+            repairs[index] = Repair(action, candidate.state)
+    for action, transition in _TRANSITION_OF.items():
+        indices = pending[action]
+        moves = {str(decided[i][0].goal_id): (i, _move(decided[i][0], action)) for i in indices}
+        outcomes = apply_transitions(transition, [move for _, move in moves.values()], cause=Cause.RECONCILER,
+                                     actor=actor, set_result=action == Action.APPLIED_SUCCESS)
+        for outcome in outcomes:
+            index = moves[str(outcome.goal_id)][0]
+            candidate = decided[index][0]
+            if outcome.applied:
+                repairs[index] = _applied(candidate, action, outcome)
+                if action == Action.FAILED:
+                    flags[index] = Flag(goal_id=candidate.goal_id, state=outcome.state, attempt=outcome.attempt,
+                                        reason=_reason(candidate), details=_details(candidate))
+            elif action == Action.REDISPATCHED and outcome.budget_exhausted:
+                pending[Action.FAILED].append(index)
+            else:
+                repairs[index] = Repair(Action.SKIPPED, outcome.state)
+    flagged = goals_flag_for_review(flags=list(flags.values()), cause=Cause.RECONCILER, actor=actor)
+    for index, flag in flags.items():
+        if decided[index][1] == Action.FLAGGED:
+            repairs[index] = Repair(Action.FLAGGED if str(flag.goal_id) in flagged else Action.SKIPPED, flag.state)
+    return [repairs[index] for index in range(len(decided))]
+
+
+def _applied(candidate: Candidate, action: str, outcome: TransitionOutcome) -> Repair:
+    if action == Action.EXPIRED:
+        return Repair(action, outcome.state, revoke=candidate.task_id)
+    if action == Action.REDISPATCHED:
+        return Repair(action, outcome.state, send=Dispatch(goal_id=candidate.goal_id, attempt=outcome.attempt,
+                                                           task_id=outcome.task_id, kind=candidate.kind))
     return Repair(action, outcome.state)
+
+
+def send(repairs: list[Repair]) -> list[Repair]:
+    """Publish the attempts a committed batch of repairs sends (one producer, one "queued" statement),
+    and say for each whether it went out; a goal not sent stays pending for a later pass."""
+    dispatches = [r.send for r in repairs if r.send is not None]
+    if not dispatches:
+        return repairs
+    sent = goals_dispatch(dispatches=dispatches)
+    done = []
+    for r in repairs:
+        if r.send is None:
+            done.append(r)
+        elif str(r.send.goal_id) in sent:
+            done.append(Repair(r.action, GoalState.QUEUED))
+        elif r.action == Action.SENT:
+            done.append(Repair(Action.SEND_FAILED, GoalState.PENDING))
+        else:
+            done.append(Repair(r.action, GoalState.PENDING, "broker unreachable: sent on a later pass"))
+    return done
 
 
 def revoke_tasks(task_ids: list[str]) -> None:
