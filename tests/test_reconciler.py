@@ -252,3 +252,16 @@ def test_latest_report_is_available_to_the_orm():
     assert latest == report
     assert (latest.findings_by_kind, latest.actions_by_kind) == ({"overdue": 1}, {"expired": 1})
     assert latest.findings.get().kind == Finding.OVERDUE
+
+
+def test_queued_goal_with_an_old_final_result_is_a_lost_callback_for_review():
+    # Both the start and the success callbacks were lost: the goal still says queued.
+    goal = make_goal(state=GoalState.QUEUED, queued_at=NOW() - timedelta(minutes=10))
+    store_task_result(goal.task_id, status=states.SUCCESS, result=1, goal_id=goal.id,
+                      done_at=NOW() - timedelta(minutes=5))
+
+    _, findings = reconcile()
+
+    assert findings[(goal.id, Finding.LOST_CALLBACK)].action == Action.FLAGGED
+    goal.refresh_from_db()
+    assert (goal.state, goal.needs_review) == (GoalState.QUEUED, True)

@@ -9,6 +9,7 @@ and "no result row" means unknown, never "queued".
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,40 +51,55 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
     goal_t, attempt_t, result_t = Goal._meta.db_table, Attempt._meta.db_table, TaskResult._meta.db_table
     final = sql_list(FINAL_RESULT_STATUSES)
     S = GoalState
+    # Per-kind limits by array lookup (a join to a list of kinds cost a nested loop per goal).
+    kind_index = "array_position(%(kinds)s::text[], g.kind::text)"
+    # The attempt row is read only when its age decides (a pending goal), not for every active goal.
+    attempt_created = f"(SELECT a.created_at FROM {attempt_t} a WHERE a.goal_id = g.id AND a.number = g.attempt)"
+    heartbeat_before = ("%(now)s - make_interval(secs => COALESCE("
+                        f"(%(heartbeat)s::float8[])[{kind_index}], %(default_heartbeat)s))")
+    # Whether the goal's result row can change its verdict; when not, its index is not probed (a one-time
+    # filter per goal). A queued or retrying goal queued within the callback grace has no result row old
+    # enough to be a lost callback (the row is written after it was queued, both stamped by the database
+    # clock when goaltrack writes the row) and no time rule has fired for it yet.
+    needs_result = (f"g.state NOT IN ('{S.QUEUED}', '{S.RETRYING}') OR g.deadline < %(now)s OR g.queued_at IS NULL"
+                    " OR g.queued_at < GREATEST(%(callback_before)s::timestamptz, %(queued_before)s::timestamptz)")
     return f"""
-    WITH limits AS (
-        SELECT * FROM unnest(%(kinds)s::text[], %(heartbeat)s::float8[], %(time_limit)s::float8[])
-                   AS k(kind, heartbeat_timeout, time_limit)
-    ),
-    seen AS (
+    WITH seen AS (
         SELECT g.id, g.state, g.attempt, r.status AS result_status, r.date_done AS result_done,
-               g.heartbeat_at, g.started_at, g.queued_at, a.created_at AS attempt_created_at,
                CASE
                  WHEN r.status IN ({final}) AND r.date_done < %(callback_before)s THEN '{Finding.LOST_CALLBACK}'
                  WHEN g.deadline < %(now)s THEN '{Finding.OVERDUE}'
                  WHEN g.state = '{S.RUNNING}' AND r.task_id IS NULL
                       AND g.started_at < %(now)s - make_interval(
-                          secs => COALESCE(l.time_limit, %(default_time_limit)s) + %(callback_grace)s)
+                          secs => COALESCE((%(time_limit)s::float8[])[{kind_index}], %(default_time_limit)s)
+                                  + %(callback_grace)s)
                       THEN '{Finding.RESULT_MISSING}'
                  WHEN g.state = '{S.RUNNING}' AND (r.status IS NULL OR r.status NOT IN ({final}))
-                      AND g.heartbeat_at < %(now)s - make_interval(
-                          secs => COALESCE(l.heartbeat_timeout, %(default_heartbeat)s))
+                      AND g.heartbeat_at < {heartbeat_before}
                       THEN '{Finding.STALLED}'
-                 WHEN g.state = '{S.PENDING}' AND r.task_id IS NULL AND a.created_at < %(pending_before)s
+                 WHEN g.state = '{S.PENDING}' AND r.task_id IS NULL AND {attempt_created} < %(pending_before)s
                       THEN '{Finding.NEVER_SENT}'
                  WHEN g.state IN ('{S.QUEUED}', '{S.RETRYING}') AND r.task_id IS NULL
                       AND g.queued_at < %(queued_before)s
                       THEN '{Finding.LOST_IN_QUEUE}'
                END AS finding
           FROM {goal_t} g
-          LEFT JOIN {result_t} r ON r.task_id = g.task_id
-          LEFT JOIN {attempt_t} a ON a.goal_id = g.id AND a.number = g.attempt
-          LEFT JOIN limits l ON l.kind = g.kind
+          LEFT JOIN LATERAL (
+              SELECT r.task_id, r.status, r.date_done FROM {result_t} r
+               WHERE r.task_id = g.task_id AND ({needs_result})
+               LIMIT 1  -- task ids are unique; this keeps the subquery whole, so the goal-only test gates it
+          ) r ON true
          WHERE g.state IN ({sql_list(ACTIVE_VALUES)}) AND NOT g.needs_review AND g.id > %(after)s
     )
     SELECT s.finding, g.id, g.task_id, s.state, s.attempt, g.state, g.attempt, g.max_attempts, g.kind,
-           s.result_status, s.result_done, r.result, r.traceback, s.heartbeat_at, s.started_at, s.queued_at,
-           s.attempt_created_at, g.deadline
+           s.result_status, r.result, r.traceback,
+           -- The evidence, as JSON built here: timestamps as ISO 8601 text, absent ones left out.
+           jsonb_strip_nulls(jsonb_build_object(
+               'state', s.state, 'attempt', s.attempt, 'task_id', g.task_id,
+               'task_result', COALESCE(s.result_status, 'missing'), 'task_result_done_at', s.result_done,
+               'heartbeat_at', g.heartbeat_at, 'started_at', g.started_at, 'queued_at', g.queued_at,
+               'attempt_created_at', {attempt_created}, 'deadline', g.deadline, 'now', %(now)s::timestamptz
+           ))::text
       FROM seen s
       JOIN {goal_t} g ON g.id = s.id
       LEFT JOIN {result_t} r ON r.task_id = g.task_id
@@ -128,21 +144,15 @@ def active_candidates(*, config: GoalSettings, now: datetime, after: uuid.UUID, 
         rows = cursor.fetchall()
     candidates = []
     for (finding, goal_id, task_id, seen_state, seen_attempt, state, attempt, max_attempts, kind, status,
-         done, result, traceback, heartbeat_at, started_at, queued_at, attempt_created_at, deadline) in rows:
-        evidence = {
-            "state": seen_state, "attempt": seen_attempt, "task_id": task_id,
-            "task_result": status or "missing", "task_result_done_at": _iso(done),
-            "heartbeat_at": _iso(heartbeat_at), "started_at": _iso(started_at), "queued_at": _iso(queued_at),
-            "attempt_created_at": _iso(attempt_created_at), "deadline": _iso(deadline), "now": now.isoformat(),
-        }
+         result, traceback, evidence_json) in rows:
+        evidence = json.loads(evidence_json)
         moved = (state, attempt) != (seen_state, seen_attempt)
         if moved:
             evidence["moved_to"] = {"state": state, "attempt": attempt}
         candidates.append(Candidate(
             finding=finding, goal_id=goal_id, task_id=task_id, state=seen_state, attempt=seen_attempt,
-            moved_to=state if moved else "",
-            max_attempts=max_attempts, kind=kind, result_status=status, result=result, traceback=traceback,
-            evidence={key: value for key, value in evidence.items() if value is not None},
+            moved_to=state if moved else "", max_attempts=max_attempts, kind=kind, result_status=status,
+            result=result, traceback=traceback, evidence=evidence,
         ))
     return candidates
 
