@@ -22,6 +22,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from goals.db import hot_cursor, model_from_row
 from goals.exceptions import GoalNotFound, GoalValidationError
 from goals.models import Attempt, Cause, EventType, Goal, GoalEvent
+from goals.queued_marks import mark_queued
 from goals.registry import get_executor
 from goals.states import CANCEL, ENQUEUE, RETRY, GoalState
 from goals.transitions import GoalMove, TransitionOutcome, apply_transition, apply_transitions
@@ -156,7 +157,8 @@ def _journal_publish_failures(dispatches: list[Dispatch], exc: Exception) -> Non
 
 
 def goal_dispatch(*, goal_id: uuid.UUID | str, attempt: int, task_id: str, kind: str) -> bool:
-    """Publish attempt ``attempt`` of a committed goal and record that it is queued.
+    """Publish attempt ``attempt`` of a committed goal and have it recorded as queued (``goals.queued_marks``:
+    by a writer thread, so the caller does not wait for it).
 
     Returns False if the broker could not be reached: the goal stays ``pending`` with a
     ``publish_failed`` event, to be sent again later. Never raises for a broker failure, so a caller's
@@ -168,8 +170,7 @@ def goal_dispatch(*, goal_id: uuid.UUID | str, attempt: int, task_id: str, kind:
     except (BrokerError, OSError) as exc:
         _journal_publish_failures([dispatch], exc)
         return False
-    # Refused only if the worker already started it (or someone cancelled it): both are fine.
-    apply_transition(ENQUEUE, goal_id=goal_id, attempt=attempt, cause=Cause.PUBLISHER, actor=process_name())
+    mark_queued(goal_id=goal_id, attempt=attempt, actor=process_name())
     return True
 
 

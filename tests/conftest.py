@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from goals import queued_marks
 from goals.conf import goal_settings
 from goals.models import Goal
 from goals.states import FINAL_STATES
@@ -98,6 +99,13 @@ class WorkerProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.log.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def queued_marks_writer(django_db_setup):
+    """The writer thread of "queued" marks closes its connection before the test database is dropped."""
+    yield
+    queued_marks.stop()
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from goals.api import submit
@@ -25,6 +26,7 @@ def transactions(statements: list[dict]) -> int:
     return count
 
 
+@override_settings(GOALS_QUEUED_MARKS_IN_BACKGROUND=False)  # the "queued" mark on this thread, so it is counted
 def test_goal_life_statement_count(worker):
     with CaptureQueriesContext(connection) as submitted:
         goal = submit("tests.count", {"to": 10, "delay": 0.25})  # 0.25 s > the test interval: all 10 written
@@ -51,3 +53,15 @@ def classify(sql: str) -> str:
     if "django_celery_results_taskresult" in sql:
         return "task result"
     return sql
+
+
+def test_the_submitting_thread_runs_one_statement_and_the_mark_comes_from_the_writer(worker):
+    with CaptureQueriesContext(connection) as submitted:
+        goal = submit("tests.noop", {})
+    assert len(submitted) == 1
+    goal = wait_final(goal.id, worker=worker)
+    assert goal.state == GoalState.SUCCEEDED
+    started = goal.events.get(transition="start")
+    # The writer thread recorded "queued", unless the worker started the goal first (then it was refused).
+    enqueued = goal.events.filter(transition="enqueue", cause="publisher").exists()
+    assert enqueued == (started.from_state == GoalState.QUEUED)
