@@ -11,10 +11,10 @@ import logging
 import uuid
 from typing import Any
 
+from goals.dispatch import goal_dispatch
 from goals.exceptions import GoalNotFound
 from goals.models import AttemptOutcome, Cause
 from goals.registry import get_executor
-from goals.services import goal_dispatch
 from goals.states import FAIL, REDISPATCH, SCHEDULE_RETRY, START, SUCCEED, GoalState
 from goals.transitions import TransitionOutcome, apply_transition
 

@@ -57,9 +57,9 @@ class GoalSettings:
     """``/metrics``: ``off`` (404), ``open`` (anyone who can reach it) or ``token`` (``GOALS_METRICS_TOKEN``)."""
     metrics_token: str = ""
     """Bearer token a scraper must send when ``GOALS_METRICS`` is ``token``."""
-    queued_marks_in_background: bool = True
-    """Record published goals as queued from a writer thread, in groups (``goals.queued_marks``), instead of
-    one statement per goal on the publishing thread."""
+    send_in_background: bool = True
+    """Publish committed goals from a sender thread, in groups (``goals.sender``), instead of on the thread
+    that committed them."""
     prepared_statements: bool = True
     """Prepare the per-goal statements on the server (``goals.db``); off behind PgBouncer's transaction mode
     before 1.21."""

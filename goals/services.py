@@ -7,33 +7,25 @@ transaction; state changes go through ``goals.transitions``.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
 
 from goals.db import hot_cursor, model_from_row
+from goals.dispatch import Dispatch
 from goals.exceptions import GoalNotFound, GoalValidationError
 from goals.models import Attempt, Cause, EventType, Goal, GoalEvent
-from goals.queued_marks import mark_queued
 from goals.registry import get_executor
-from goals.states import CANCEL, ENQUEUE, RETRY, GoalState
-from goals.transitions import GoalMove, TransitionOutcome, apply_transition, apply_transitions
+from goals.sender import send
+from goals.states import CANCEL, RETRY, GoalState
+from goals.transitions import TransitionOutcome, apply_transition
 from goals.validation import validate_submission
 
 logger = logging.getLogger(__name__)
-
-
-def process_name() -> str:
-    """``host:pid`` of this process, the actor of what it does on its own behalf."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _validate_options(idempotency_key: Any, deadline: Any) -> None:
@@ -117,83 +109,8 @@ def goal_submit(
             )
         return existing, False
     goal = model_from_row(Goal, names, row)
-    transaction.on_commit(partial(goal_dispatch, goal_id=goal.id, attempt=1, task_id=goal.task_id, kind=kind))
+    transaction.on_commit(partial(send, Dispatch(goal_id=goal.id, attempt=1, task_id=goal.task_id, kind=kind)))
     return goal, True
-
-
-@dataclass(frozen=True)
-class Dispatch:
-    """One attempt of a committed goal to publish."""
-
-    goal_id: uuid.UUID | str
-    attempt: int
-    task_id: str
-    kind: str
-
-
-def _publish(dispatch: Dispatch, *, producer: Any = None) -> None:
-    from goals.tasks import execute_goal
-
-    spec = get_executor(dispatch.kind)
-    execute_goal.apply_async(
-        args=(str(dispatch.goal_id), dispatch.attempt),
-        task_id=dispatch.task_id,
-        queue=spec.queue,
-        soft_time_limit=spec.timeout,
-        time_limit=spec.hard_time_limit,
-        producer=producer,
-    )
-
-
-def _journal_publish_failures(dispatches: list[Dispatch], exc: Exception) -> None:
-    logger.warning("%d goal attempt(s) not sent, broker unreachable: %s (first: goal %s attempt %s)",
-                   len(dispatches), exc, dispatches[0].goal_id, dispatches[0].attempt)
-    now, actor, error = timezone.now(), process_name(), f"{type(exc).__name__}: {exc}"[:2000]
-    GoalEvent.objects.bulk_create([
-        GoalEvent(goal_id=d.goal_id, created_at=now, event=EventType.PUBLISH_FAILED, attempt=d.attempt,
-                  task_id=d.task_id, cause=Cause.PUBLISHER, actor=actor, details={"error": error})
-        for d in dispatches
-    ])
-
-
-def goal_dispatch(*, goal_id: uuid.UUID | str, attempt: int, task_id: str, kind: str) -> bool:
-    """Publish attempt ``attempt`` of a committed goal and have it recorded as queued (``goals.queued_marks``:
-    by a writer thread, so the caller does not wait for it).
-
-    Returns False if the broker could not be reached: the goal stays ``pending`` with a
-    ``publish_failed`` event, to be sent again later. Never raises for a broker failure, so a caller's
-    request does not fail after its goal was committed.
-    """
-    dispatch = Dispatch(goal_id=goal_id, attempt=attempt, task_id=task_id, kind=kind)
-    try:
-        _publish(dispatch)
-    except (BrokerError, OSError) as exc:
-        _journal_publish_failures([dispatch], exc)
-        return False
-    mark_queued(goal_id=goal_id, attempt=attempt, actor=process_name())
-    return True
-
-
-def goals_dispatch(*, dispatches: list[Dispatch]) -> set[str]:
-    """Publish a set of committed goals' attempts over one producer and record them queued in one
-    statement; returns the ids (as text) of the goals sent.
-
-    The first broker failure ends the publishing: the goals not sent stay ``pending`` with a
-    ``publish_failed`` event, for a later pass, instead of each waiting out the broker's retries.
-    """
-    from goals.tasks import execute_goal
-
-    sent: list[Dispatch] = []
-    try:
-        with execute_goal.app.producer_or_acquire() as producer:
-            for dispatch in dispatches:
-                _publish(dispatch, producer=producer)
-                sent.append(dispatch)
-    except (BrokerError, OSError) as exc:
-        _journal_publish_failures(dispatches[len(sent):], exc)
-    apply_transitions(ENQUEUE, [GoalMove(goal_id=d.goal_id, attempt=d.attempt) for d in sent],
-                      cause=Cause.PUBLISHER, actor=process_name())
-    return {str(d.goal_id) for d in sent}
 
 
 def goal_cancel(*, goal_id: uuid.UUID | str, actor: str = "", reason: str = "", cause: str = Cause.API) -> Goal:
@@ -215,6 +132,6 @@ def goal_retry(*, goal_id: uuid.UUID | str, actor: str = "", reason: str = "", c
             RETRY, goal_id=goal_id, attempt=None, cause=cause, actor=actor, new_task_id=str(uuid.uuid4()),
             budget=get_executor(kind).max_attempts, details={"reason": reason} if reason else None,
         ).raise_if_refused()
-        transaction.on_commit(partial(goal_dispatch, goal_id=goal_id, attempt=outcome.attempt,
-                                      task_id=outcome.task_id, kind=kind))
+        transaction.on_commit(partial(send, Dispatch(goal_id=goal_id, attempt=outcome.attempt,
+                                                     task_id=outcome.task_id, kind=kind)))
     return Goal.objects.get(pk=goal_id)

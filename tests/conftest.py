@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from goals import queued_marks
+from goals import sender
 from goals.conf import goal_settings
 from goals.models import Goal
 from goals.states import FINAL_STATES
@@ -102,10 +102,10 @@ class WorkerProcess:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def queued_marks_writer(django_db_setup):
-    """The writer thread of "queued" marks closes its connection before the test database is dropped."""
+def sender_thread(django_db_setup):
+    """The sender thread (goals.sender) closes its connection before the test database is dropped."""
     yield
-    queued_marks.stop()
+    sender.stop()
 
 
 @pytest.fixture(scope="session")

@@ -53,3 +53,12 @@ def sleeper_not_idempotent(ctx, *, seconds: float = 30.0):
 @executor("tests.typed", max_attempts=1, timeout=30)
 def typed(ctx, *, name: str, size: int = 1):
     return {"name": name, "size": size}
+
+
+# Published to a queue no worker consumes: for tests that read "queued" without a worker running it.
+UNCONSUMED_QUEUE = "tests-unconsumed"
+
+
+@executor("tests.unconsumed", queue=UNCONSUMED_QUEUE)
+def unconsumed(ctx):
+    return None

@@ -26,7 +26,7 @@ def transactions(statements: list[dict]) -> int:
     return count
 
 
-@override_settings(GOALS_QUEUED_MARKS_IN_BACKGROUND=False)  # the "queued" mark on this thread, so it is counted
+@override_settings(GOALS_SEND_IN_BACKGROUND=False)  # publish and "queued" mark on this thread, so they are counted
 def test_goal_life_statement_count(worker):
     with CaptureQueriesContext(connection) as submitted:
         goal = submit("tests.count", {"to": 10, "delay": 0.25})  # 0.25 s > the test interval: all 10 written
@@ -55,13 +55,13 @@ def classify(sql: str) -> str:
     return sql
 
 
-def test_the_submitting_thread_runs_one_statement_and_the_mark_comes_from_the_writer(worker):
+def test_the_submitting_thread_runs_one_statement_and_the_sender_thread_the_rest(worker):
     with CaptureQueriesContext(connection) as submitted:
         goal = submit("tests.noop", {})
     assert len(submitted) == 1
     goal = wait_final(goal.id, worker=worker)
     assert goal.state == GoalState.SUCCEEDED
     started = goal.events.get(transition="start")
-    # The writer thread recorded "queued", unless the worker started the goal first (then it was refused).
+    # The sender thread recorded "queued", unless the worker started the goal first (then it was refused).
     enqueued = goal.events.filter(transition="enqueue", cause="publisher").exists()
     assert enqueued == (started.from_state == GoalState.QUEUED)

@@ -16,12 +16,12 @@ from typing import Any
 
 from celery import current_app
 
+from goals.dispatch import Dispatch, goals_dispatch
 from goals.exceptions import UnknownExecutor
 from goals.models import Action, AttemptOutcome, Cause, Finding
 from goals.reconciler.detect import Candidate
 from goals.registry import get_executor
 from goals.review import Flag, goals_flag_for_review
-from goals.services import Dispatch, goals_dispatch
 from goals.states import EXPIRE, FAIL, REDISPATCH, SUCCEED, GoalState
 from goals.transitions import GoalMove, TransitionOutcome, apply_transitions
 

@@ -1,0 +1,101 @@
+"""Publishing committed goals' attempts to the broker and recording them queued, on the calling thread.
+
+Only ever called for attempts already committed (principle: a goal is committed before its task is
+sent). A broker failure never raises: the goal stays ``pending`` with a ``publish_failed`` event, to be
+sent again by the reconciler. ``goals.sender`` calls these from a thread of its own for submit and retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from goals.models import Cause, EventType, GoalEvent
+from goals.registry import get_executor
+from goals.states import ENQUEUE
+from goals.transitions import GoalMove, apply_transition, apply_transitions
+
+logger = logging.getLogger(__name__)
+
+
+def process_name() -> str:
+    """``host:pid`` of this process, the actor of what it does on its own behalf."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """One attempt of a committed goal to publish."""
+
+    goal_id: uuid.UUID | str
+    attempt: int
+    task_id: str
+    kind: str
+
+
+def _publish(dispatch: Dispatch, *, producer: Any = None) -> None:
+    from goals.tasks import execute_goal
+
+    spec = get_executor(dispatch.kind)
+    execute_goal.apply_async(
+        args=(str(dispatch.goal_id), dispatch.attempt),
+        task_id=dispatch.task_id,
+        queue=spec.queue,
+        soft_time_limit=spec.timeout,
+        time_limit=spec.hard_time_limit,
+        producer=producer,
+    )
+
+
+def _journal_publish_failures(dispatches: list[Dispatch], exc: Exception) -> None:
+    logger.warning("%d goal attempt(s) not sent, broker unreachable: %s (first: goal %s attempt %s)",
+                   len(dispatches), exc, dispatches[0].goal_id, dispatches[0].attempt)
+    now, actor, error = timezone.now(), process_name(), f"{type(exc).__name__}: {exc}"[:2000]
+    GoalEvent.objects.bulk_create([
+        GoalEvent(goal_id=d.goal_id, created_at=now, event=EventType.PUBLISH_FAILED, attempt=d.attempt,
+                  task_id=d.task_id, cause=Cause.PUBLISHER, actor=actor, details={"error": error})
+        for d in dispatches
+    ])
+
+
+def goal_dispatch(*, goal_id: uuid.UUID | str, attempt: int, task_id: str, kind: str) -> bool:
+    """Publish attempt ``attempt`` of a committed goal and record that it is queued; returns False if the
+    broker could not be reached."""
+    dispatch = Dispatch(goal_id=goal_id, attempt=attempt, task_id=task_id, kind=kind)
+    try:
+        _publish(dispatch)
+    except (BrokerError, OSError) as exc:
+        _journal_publish_failures([dispatch], exc)
+        return False
+    # Refused only if the worker already started it (or someone cancelled it): both are fine.
+    apply_transition(ENQUEUE, goal_id=goal_id, attempt=attempt, cause=Cause.PUBLISHER, actor=process_name())
+    return True
+
+
+def goals_dispatch(*, dispatches: list[Dispatch]) -> set[str]:
+    """Publish a set of committed goals' attempts over one producer and record them queued in one
+    statement; returns the ids (as text) of the goals sent.
+
+    The first broker failure ends the publishing: the goals not sent stay ``pending`` with a
+    ``publish_failed`` event, for a later pass, instead of each waiting out the broker's retries.
+    """
+    from goals.tasks import execute_goal
+
+    sent: list[Dispatch] = []
+    try:
+        with execute_goal.app.producer_or_acquire() as producer:
+            for dispatch in dispatches:
+                _publish(dispatch, producer=producer)
+                sent.append(dispatch)
+    except (BrokerError, OSError) as exc:
+        _journal_publish_failures(dispatches[len(sent):], exc)
+    apply_transitions(ENQUEUE, [GoalMove(goal_id=d.goal_id, attempt=d.attempt) for d in sent],
+                      cause=Cause.PUBLISHER, actor=process_name())
+    return {str(d.goal_id) for d in sent}

@@ -1,0 +1,129 @@
+"""Sending committed goals from a thread of the process's own, in groups, so that the committing caller
+does not wait for the broker or for the "queued" mark.
+
+A goal is committed before its task is sent; once committed, ``pending`` already says "not known to be
+sent", so nothing requires the caller to wait for the publish (as long as the broker round trip, about
+as long as the commit) or for the "queued" mark written after it (a hint nobody waits on). ``send``
+hands the attempt to one sender thread per process, which publishes every attempt it holds over one
+producer and records them queued in one fenced, journaled statement (``goals.dispatch.goals_dispatch``),
+then does the same for whatever arrived meanwhile: group commit, with no added delay. The caller's wait
+for its commit and the sender's publishing overlap.
+
+An attempt lost with its process (SIGKILL before the thread sent it) leaves the goal ``pending``, the
+state it was in: the reconciler sends it after ``GOALS_RECONCILE_PENDING_GRACE``, exactly as for a crash
+between commit and publish. A broker that is down costs the sender, not the callers: the first failure
+of a group journals ``publish_failed`` for the rest of it. ``GOALS_SEND_IN_BACKGROUND = False`` publishes
+on the committing thread instead (``goals.dispatch.goal_dispatch``), as does a sender holding too many.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+
+from django.db import connection
+
+from goals.conf import goal_settings
+from goals.dispatch import Dispatch, goal_dispatch, goals_dispatch
+
+logger = logging.getLogger(__name__)
+
+# Attempts held beyond this are sent by the committing thread itself: a broker or database slower than
+# the callers slows them down rather than piling attempts up in memory.
+MAX_HELD = 10_000
+# The sender closes its database connection after this many idle seconds.
+IDLE_CLOSE_SECONDS = 30.0
+
+
+class _Sender:
+    """One thread per process sending the held attempts; it starts with the first one."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.held: list[Dispatch] = []
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.stopped = threading.Event()
+
+    def hold(self, dispatch: Dispatch) -> bool:
+        """Hold ``dispatch`` for the sender thread; False when it holds too many already."""
+        with self.lock:
+            if len(self.held) >= MAX_HELD:
+                return False
+            self.held.append(dispatch)
+            if self.thread is None:
+                self.stopped = threading.Event()
+                self.thread = threading.Thread(target=self.run, args=(self.stopped,), name="goals-sender",
+                                               daemon=True)
+                self.thread.start()
+        self.wake.set()
+        return True
+
+    def send_held(self) -> int:
+        with self.lock:
+            dispatches, self.held = self.held, []
+        if dispatches:
+            goals_dispatch(dispatches=dispatches)
+        return len(dispatches)
+
+    def run(self, stopped: threading.Event) -> None:
+        while True:
+            woken = self.wake.wait(timeout=IDLE_CLOSE_SECONDS)
+            self.wake.clear()
+            try:
+                while self.send_held():
+                    pass
+            except Exception:  # the thread must outlive any failure; the goals stay pending (see above)
+                logger.warning("could not send or record held goals; the reconciler sends them later",
+                               exc_info=True)
+                connection.close()
+            if stopped.is_set() or not woken:
+                connection.close()
+            if stopped.is_set():
+                return
+
+    def stop(self, timeout: float) -> None:
+        with self.lock:
+            thread, self.thread = self.thread, None
+            self.stopped.set()
+        if thread is not None:
+            self.wake.set()
+            thread.join(timeout)
+
+
+_sender = _Sender()
+
+
+def _forget_after_fork() -> None:
+    # A forked child starts with no sender thread; the attempts it inherited are its parent's to send.
+    global _sender
+    _sender = _Sender()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def send(dispatch: Dispatch) -> None:
+    """Send a committed goal's attempt: soon, from the sender thread, or now on this thread with
+    ``GOALS_SEND_IN_BACKGROUND = False`` or when the sender holds too many."""
+    if goal_settings().send_in_background and _sender.hold(dispatch):
+        return
+    goal_dispatch(goal_id=dispatch.goal_id, attempt=dispatch.attempt, task_id=dispatch.task_id,
+                  kind=dispatch.kind)
+
+
+def send_held() -> int:
+    """Send what the sender holds now, on the calling thread; returns how many. For code (tests,
+    scripts) that reads a goal's state right after submitting it."""
+    return _sender.send_held()
+
+
+def stop(timeout: float = 10.0) -> None:
+    """Let the sender thread send what it holds, close its database connection and end (a later ``send``
+    starts it again). Runs at interpreter exit; call it before dropping the database it writes to."""
+    _sender.stop(timeout)
+
+
+atexit.register(stop)
