@@ -28,8 +28,8 @@ bench: $(STAMP)
 	scripts/ensure-debian-package /usr/bin/ab apache2-utils
 	$(BIN)/python bench/reconcile_scale.py
 	$(BIN)/python bench/admin_scale.py
-	$(BIN)/python bench/throughput.py --runs 1 --brokers redis
-	$(BIN)/python bench/throughput.py --runs 1 --brokers rabbitmq --work noop
+	$(BIN)/python bench/throughput.py --n 2000 --runs 3 --brokers redis
+	$(BIN)/python bench/throughput.py --n 2000 --runs 3 --brokers rabbitmq --work noop
 	$(BIN)/python bench/status_reads.py
 
 lint: $(STAMP)

@@ -7,7 +7,8 @@ For each broker and stack it starts one worker (the same command for all), submi
 process and times submit -> every task final. Transactions come from PostgreSQL's own counters
 (``pg_stat_database`` deltas of the bench database, read after every connection to it has closed, so
 every backend has flushed its counters; the harness's own completion polls are subtracted). Statements
-are counted by the workers (``sqlcount.py``) and by this process while it submits. Writes a markdown
+are counted by the workers (``sqlcount.py``) and by this process on all its connections (goaltrack sends
+from a thread of its own), less the completion polls. Writes a markdown
 table and ``bench/results/throughput-<brokers>.{md,json}``.
 """
 
@@ -24,7 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,8 @@ class Run:
     transactions_per_task: float
     statements_per_task: float
     worker_rss_mb: float
+    # Every run's figure, in round order (on the median run only).
+    runs_per_second: list[float] = field(default_factory=list)
 
 
 def worker_command(queue: str, name: str) -> list[str]:
@@ -119,33 +122,38 @@ def clear_tables() -> None:
         cursor.execute("TRUNCATE goals_goal, goals_attempt, goals_goalevent, django_celery_results_taskresult")
 
 
-def submit_all(kind: str, work: str, n: int, queue: str) -> int:
-    """Send ``n`` tasks; returns the SQL statements this process ran to do so."""
+_statements = 0
+
+
+def _counting(execute: Any, sql: str, params: Any, many: bool, context: dict) -> Any:
+    global _statements
+    _statements += 1
+    return execute(sql, params, many, context)
+
+
+def count_statements(*, connection: Any, **kwargs: Any) -> None:
+    """Count every statement of this process, on any thread's connection (goaltrack sends from a thread)."""
+    if _counting not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_counting)
+
+
+def submit_all(kind: str, work: str, n: int, queue: str) -> None:
+    """Send ``n`` tasks."""
     import bench_tasks
-    from django.db import connection
 
     from goals.api import submit
 
-    statements = 0
-
-    def counting(execute: Any, sql: str, params: Any, many: bool, context: dict) -> Any:
-        nonlocal statements
-        statements += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(counting):
-        if kind == "goal":
-            for _ in range(n):
-                submit(f"bench.{work}", {})
-        elif kind == "plain":
-            task = bench_tasks.plain_noop if work == "noop" else bench_tasks.plain_progress
-            for _ in range(n):
-                task.apply_async(queue=queue)
-        else:
-            for _ in range(n):
-                bench_tasks.plain_ceiling.apply_async(queue=queue)
-            bench_tasks.plain_sentinel.apply_async(queue=queue)
-    return statements
+    if kind == "goal":
+        for _ in range(n):
+            submit(f"bench.{work}", {})
+    elif kind == "plain":
+        task = bench_tasks.plain_noop if work == "noop" else bench_tasks.plain_progress
+        for _ in range(n):
+            task.apply_async(queue=queue)
+    else:
+        for _ in range(n):
+            bench_tasks.plain_ceiling.apply_async(queue=queue)
+        bench_tasks.plain_sentinel.apply_async(queue=queue)
 
 
 def finished_count(kind: str) -> int:
@@ -168,21 +176,23 @@ def one_run(broker: str, stack: str, settings_module: str, kind: str, work: str,
     from django.conf import settings
     from django.db import connections
 
+    from goals import sender
+
     queue = settings.GOALS_TASK_QUEUE
     clear_tables()
     connections.close_all()
     count_dir = tempfile.mkdtemp(prefix="sqlcount-")
-    before = transactions()
+    before, statements_before = transactions(), _statements
     if drain:
         clock = time.perf_counter()
-        submit_statements = submit_all(kind, work, n, queue)
+        submit_all(kind, work, n, queue)
         submitted = time.perf_counter() - clock
     worker = Worker(settings_module, BROKERS[broker], queue, count_dir, logs / f"{broker}-{kind}-{work}.log")
     try:
         worker.wait_ready(app)
         clock = time.perf_counter()
         if not drain:
-            submit_statements = submit_all(kind, work, n, queue)
+            submit_all(kind, work, n, queue)
             submitted = time.perf_counter() - clock
         target, polls = (1 if kind == "ceiling" else n), 0
         deadline = time.monotonic() + 1800
@@ -196,9 +206,11 @@ def one_run(broker: str, stack: str, settings_module: str, kind: str, work: str,
         memory = rss_mb(worker.proc.pid)
     finally:
         worker.stop()
+        sender.stop()  # its connection too: a backend flushes its counters when it closes
         connections.close_all()
     time.sleep(0.5)  # backends that just closed have flushed their counters by now
     xacts = transactions() - before - polls
+    submit_statements = _statements - statements_before - polls
     worker_statements = sum(int(p.read_text()) for p in Path(count_dir).iterdir())
     shutil.rmtree(count_dir)
     return Run(broker, stack, work, n, round(seconds, 2), round(submitted, 2), round(n / seconds, 1),
@@ -265,23 +277,37 @@ def run_broker(broker: str, args: argparse.Namespace, logs: Path) -> list[Run]:
     from goals.conf import goal_settings
 
     call_command("migrate", verbosity=0)
+    from django.db import connection
+    from django.db.backends.signals import connection_created
+
+    count_statements(connection=connection)
+    connection_created.connect(count_statements)
     # One queue of this process's own, set before the executors register (they take it then).
     settings.GOALS_TASK_QUEUE = f"bench-{os.getpid()}"
     goal_settings.cache_clear()
     import bench_tasks  # noqa: F401
 
     from config.celery import app
+    cases = [(work, stack, settings_module, kind) for work in args.work for stack, settings_module, kind in STACKS
+             if not (kind == "ceiling" and work != "noop") and stack in args.stacks]
+    # Unmeasured: the first run of a process pays for warming the database, broker and imports.
+    work, stack, settings_module, kind = cases[0]
+    one_run(broker, stack, settings_module, kind, work, min(args.n, 500), app, logs, args.drain)
+    # Round by round, every stack once per round: a machine that drifts during the benchmark moves all
+    # stacks alike instead of whichever ran last.
+    runs: dict[tuple, list[Run]] = {case: [] for case in cases}
+    for round_number in range(1, args.runs + 1):
+        for case in cases:
+            work, stack, settings_module, kind = case
+            run = one_run(broker, stack, settings_module, kind, work, args.n, app, logs, args.drain)
+            runs[case].append(run)
+            print(f"  round {round_number}: {broker:8} {work:8} {stack:34} {run.per_second:7.1f}/s"
+                  f"  (sent in {run.submit_seconds:.1f}s)", flush=True)
     medians = []
-    for work in args.work:
-        for stack, settings_module, kind in STACKS:
-            if (kind == "ceiling" and work != "noop") or stack not in args.stacks:
-                continue
-            runs = [one_run(broker, stack, settings_module, kind, work, args.n, app, logs, args.drain)
-                    for _ in range(args.runs)]
-            best = median_run(runs)
-            print(f"  {broker:8} {work:8} {stack:34} {best.per_second:7.1f}/s  (sent in {best.submit_seconds:.1f}s) "
-                  f"runs: {', '.join(f'{r.per_second:.0f}' for r in runs)}", flush=True)
-            medians.append(best)
+    for case in cases:
+        best = median_run(runs[case])
+        best.runs_per_second = [run.per_second for run in runs[case]]
+        medians.append(best)
     return medians
 
 
@@ -293,16 +319,19 @@ def report(results: list[Run], args: argparse.Namespace, total: float, logs: Pat
     versions = (f"Python {sys.version.split()[0]}, Django {django.get_version()}, Celery {celery.__version__}, "
                 f"django-celery-results {django_celery_results.__version__}")
     command = " ".join(["celery -A config worker -Q <queue>", *WORKER_FLAGS, "--include=bench_tasks,sqlcount"])
-    lines = [f"{args.n:,} tasks per run, median of {args.runs} runs; {versions}", f"worker: `{command}`", "",
-             "| broker | work | stack | tasks/s | vs tuned plain | vs default plain | transactions/task |"
-             " statements/task | worker RSS MB |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [f"{args.n:,} tasks per run, median of {args.runs} runs (stacks interleaved round by round); {versions}",
+             f"worker: `{command}`", "",
+             "| broker | work | stack | tasks/s | runs | vs tuned plain | vs default plain | transactions/task |"
+             " statements/task | worker RSS MB |", "|---|---|---|---|---|---|---|---|---|---|"]
     for run in results:
         same = {r.stack: r for r in results if r.broker == run.broker and r.work == run.work}
         tuned, default = same.get(STACKS[2][0]), same.get(STACKS[1][0])
         vs_tuned = f"x{run.per_second / tuned.per_second:.2f}" if tuned else "-"
         vs_default = f"x{run.per_second / default.per_second:.2f}" if default else "-"
-        lines.append(f"| {run.broker} | {run.work} | {run.stack} | {run.per_second:.1f} | {vs_tuned} | {vs_default} | "
-                     f"{run.transactions_per_task:.2f} | {run.statements_per_task:.2f} | {run.worker_rss_mb:.0f} |")
+        each = ", ".join(f"{rate:.0f}" for rate in run.runs_per_second)
+        lines.append(f"| {run.broker} | {run.work} | {run.stack} | {run.per_second:.1f} | {each} | {vs_tuned} | "
+                     f"{vs_default} | {run.transactions_per_task:.2f} | {run.statements_per_task:.2f} | "
+                     f"{run.worker_rss_mb:.0f} |")
     print("\n" + "\n".join(lines) + f"\n\ntotal {total:.0f}s; worker logs in {logs}")
     RESULTS_DIR.mkdir(exist_ok=True)
     name = "throughput-" + "-".join(args.brokers)

@@ -59,7 +59,10 @@ class Goal(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["kind", "idempotency_key"], name="goals_goal_idempotency"),
+            # Partial: most goals carry no key, and every row of a full index is written again on each
+            # transition (a state change is never a HOT update). ``goal_submit`` names the same predicate.
+            models.UniqueConstraint(fields=["kind", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
+                                    name="goals_goal_idempotency"),
             models.CheckConstraint(condition=Q(state__in=GoalState.values), name="goals_goal_state_valid"),
             models.CheckConstraint(condition=Q(attempt__gte=1), name="goals_goal_attempt_positive"),
             models.CheckConstraint(
@@ -88,12 +91,14 @@ class Goal(models.Model):
             models.Index(fields=["created_at"], condition=Q(needs_review=True), name="goals_goal_needs_review"),
             # Pruning walks final goals by age.
             models.Index(fields=["finished_at"], condition=Q(state__in=FINAL_VALUES), name="goals_goal_final_finished"),
-            # The admin list and the HTTP list filter by one column and show the newest first.
+            # The admin list and the HTTP list filter by one column and show the newest first. Goals
+            # submitted from Python often have no owner; the HTTP list asks for one owner's goals.
             models.Index(fields=["state", "created_at"], name="goals_goal_state_created"),
             models.Index(fields=["kind", "created_at"], name="goals_goal_kind_created"),
-            models.Index(fields=["owner", "created_at"], name="goals_goal_owner_created"),
+            models.Index(fields=["owner", "created_at"], condition=Q(owner__isnull=False),
+                         name="goals_goal_owner_created"),
             models.Index(fields=["created_at"], name="goals_goal_created"),
-            models.Index(fields=["task_id"], name="goals_goal_task_id"),
+            # No index on task_id: a goal is found by a task id through its attempts' unique task_id.
             # Looking a goal up by its key alone (admin search); the unique constraint leads with kind.
             models.Index(fields=["idempotency_key"], condition=Q(idempotency_key__isnull=False),
                          name="goals_goal_idempotency_key"),

@@ -45,7 +45,7 @@ def _insert_statement() -> str:
                               task_id, owner_id, idempotency_key, created_at, deadline)
         VALUES (%(id)s, %(kind)s, %(params)s::jsonb, %(state)s, 1, %(max_attempts)s, 0, '',
                 %(task_id)s, %(owner_id)s, %(idempotency_key)s, now(), %(deadline)s)
-        ON CONFLICT (kind, idempotency_key) DO NOTHING
+        ON CONFLICT (kind, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING *
     ),
     attempt AS (

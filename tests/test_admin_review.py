@@ -75,12 +75,15 @@ def test_filters_select_the_right_goals(admin_client):
     assert listed("owner=alice") == {owned.pk}
 
 
-def test_search_finds_a_goal_by_id_idempotency_key_or_task_id(admin_client):
+def test_search_finds_a_goal_by_id_idempotency_key_or_any_attempts_task_id(admin_client):
     goal = make_goal(idempotency_key="order-42")
     make_goal(idempotency_key="order-43")
-    for term in (str(goal.pk), "order-42", goal.task_id):
+    retried = make_goal(attempt=2)
+    first_task_id = retried.attempts.get(number=1).task_id
+    for term, expected in ((str(goal.pk), goal), ("order-42", goal), (goal.task_id, goal),
+                           (retried.task_id, retried), (first_task_id, retried)):
         result = admin_client.get(LIST_URL, {"q": term}).context["cl"].result_list
-        assert [found.pk for found in result] == [goal.pk], term
+        assert [found.pk for found in result] == [expected.pk], term
 
 
 def test_list_costs_the_same_number_of_queries_for_5_and_50_goals(admin_client):

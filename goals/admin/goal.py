@@ -199,7 +199,9 @@ class GoalAdmin(admin.ModelAdmin):
             goal_id = uuid.UUID(term)
         except ValueError:
             goal_id = None
-        by_key_or_task = queryset.filter(idempotency_key=term) | queryset.filter(task_id=term)
+        # By any attempt's task id, not only the current one's, through the attempts' unique index.
+        by_task = Attempt.objects.filter(task_id=term).values("goal_id")
+        by_key_or_task = queryset.filter(idempotency_key=term) | queryset.filter(pk__in=by_task)
         if goal_id is None:
             return by_key_or_task, False
         return queryset.filter(pk=goal_id) | by_key_or_task, False
