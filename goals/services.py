@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from django.db import transaction
@@ -35,8 +35,14 @@ def _validate_options(idempotency_key: Any, deadline: Any) -> None:
         raise GoalValidationError({"deadline": "must be a timezone-aware datetime"}, code="invalid")
 
 
+# The goal's columns, named once: the statement returns them in this order (no cursor description to build).
+_GOAL_COLUMNS = [field.column for field in Goal._meta.concrete_fields]
+
+
+@lru_cache(maxsize=1)
 def _insert_statement() -> str:
     goal_t, attempt_t, event_t = Goal._meta.db_table, Attempt._meta.db_table, GoalEvent._meta.db_table
+    columns = ", ".join(_GOAL_COLUMNS)
     # One statement inserts the goal, its first attempt and its first event; on an idempotency-key
     # conflict it inserts nothing and returns no row.
     return f"""
@@ -46,7 +52,7 @@ def _insert_statement() -> str:
         VALUES (%(id)s, %(kind)s, %(params)s::jsonb, %(state)s, 1, %(max_attempts)s, 0, '',
                 %(task_id)s, %(owner_id)s, %(idempotency_key)s, now(), %(deadline)s)
         ON CONFLICT (kind, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-        RETURNING *
+        RETURNING {columns}
     ),
     attempt AS (
         INSERT INTO {attempt_t} (goal_id, number, task_id, worker, created_at, outcome)
@@ -59,7 +65,7 @@ def _insert_statement() -> str:
                %(cause)s, %(actor)s, '{{}}'::jsonb
           FROM goal
     )
-    SELECT * FROM goal
+    SELECT {columns} FROM goal
     """
 
 
@@ -99,7 +105,6 @@ def goal_submit(
     with hot_cursor() as cursor:
         cursor.execute(_insert_statement(), values)
         row = cursor.fetchone()
-        names = [column.name for column in cursor.description]
     if row is None:
         existing = Goal.objects.get(kind=kind, idempotency_key=idempotency_key)
         if existing.params != stored_params:
@@ -108,7 +113,7 @@ def goal_submit(
                 code="idempotency_conflict",
             )
         return existing, False
-    goal = model_from_row(Goal, names, row)
+    goal = model_from_row(Goal, _GOAL_COLUMNS, row)
     transaction.on_commit(partial(send, Dispatch(goal_id=goal.id, attempt=1, task_id=goal.task_id, kind=kind)))
     return goal, True
 

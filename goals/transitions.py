@@ -174,6 +174,8 @@ def _statement(transition: Transition, optional: frozenset[str], many: bool = Fa
     recorded AS ({insert_sql("moved")}
     ),""")
     budget = " AND old.attempt < old.max_attempts" if transition.bounded else ""
+    # Only the executor, starting, needs the params: no other move sends them back.
+    params = "g.params::text AS params" if transition is START else "NULL::text AS params"
     # synchronous_commit is read when the statement's transaction commits: set here, it applies to it.
     relaxed = ", (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed" \
         if transition.asynchronous_commit else ""
@@ -185,7 +187,7 @@ def _statement(transition: Transition, optional: frozenset[str], many: bool = Fa
           FROM old
          WHERE g.id = old.id AND old.state = ANY(%(sources)s)
            AND (old.want_attempt IS NULL OR old.attempt = old.want_attempt){budget}
-     RETURNING g.id, g.state, g.attempt, g.max_attempts, g.task_id, g.params::text AS params
+     RETURNING g.id, g.state, g.attempt, g.max_attempts, g.task_id, {params}
     ),{"".join(attempt_sql)}
     journal AS (
         INSERT INTO {event_t}
