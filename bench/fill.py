@@ -72,8 +72,9 @@ def admin_sql(statement: str) -> None:
         conn.execute(statement)
 
 
-def build(total: int, now: datetime, *, kinds: int = 1) -> float:
-    """Replace the goals with ``total`` new ones (of ``kinds`` kinds: ``bench.noop``, ``bench.kind1``, ...)."""
+def build(total: int, now: datetime, *, kinds: int = 1, active: int | None = None) -> float:
+    """Replace the goals with ``total`` new ones (of ``kinds`` kinds: ``bench.noop``, ``bench.kind1``, ...),
+    ``active`` of them active (1% by default), a tenth of those anomalies."""
     from django.db import connection
 
     clock = time.perf_counter()
@@ -82,11 +83,12 @@ def build(total: int, now: datetime, *, kinds: int = 1) -> float:
     kind = "'bench.noop'"
     if kinds > 1:
         kind = f"CASE WHEN i % {kinds} = 0 THEN 'bench.noop' ELSE 'bench.kind' || i % {kinds} END"
+    active = total // 100 if active is None else active
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE goals_goal, goals_attempt, goals_goalevent, goals_reconciliationfinding,"
                        " goals_reconciliationreport, django_celery_results_taskresult")
         cursor.execute(GENERATE.format(roles=roles, kind=kind.replace("%", "%%")),
-                       {"total": total, "active": total // 100, "anomalies": total // 1000, "now": now})
+                       {"total": total, "active": active, "anomalies": active // 10, "now": now})
         for table in ("goals_goal", "goals_attempt", "django_celery_results_taskresult"):
             cursor.execute(f"VACUUM ANALYZE {table}")
     return time.perf_counter() - clock
