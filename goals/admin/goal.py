@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -196,15 +196,13 @@ class GoalAdmin(admin.ModelAdmin):
         if not term:
             return queryset, False
         try:
-            goal_id = uuid.UUID(term)
+            ids = [uuid.UUID(term)]
         except ValueError:
-            goal_id = None
-        # By any attempt's task id, not only the current one's, through the attempts' unique index.
-        by_task = Attempt.objects.filter(task_id=term).values("goal_id")
-        by_key_or_task = queryset.filter(idempotency_key=term) | queryset.filter(pk__in=by_task)
-        if goal_id is None:
-            return by_key_or_task, False
-        return queryset.filter(pk=goal_id) | by_key_or_task, False
+            ids = []
+        # By any attempt's task id, not only the current one's, through the attempts' unique index. Read
+        # first: OR-ed with the key, a subquery would be tested against every goal instead of probed.
+        ids += Attempt.objects.filter(task_id=term).values_list("goal_id", flat=True)[:1]
+        return queryset.filter(Q(pk__in=ids) | Q(idempotency_key=term)), False
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
