@@ -14,9 +14,10 @@ from typing import Any
 
 from celery import Task, shared_task, states
 from celery.exceptions import Ignore, Reject
+from celery.signals import worker_process_shutdown
 from django.utils import timezone
 
-from goals import callbacks
+from goals import callbacks, sender
 from goals.conf import goal_settings
 from goals.context import ExecutionContext
 from goals.errors import error_record
@@ -143,3 +144,9 @@ def prune_goals() -> dict[str, int]:
         return {"goals": 0, "reports": 0}
     counts = prune(cutoff=timezone.now() - timedelta(days=days))
     return {"goals": counts.goals, "reports": counts.reports}
+
+
+@worker_process_shutdown.connect
+def send_held_goals(**kwargs: Any) -> None:
+    """A pool child ends without running ``atexit``: goals its executors submitted are sent first."""
+    sender.stop()
