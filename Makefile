@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Benchmarks run on purpose, never in CI (about 17 minutes on 2 cores): see bench/README.md.
+# Benchmarks run on purpose, never in CI (about 16 minutes on 2 cores): see bench/README.md.
 bench: $(STAMP)
 	scripts/ensure-debian-package /usr/bin/ab apache2-utils
 	$(BIN)/python bench/reconcile_scale.py
