@@ -20,7 +20,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from goals.models import Cause, EventType, GoalEvent
 from goals.registry import get_executor
 from goals.states import ENQUEUE
-from goals.transitions import GoalMove, apply_transition, apply_transitions
+from goals.transitions import GoalMove, apply_transitions
 
 logger = logging.getLogger(__name__)
 
@@ -68,15 +68,8 @@ def _journal_publish_failures(dispatches: list[Dispatch], exc: Exception) -> Non
 def goal_dispatch(*, goal_id: uuid.UUID | str, attempt: int, task_id: str, kind: str) -> bool:
     """Publish attempt ``attempt`` of a committed goal and record that it is queued; returns False if the
     broker could not be reached."""
-    dispatch = Dispatch(goal_id=goal_id, attempt=attempt, task_id=task_id, kind=kind)
-    try:
-        _publish(dispatch)
-    except (BrokerError, OSError) as exc:
-        _journal_publish_failures([dispatch], exc)
-        return False
-    # Refused only if the worker already started it (or someone cancelled it): both are fine.
-    apply_transition(ENQUEUE, goal_id=goal_id, attempt=attempt, cause=Cause.PUBLISHER, actor=process_name())
-    return True
+    sent = goals_dispatch(dispatches=[Dispatch(goal_id=goal_id, attempt=attempt, task_id=task_id, kind=kind)])
+    return str(goal_id) in sent
 
 
 def goals_dispatch(*, dispatches: list[Dispatch]) -> set[str]:
@@ -96,6 +89,7 @@ def goals_dispatch(*, dispatches: list[Dispatch]) -> set[str]:
                 sent.append(dispatch)
     except (BrokerError, OSError) as exc:
         _journal_publish_failures(dispatches[len(sent):], exc)
+    # A mark is refused only if the worker already started the goal (or someone cancelled it): both fine.
     apply_transitions(ENQUEUE, [GoalMove(goal_id=d.goal_id, attempt=d.attempt) for d in sent],
                       cause=Cause.PUBLISHER, actor=process_name())
     return {str(d.goal_id) for d in sent}

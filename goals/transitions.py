@@ -68,7 +68,7 @@ _CLOSES_ATTEMPT: dict[str, str] = {
 # ``old`` (see ``_inputs``), so the same statement serves one goal or a set of them.
 _OPTIONAL_SETS = {
     "result": "result = COALESCE(old.in_result, 'null'::jsonb)",
-    "error": "error = old.in_error",
+    "error": "error = COALESCE(old.in_error, g.error)",
     "progress": ("progress_current = %(progress_current)s, progress_total = %(progress_total)s, "
                  "progress_message = %(progress_message)s"),
     # An explicit retry grants a fresh budget: the new attempt plus ``budget - 1`` automatic ones.

@@ -10,7 +10,7 @@ import pytest
 from goals.exceptions import GoalNotFound, TransitionNotAllowed
 from goals.models import AttemptOutcome, EventType, Goal
 from goals.states import TRANSITIONS, GoalState, allowed_pairs
-from goals.transitions import apply_transition
+from goals.transitions import GoalMove, apply_transition, apply_transitions
 from tests.factories import make_goal
 
 pytestmark = pytest.mark.django_db
@@ -160,3 +160,21 @@ def test_the_per_goal_statements_are_prepared_unless_turned_off(settings, prepar
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%WITH old AS%%'")
         assert cursor.fetchone()[0] == (2 if prepared else 0)
     assert Goal.objects.get(pk=goal.pk).state == GoalState.RUNNING
+
+
+def test_a_set_of_goals_moves_in_one_statement_each_with_its_own_values(django_assert_num_queries):
+    earlier = {"type": "Earlier", "message": "kept", "traceback": ""}
+    given = {"type": "Boom", "message": "given", "traceback": ""}
+    with_error, without, stale = (make_goal(state=GoalState.RUNNING, error=earlier) for _ in range(3))
+    moves = [GoalMove(goal_id=with_error.id, attempt=1, error=given, details={"n": 1}),
+             GoalMove(goal_id=without.id, attempt=1, details={"n": 2}),
+             GoalMove(goal_id=stale.id, attempt=2)]
+    with django_assert_num_queries(1):
+        outcomes = {o.goal_id: o for o in apply_transitions(TRANSITIONS["fail"], moves, cause="reconciler")}
+    assert [outcomes[g.id].applied for g in (with_error, without, stale)] == [True, True, False]
+    for goal, error, n in ((with_error, given, 1), (without, earlier, 2)):
+        goal.refresh_from_db()
+        assert (goal.state, goal.error) == (GoalState.FAILED, error)
+        assert goal.events.get(transition="fail").details == {"n": n}
+    stale.refresh_from_db()
+    assert stale.state == GoalState.RUNNING, "fenced on its own attempt"

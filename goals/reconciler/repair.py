@@ -185,7 +185,8 @@ def apply_batch(decided: list[tuple[Candidate, str]], *, actor: str) -> list[Rep
     for index, flag in flags.items():
         if decided[index][1] == Action.FLAGGED:
             repairs[index] = Repair(Action.FLAGGED if str(flag.goal_id) in flagged else Action.SKIPPED, flag.state)
-    return [repairs[index] for index in range(len(decided))]
+    # A goal no statement returned (gone since it was classified) was not repaired.
+    return [repairs.get(index, Repair(Action.SKIPPED, candidate.state)) for index, (candidate, _) in enumerate(decided)]
 
 
 def _applied(candidate: Candidate, action: str, outcome: TransitionOutcome) -> Repair:
