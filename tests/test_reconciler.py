@@ -4,7 +4,7 @@ Result rows are written by django-celery-results' own backend, as a worker write
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from celery import states
@@ -265,3 +265,19 @@ def test_queued_goal_with_an_old_final_result_is_a_lost_callback_for_review():
     assert findings[(goal.id, Finding.LOST_CALLBACK)].action == Action.FLAGGED
     goal.refresh_from_db()
     assert (goal.state, goal.needs_review) == (GoalState.QUEUED, True)
+
+
+def test_evidence_carries_the_timestamps_the_goal_was_judged_on():
+    goal = make_stalled(max_attempts=3)
+    judged = Goal.objects.get(pk=goal.pk)
+
+    _, findings = reconcile(dry_run=True)
+
+    evidence = findings[(goal.id, Finding.STALLED)].evidence
+    # ISO 8601 as PostgreSQL writes it (trailing zeros of the microseconds dropped): compared as instants.
+    instant = datetime.fromisoformat
+    assert instant(evidence["heartbeat_at"]) == judged.heartbeat_at
+    assert instant(evidence["started_at"]) == judged.started_at
+    assert instant(evidence["attempt_created_at"]) == judged.attempts.get(number=1).created_at
+    assert (evidence["state"], evidence["attempt"], evidence["task_result"]) == (GoalState.RUNNING, 1, "missing")
+    assert {"queued_at", "deadline"}.isdisjoint(evidence), "absent timestamps are left out"

@@ -66,6 +66,7 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
     return f"""
     WITH seen AS (
         SELECT g.id, g.state, g.attempt, r.status AS result_status, r.date_done AS result_done,
+               g.heartbeat_at, g.started_at, g.queued_at, g.deadline,
                CASE
                  WHEN r.status IN ({final}) AND r.date_done < %(callback_before)s THEN '{Finding.LOST_CALLBACK}'
                  WHEN g.deadline < %(now)s THEN '{Finding.OVERDUE}'
@@ -93,12 +94,15 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
     )
     SELECT s.finding, g.id, g.task_id, s.state, s.attempt, g.state, g.attempt, g.max_attempts, g.kind,
            s.result_status, r.result, r.traceback,
-           -- The evidence, as JSON built here: timestamps as ISO 8601 text, absent ones left out.
+           -- The evidence the goal was classified on, as JSON built here: timestamps as ISO 8601 text,
+           -- absent ones left out.
            jsonb_strip_nulls(jsonb_build_object(
                'state', s.state, 'attempt', s.attempt, 'task_id', g.task_id,
                'task_result', COALESCE(s.result_status, 'missing'), 'task_result_done_at', s.result_done,
-               'heartbeat_at', g.heartbeat_at, 'started_at', g.started_at, 'queued_at', g.queued_at,
-               'attempt_created_at', {attempt_created}, 'deadline', g.deadline, 'now', %(now)s::timestamptz
+               'heartbeat_at', s.heartbeat_at, 'started_at', s.started_at, 'queued_at', s.queued_at,
+               'attempt_created_at', (SELECT a.created_at FROM {attempt_t} a
+                                       WHERE a.goal_id = s.id AND a.number = s.attempt),
+               'deadline', s.deadline, 'now', %(now)s::timestamptz
            ))::text
       FROM seen s
       JOIN {goal_t} g ON g.id = s.id
