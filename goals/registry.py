@@ -91,8 +91,10 @@ def executor(
             retry_backoff_max=(
                 retry_backoff_max if retry_backoff_max is not None else defaults.default_retry_backoff_max
             ),
-            timeout=timeout if timeout is not None else defaults.default_timeout,
-            heartbeat_timeout=(
+            # Floats whatever the caller wrote: the reconciler binds every kind's limits as one float8[],
+            # and one int among floats would make that array fail to bind.
+            timeout=float(timeout if timeout is not None else defaults.default_timeout),
+            heartbeat_timeout=float(
                 heartbeat_timeout if heartbeat_timeout is not None else defaults.default_heartbeat_timeout
             ),
             idempotent=idempotent,

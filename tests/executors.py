@@ -62,3 +62,10 @@ UNCONSUMED_QUEUE = "tests-unconsumed"
 @executor("tests.unconsumed", queue=UNCONSUMED_QUEUE)
 def unconsumed(ctx):
     return None
+
+
+# Limits written as floats while the others are ints: every reconciler pass in the suite binds all
+# kinds' limits as one array, which must not fail on the mix.
+@executor("tests.float_limits", timeout=12.5, heartbeat_timeout=7.5)
+def float_limits(ctx):
+    return None
