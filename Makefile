@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench venv clean-local
+.PHONY: demo test lint bench faults venv clean-local
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py --n 2000 --runs 3 --brokers redis
 	$(BIN)/python bench/throughput.py --n 2000 --runs 3 --brokers rabbitmq --work noop
 	$(BIN)/python bench/status_reads.py
+
+# The fault-injection suite at full size: real faults against real processes, on the services
+# DATABASE_URL and CELERY_BROKER_URL name; see faults/README.md. make test runs a short version of each.
+faults: $(STAMP)
+	$(BIN)/python -m faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

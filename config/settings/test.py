@@ -1,10 +1,10 @@
-"""The test suite: the test executors installed, cheap password hashing."""
+"""The test suite: the test executors and the fault-injection ledger installed, cheap password hashing."""
 
 import os
 
 from config.settings.base import *  # noqa: F403
 
-INSTALLED_APPS = [*INSTALLED_APPS, "tests"]  # noqa: F405
+INSTALLED_APPS = [*INSTALLED_APPS, "tests", "faults"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Progress writes are throttled; a short interval lets the tests see several of them quickly.
 GOALS_PROGRESS_INTERVAL = 0.2

@@ -1,0 +1,33 @@
+"""The executors the scenarios submit. Workers load them with ``--include=faults.executors``.
+
+Their queue is ``FAULTS_QUEUE`` (one per suite run, so nothing else on the broker takes their tasks),
+and their heartbeat timeout is short, so that the reconciler finds an orphan within seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from faults.ledger import record_effect
+from goals.api import executor
+from goals.context import ExecutionContext
+
+QUEUE = os.environ.get("FAULTS_QUEUE", "goals-faults")
+HEARTBEAT_TIMEOUT = float(os.environ.get("FAULTS_HEARTBEAT_TIMEOUT", "5"))
+MAX_ATTEMPTS = 5
+
+
+class PlannedCrash(Exception):
+    """The failure ``faults.crash`` raises on every attempt."""
+
+
+@executor("faults.effect", max_attempts=MAX_ATTEMPTS, timeout=60, heartbeat_timeout=HEARTBEAT_TIMEOUT, queue=QUEUE)
+def effect(ctx: ExecutionContext, *, seconds: float = 0.0, **labels: object) -> dict[str, bool]:
+    """Works for ``seconds`` (where a kill lands), then makes its effect once. ``labels`` (the run and
+    the goal's number in it) only tell the scenario's goals apart."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(min(0.05, seconds))
+        ctx.heartbeat()
+    return {"made": record_effect(ctx, "write")}

@@ -1,0 +1,254 @@
+"""The scenarios: each starts real processes on a ``Stage``, injects its fault, waits for every goal to
+end, and returns its figures with the ``Verdict`` of ``faults.checks.verify``.
+
+A scenario takes its sizes as keyword arguments; ``SCENARIOS`` gives the full sizes (``make faults``)
+and the short ones (``tests/test_faults.py``). Nothing here weakens a check to make a scenario pass:
+a problem the verdict reports is a bug in goaltrack.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+
+from faults.checks import Verdict, verify
+from faults.executors import HEARTBEAT_TIMEOUT
+from faults.processes import Process, Stage, Worker, client, reconciler
+from goals.models import EventType, Goal
+from goals.states import FINAL_STATES
+
+FINAL_VALUES = [state.value for state in FINAL_STATES]
+
+
+@dataclass
+class Outcome:
+    """A scenario's figures (what the closing table shows) and its verdict."""
+
+    scenario: str
+    verdict: Verdict
+    figures: dict[str, Any] = field(default_factory=dict)
+    expected_goals: int | None = None
+    extra_problems: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        return self.verdict.problems(expected_goals=self.expected_goals) + self.extra_problems
+
+
+def new_run(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+def count_goals(run: str, *, final: bool | None = None) -> int:
+    goals = Goal.objects.filter(params__run=run)
+    if final is True:
+        goals = goals.filter(state__in=FINAL_VALUES)
+    elif final is False:
+        goals = goals.exclude(state__in=FINAL_VALUES)
+    return goals.count()
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, every: float = 0.2,
+               during: Callable[[], None] | None = None) -> bool:
+    """Poll ``condition`` until it holds (True) or ``timeout`` passes (False), calling ``during`` between
+    polls (the scenario's fault, e.g. a kill every few seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        if during:
+            during()
+        time.sleep(every)
+    return condition()
+
+
+def wait_all_final(run: str, expected: int, *, timeout: float, during: Callable[[], None] | None = None) -> bool:
+    return wait_until(lambda: count_goals(run, final=True) >= expected, timeout=timeout, during=during)
+
+
+@contextmanager
+def running(*processes: Process) -> Iterator[None]:
+    """Start the processes (in order) and stop them all (in reverse) however the scenario ends."""
+    started: list[Process] = []
+    try:
+        for process in processes:
+            process.start()
+            started.append(process)
+        yield
+    finally:
+        for process in reversed(started):
+            process.stop()
+
+
+def submit(stage: Stage, run: str, n: int, *options: str, seconds: float = 0.0, name: str = "client",
+           timeout: float = 300) -> tuple[int, float]:
+    """Submit ``n`` goals from a client process (``options``: more of its flags); returns its exit code
+    and how long it took."""
+    clock = time.monotonic()
+    process = client(stage, name, "--run", run, "--n", str(n), "--seconds", str(seconds), *options).start()
+    code = process.wait(timeout)
+    return code, time.monotonic() - clock
+
+
+def child_sigkill(stage: Stage, *, n: int, kill_every: float, seconds: float = 0.05, timeout: float = 600) -> Outcome:
+    """A random pool child SIGKILLed every ``kill_every`` seconds while ``n`` goals run."""
+    run, rng, kills = new_run("child-sigkill"), random.Random(6), []
+    worker = Worker(stage, f"child-sigkill-{run}")
+    next_kill = [time.monotonic() + kill_every]
+
+    def kill_on_time() -> None:
+        if time.monotonic() >= next_kill[0]:
+            next_kill[0] += kill_every
+            victim = worker.kill_child(rng)
+            if victim:
+                kills.append(victim)
+
+    with running(worker, reconciler(stage)):
+        clock = time.monotonic()
+        feeder = client(stage, "client", "--run", run, "--n", str(n), "--seconds", str(seconds)).start()
+        wait_until(lambda: not feeder.alive(), timeout=timeout, during=kill_on_time)
+        wait_all_final(run, n, timeout=timeout, during=kill_on_time)
+        drained = time.monotonic() - clock
+    verdict = verify(run)
+    return Outcome("worker child SIGKILL", verdict, expected_goals=n, figures={
+        "goals": n, "children killed": len(kills), "goals sent again": sent_again(run),
+        "executions": verdict.runs, "failed (attempts used up)": verdict.failed, "drain s": round(drained, 1)})
+
+
+def sent_again(run: str) -> int:
+    """Goals that needed more than one attempt."""
+    return Goal.objects.filter(params__run=run, attempt__gt=1).count()
+
+
+def running_goals(run: str) -> dict[str, int]:
+    return dict(Goal.objects.filter(params__run=run, state="running").values_list("id", "attempt"))
+
+
+def worker_sigkill(stage: Stage, *, n: int, seconds: float = 1.0, timeout: float = 300) -> Outcome:
+    """The whole worker (main process and pool) SIGKILLed with goals running, then started again: the
+    orphans are found by the reconciler (stale heartbeat) and sent again."""
+    run = new_run("worker-sigkill")
+    first, second = Worker(stage, f"worker-sigkill-a-{run}"), Worker(stage, f"worker-sigkill-b-{run}")
+    period = float(stage.timings.get("FAULTS_RECONCILE_EVERY", "2"))
+    with running(first, reconciler(stage)):
+        code, _ = submit(stage, run, n, seconds=seconds)
+        wait_until(lambda: len(running_goals(run)) >= 2, timeout=60)
+        orphans = running_goals(run)
+        first.kill()
+        killed_at = time.monotonic()
+        with running(second):
+            def orphans_moved() -> bool:
+                moved = Goal.objects.filter(id__in=orphans).values_list("id", "attempt", "state")
+                return all(attempt > orphans[goal_id] or state in FINAL_VALUES for goal_id, attempt, state in moved)
+
+            wait_until(orphans_moved, timeout=timeout, every=0.1)
+            detected = time.monotonic() - killed_at
+            wait_all_final(run, n, timeout=timeout)
+    verdict = verify(run)
+    bound = HEARTBEAT_TIMEOUT + period
+    problems = [] if orphans else ["no goal was running when the worker was killed"]
+    if detected > bound + 1.0:  # a pass takes up to a second of its own on a busy machine
+        problems.append(f"orphans sent again after {detected:.1f} s, beyond heartbeat timeout + one period"
+                        f" ({bound:.0f} s)")
+    return Outcome("whole worker SIGKILL + restart", verdict, expected_goals=n, extra_problems=problems, figures={
+        "goals": n, "orphans": len(orphans), "orphans sent again after s": round(detected, 1),
+        "bound s": bound, "client exit": code})
+
+
+def crash_before_publish(stage: Stage, *, n: int, die_at: int, timeout: float = 300) -> Outcome:
+    """The submitting process SIGKILLed right after commit, before it published: the goals it committed
+    but never sent are sent by the reconciler once their pending grace has passed."""
+    run = new_run("crash-before-publish")
+    period = float(stage.timings.get("FAULTS_RECONCILE_EVERY", "2"))
+    grace = float(stage.timings.get("FAULTS_PENDING_GRACE", "3"))
+    with running(Worker(stage, f"crash-before-publish-{run}"), reconciler(stage)):
+        code, _ = submit(stage, run, n, "--die-before-publish", str(die_at))
+        died_at = time.monotonic()
+        committed = count_goals(run)
+        unsent = Goal.objects.filter(params__run=run, state="pending", queued_at__isnull=True).count()
+        wait_until(lambda: not Goal.objects.filter(params__run=run, state="pending").exists(), timeout=timeout,
+                   every=0.1)
+        all_sent = time.monotonic() - died_at
+        wait_all_final(run, committed, timeout=timeout)
+    verdict = verify(run)
+    bound = grace + 2 * period
+    problems = [] if code == -9 and unsent else [f"the client did not die with goals unsent (exit {code}, "
+                                                 f"{unsent} unsent)"]
+    if all_sent > bound + 1.0:
+        problems.append(f"unsent goals sent after {all_sent:.1f} s, beyond pending grace + two periods ({bound:.0f} s)")
+    return Outcome("crash between commit and publish", verdict, expected_goals=committed, extra_problems=problems,
+                   figures={"goals committed": committed, "unsent at death": unsent,
+                            "all sent after s": round(all_sent, 1), "bound s": bound})
+
+
+def duplicate_delivery(stage: Stage, *, n: int, timeout: float = 300) -> Outcome:
+    """Each goal's task published two or three times: one run and one terminal transition per goal, every
+    other delivery journaled as ignored."""
+    run = new_run("duplicate-delivery")
+    with running(Worker(stage, f"duplicate-delivery-{run}")):
+        # The copies are published by a client too (same task id, same attempt), interleaved with the
+        # originals while the worker consumes them.
+        code, _ = submit(stage, run, n, "--copies")
+        wait_all_final(run, n, timeout=timeout)
+        # Copies still queued behind the last originals are consumed (and ignored) before the count.
+        wait_until(lambda: ignored_count(run) >= copies_published(stage, run) - n, timeout=60)
+    verdict = verify(run)
+    copies, ignored = copies_published(stage, run), ignored_count(run)
+    finals = final_transition_counts(run)
+    problems = []
+    if finals != {1: n}:
+        problems.append(f"terminal transitions per goal: {finals}, expected exactly one each")
+    if ignored != copies - n:
+        problems.append(f"{ignored} deliveries journaled as ignored, {copies - n} expected")
+    if verdict.runs != n:
+        problems.append(f"{verdict.runs} executions for {n} goals")
+    return Outcome("duplicate delivery", verdict, expected_goals=n, extra_problems=problems, figures={
+        "goals": n, "deliveries": copies, "runs": verdict.runs, "ignored": ignored, "client exit": code})
+
+
+def copies_published(stage: Stage, run: str) -> int:
+    log = stage.folder / "client.log"
+    lines = [line for line in log.read_text().splitlines() if line.startswith(f"published {run} ")]
+    return int(lines[-1].split()[-1]) if lines else 0
+
+
+def ignored_count(run: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM goals_goalevent e JOIN goals_goal g ON g.id = e.goal_id "
+                       "WHERE g.params->>'run' = %s AND e.event = %s", [run, EventType.IGNORED.value])
+        return cursor.fetchone()[0]
+
+
+def final_transition_counts(run: str) -> dict[int, int]:
+    """How many goals had how many transitions into a final state."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT finals, count(*) FROM (SELECT g.id, count(e.id) AS finals FROM goals_goal g "
+            "LEFT JOIN goals_goalevent e ON e.goal_id = g.id AND e.event = %s AND e.to_state = ANY(%s) "
+            "WHERE g.params->>'run' = %s GROUP BY g.id) per_goal GROUP BY finals",
+            [EventType.TRANSITION.value, FINAL_VALUES, run])
+        return dict(cursor.fetchall())
+
+
+@dataclass(frozen=True)
+class Scenario:
+    run: Callable[..., Outcome]
+    full: dict[str, Any]
+    short: dict[str, Any]
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "child-sigkill": Scenario(child_sigkill, full={"n": 2000, "kill_every": 2.0},
+                              short={"n": 60, "kill_every": 0.7, "timeout": 120}),
+    "worker-sigkill": Scenario(worker_sigkill, full={"n": 200}, short={"n": 8, "timeout": 120}),
+    "crash-before-publish": Scenario(crash_before_publish, full={"n": 500, "die_at": 200},
+                                     short={"n": 40, "die_at": 10, "timeout": 120}),
+    "duplicate-delivery": Scenario(duplicate_delivery, full={"n": 1000}, short={"n": 30, "timeout": 120}),
+}

@@ -1,0 +1,22 @@
+"""Settings of the processes a scenario starts: the deployment's own (``FAULTS_BASE_SETTINGS``, by default
+``config.settings.base``) with the effects ledger installed and the reconciler's clocks shortened.
+
+The scenario sets the ``FAULTS_*`` timings in the environment of every process it starts, so that the
+worker, the submitting clients and the reconciler agree on them.
+"""
+
+import os
+from importlib import import_module
+
+globals().update({name: value for name, value in vars(import_module(
+    os.environ.get("FAULTS_BASE_SETTINGS", "config.settings.base"))).items() if name.isupper()})
+
+if "faults" not in INSTALLED_APPS:  # noqa: F821 (from the base settings)
+    INSTALLED_APPS = [*INSTALLED_APPS, "faults"]  # noqa: F821
+
+# A pending goal is sent again, and an attempt silent for its heartbeat timeout is presumed dead, after
+# seconds instead of minutes: the scenarios measure recovery, and would otherwise wait for it.
+GOALS_RECONCILE_PENDING_GRACE = float(os.environ.get("FAULTS_PENDING_GRACE", "3"))
+GOALS_RECONCILE_CALLBACK_GRACE = float(os.environ.get("FAULTS_CALLBACK_GRACE", "3"))
+GOALS_RECONCILE_QUEUED_TIMEOUT = float(os.environ.get("FAULTS_QUEUED_TIMEOUT", "30"))
+GOALS_RECONCILE_INTERVAL = float(os.environ.get("FAULTS_RECONCILE_EVERY", "2"))

@@ -1,0 +1,39 @@
+"""The fault-injection scenarios (``faults.scenarios``) at their short sizes, against real workers,
+the session's Redis and the test database. ``make faults`` runs them at full size."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from faults.processes import Stage
+from faults.scenarios import SCENARIOS
+from tests.conftest import database_url
+
+
+@pytest.fixture
+def stage(transactional_db, sender_thread, tmp_path) -> Stage:
+    return Stage(database_url=database_url(connection.settings_dict), broker_url=settings.CELERY_BROKER_URL,
+                 folder=tmp_path, base_settings="config.settings.test", queue=f"goals-faults-{os.getpid()}")
+
+
+# What shows that each scenario's fault really happened (its own problems cover the rest).
+FAULT_HAPPENED = {
+    "child-sigkill": lambda figures: figures["children killed"] > 0,
+    "worker-sigkill": lambda figures: figures["orphans"] > 0,
+    "crash-before-publish": lambda figures: figures["unsent at death"] > 0,
+    "duplicate-delivery": lambda figures: figures["deliveries"] > figures["goals"],
+}
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_scenario_loses_nothing_doubles_nothing_and_misreports_nothing(stage, name):
+    scenario = SCENARIOS[name]
+    outcome = scenario.run(stage, **scenario.short)
+    assert outcome.problems == [], f"{outcome.figures}; logs in {stage.folder}"
+    assert outcome.verdict.goals > 0
+    assert outcome.verdict.terminal == outcome.verdict.goals
+    assert FAULT_HAPPENED[name](outcome.figures), outcome.figures
