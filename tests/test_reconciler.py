@@ -160,6 +160,8 @@ def test_recently_submitted_pending_goal_is_left_alone():
 
 def test_goal_lost_in_queue_is_sent_again_as_a_new_attempt():
     goal = make_goal(state=GoalState.QUEUED, max_attempts=2, queued_at=NOW() - timedelta(hours=2))
+    # The evidence: its queue has since delivered a goal submitted after it.
+    make_goal(state=GoalState.RUNNING)
 
     _, findings = reconcile()
 
@@ -167,6 +169,20 @@ def test_goal_lost_in_queue_is_sent_again_as_a_new_attempt():
     assert findings[(goal.id, Finding.LOST_IN_QUEUE)].action == Action.REDISPATCHED
     assert goal.attempt == 2
     assert goal.attempts.get(number=1).outcome == AttemptOutcome.ABANDONED
+
+
+def test_goal_queued_long_behind_a_backlog_is_waiting_not_lost():
+    """Nothing submitted after it has started: the queue is slow (or its workers are down). Sending it
+    again would add a message behind the same backlog, and so on until its attempts ran out."""
+    waiting = make_goal(state=GoalState.QUEUED, queued_at=NOW() - timedelta(hours=2))
+    make_goal(state=GoalState.QUEUED, queued_at=NOW() - timedelta(hours=1))
+    # A goal of another queue (tests.unconsumed's) that started says nothing about this one's queue.
+    make_goal(state=GoalState.RUNNING, kind="tests.unconsumed")
+
+    _, findings = reconcile()
+
+    assert findings == {}
+    assert GoalState(Goal.objects.get(pk=waiting.pk).state) == GoalState.QUEUED
 
 
 def test_overdue_goal_expires():

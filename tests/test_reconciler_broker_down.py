@@ -22,6 +22,7 @@ def test_goals_a_pass_cannot_send_stay_pending_with_the_failure_journaled():
     old = timezone.now() - timedelta(minutes=10)
     never_sent = [make_goal(state=GoalState.PENDING, now=old) for _ in range(5)]
     lost = make_goal(state=GoalState.QUEUED, queued_at=timezone.now() - timedelta(hours=2))
+    make_goal(state=GoalState.RUNNING)  # submitted after it and started: its queue moved on
 
     done = subprocess.run(
         [sys.executable, "manage.py", "reconcile", "--json"], cwd=ROOT, capture_output=True, text=True,

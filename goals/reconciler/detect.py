@@ -4,7 +4,9 @@ attempt's task result row; another reads recent result rows for final goals and 
 Both are bounded by what is active or recent, never by history: the first walks the partial index on
 active states (joined to the result table by its unique ``task_id``), the second the index on
 ``date_done``. Evidence, not elapsed time alone, decides: a final result row beats a stale heartbeat,
-and "no result row" means unknown, never "queued".
+and "no result row" means unknown, never "queued". A goal queued for long is lost only if its queue has
+since delivered a message published after it: otherwise it is waiting behind a backlog (or for workers
+that are down), and sending it again would only lengthen the queue it waits in.
 """
 
 from __future__ import annotations
@@ -63,8 +65,28 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
     # clock when goaltrack writes the row) and no time rule has fired for it yet.
     needs_result = (f"g.state NOT IN ('{S.QUEUED}', '{S.RETRYING}') OR g.deadline < %(now)s OR g.queued_at IS NULL"
                     " OR g.queued_at < GREATEST(%(callback_before)s::timestamptz, %(queued_before)s::timestamptz)")
+    # Queues deliver in order: per queue, the newest goal a worker has taken (it started) bounds what was
+    # published before it and delivered. Walks each kind's index back over its goals not yet started,
+    # which are active: bounded by the active set, not by history. Computed once per statement.
+    delivered = f"""
+    delivered AS MATERIALIZED (
+        SELECT k.queue, max(newest.created_at) AS up_to
+          FROM unnest(%(kinds)s::text[], %(queues)s::text[]) AS k(kind, queue)
+         CROSS JOIN LATERAL (
+              -- A range, not "=": with kind a known constant the planner may walk the created_at index
+              -- instead, through the whole history of every kind that has no started goal.
+              SELECT d.created_at FROM {goal_t} d
+               WHERE d.kind >= k.kind AND d.kind <= k.kind AND d.started_at IS NOT NULL
+               ORDER BY d.kind DESC, d.created_at DESC LIMIT 1
+         ) newest
+         GROUP BY k.queue
+    ),"""
+    queue = f"COALESCE((%(queues)s::text[])[{kind_index}], %(default_queue)s)"
+    queue_moved_on = (f"(SELECT up_to FROM delivered WHERE delivered.queue = {queue})"
+                      " > g.queued_at + make_interval(secs => %(callback_grace)s)")
     return f"""
-    WITH seen AS (
+    WITH {delivered}
+    seen AS (
         SELECT g.id, g.state, g.attempt, r.status AS result_status, r.date_done AS result_done,
                g.heartbeat_at, g.started_at, g.queued_at, g.deadline,
                CASE
@@ -81,7 +103,7 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
                  WHEN g.state = '{S.PENDING}' AND r.task_id IS NULL AND {attempt_created} < %(pending_before)s
                       THEN '{Finding.NEVER_SENT}'
                  WHEN g.state IN ('{S.QUEUED}', '{S.RETRYING}') AND r.task_id IS NULL
-                      AND g.queued_at < %(queued_before)s
+                      AND g.queued_at < %(queued_before)s AND {queue_moved_on}
                       THEN '{Finding.LOST_IN_QUEUE}'
                END AS finding
           FROM {goal_t} g
@@ -130,6 +152,8 @@ def active_candidates(*, config: GoalSettings, now: datetime, after: uuid.UUID, 
     specs = [get_executor(kind) for kind in kinds]
     params = {
         "kinds": kinds,
+        "queues": [spec.queue for spec in specs],
+        "default_queue": config.task_queue,
         "heartbeat": [spec.heartbeat_timeout for spec in specs],
         "time_limit": [spec.hard_time_limit for spec in specs],
         "default_heartbeat": config.default_heartbeat_timeout,
