@@ -123,9 +123,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = 19 * 60
 # On a lost broker connection the messages of running tasks are redelivered elsewhere: stop them here.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A publish to a dead broker gives up after about a second; the goal stays "pending" and is re-sent.
+# A publish to a dead broker gives up after about a second (the connect timeout bounds the connection's
+# retries, the publish retry policy the publish's); the goal stays "pending" and is re-sent.
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
-CELERY_BROKER_CONNECTION_MAX_RETRIES = 1
+# Workers and beat, though, wait for the broker however long it is away (None: retry forever). A finite
+# number here is how often a worker retries before it exits: a broker restart would stop every worker.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2,
                                     "interval_max": 0.2}
 # Celery closes Django's connection around every task unless told to reuse it (two extra transactions
