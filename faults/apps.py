@@ -6,3 +6,7 @@ class FaultsConfig(AppConfig):
 
     name = "faults"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Every process of a scenario (worker, web, reconciler, client) knows the suite's executors.
+        from faults import executors  # noqa: F401

@@ -178,6 +178,31 @@ class RedisServer(Process):
         raise RuntimeError(f"redis on port {self.port} did not start: {self.tail()}")
 
 
+class WebServer(Process):
+    """gunicorn serving the deployment's WSGI application (2 workers) on a free loopback port."""
+
+    def __init__(self, stage: Stage, name: str = "web") -> None:
+        self.port = free_port()
+        argv = [sys.executable, "-m", "gunicorn", "config.wsgi", "--workers", "2", "--bind",
+                f"127.0.0.1:{self.port}", "--log-level", "warning"]
+        super().__init__(argv, stage.env(), stage.folder / f"{name}.log")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> WebServer:
+        super().start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not listen on {self.port}: {self.tail()}")
+
+
 def reconciler(stage: Stage, name: str = "reconciler") -> Process:
     """The reconciler as beat runs it (``scheduled_pass``), every ``FAULTS_RECONCILE_EVERY`` seconds."""
     return Process([sys.executable, "-m", "faults.reconcile_loop"], stage.env(), stage.folder / f"{name}.log")

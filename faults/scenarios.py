@@ -10,91 +10,18 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
 
-from faults.checks import Verdict, verify
+from faults.checks import verify
+from faults.common import FINAL_VALUES, Outcome, count_goals, new_run, running, submit, wait_all_final, wait_until
 from faults.executors import HEARTBEAT_TIMEOUT
-from faults.processes import Process, Stage, Worker, client, reconciler
+from faults.outages import broker_down_at_submit, broker_restart
+from faults.processes import Stage, Worker, client, reconciler
 from goals.models import EventType, Goal
-from goals.states import FINAL_STATES
-
-FINAL_VALUES = [state.value for state in FINAL_STATES]
-
-
-@dataclass
-class Outcome:
-    """A scenario's figures (what the closing table shows) and its verdict."""
-
-    scenario: str
-    verdict: Verdict
-    figures: dict[str, Any] = field(default_factory=dict)
-    expected_goals: int | None = None
-    extra_problems: list[str] = field(default_factory=list)
-
-    @property
-    def problems(self) -> list[str]:
-        return self.verdict.problems(expected_goals=self.expected_goals) + self.extra_problems
-
-
-def new_run(name: str) -> str:
-    return f"{name}-{uuid.uuid4().hex[:8]}"
-
-
-def count_goals(run: str, *, final: bool | None = None) -> int:
-    goals = Goal.objects.filter(params__run=run)
-    if final is True:
-        goals = goals.filter(state__in=FINAL_VALUES)
-    elif final is False:
-        goals = goals.exclude(state__in=FINAL_VALUES)
-    return goals.count()
-
-
-def wait_until(condition: Callable[[], bool], *, timeout: float, every: float = 0.2,
-               during: Callable[[], None] | None = None) -> bool:
-    """Poll ``condition`` until it holds (True) or ``timeout`` passes (False), calling ``during`` between
-    polls (the scenario's fault, e.g. a kill every few seconds)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        if during:
-            during()
-        time.sleep(every)
-    return condition()
-
-
-def wait_all_final(run: str, expected: int, *, timeout: float, during: Callable[[], None] | None = None) -> bool:
-    return wait_until(lambda: count_goals(run, final=True) >= expected, timeout=timeout, during=during)
-
-
-@contextmanager
-def running(*processes: Process) -> Iterator[None]:
-    """Start the processes (in order) and stop them all (in reverse) however the scenario ends."""
-    started: list[Process] = []
-    try:
-        for process in processes:
-            process.start()
-            started.append(process)
-        yield
-    finally:
-        for process in reversed(started):
-            process.stop()
-
-
-def submit(stage: Stage, run: str, n: int, *options: str, seconds: float = 0.0, name: str = "client",
-           timeout: float = 300) -> tuple[int, float]:
-    """Submit ``n`` goals from a client process (``options``: more of its flags); returns its exit code
-    and how long it took."""
-    clock = time.monotonic()
-    process = client(stage, name, "--run", run, "--n", str(n), "--seconds", str(seconds), *options).start()
-    code = process.wait(timeout)
-    return code, time.monotonic() - clock
 
 
 def child_sigkill(stage: Stage, *, n: int, kill_every: float, seconds: float = 0.05, timeout: float = 600) -> Outcome:
@@ -251,4 +178,7 @@ SCENARIOS: dict[str, Scenario] = {
     "crash-before-publish": Scenario(crash_before_publish, full={"n": 500, "die_at": 200},
                                      short={"n": 40, "die_at": 10, "timeout": 120}),
     "duplicate-delivery": Scenario(duplicate_delivery, full={"n": 1000}, short={"n": 30, "timeout": 120}),
+    "broker-down-at-submit": Scenario(broker_down_at_submit, full={"n": 500, "down_for": 60.0},
+                                      short={"n": 40, "down_for": 5.0, "timeout": 120}),
+    "broker-restart": Scenario(broker_restart, full={"n": 300}, short={"n": 30, "timeout": 120}),
 }

@@ -26,6 +26,8 @@ FAULT_HAPPENED = {
     "worker-sigkill": lambda figures: figures["orphans"] > 0,
     "crash-before-publish": lambda figures: figures["unsent at death"] > 0,
     "duplicate-delivery": lambda figures: figures["deliveries"] > figures["goals"],
+    "broker-down-at-submit": lambda figures: figures["publishes failed"] > 0,
+    "broker-restart": lambda figures: figures["running at the kill"] > 0,
 }
 
 

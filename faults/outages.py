@@ -1,0 +1,142 @@
+"""Scenarios that take the broker away: a Redis server of the scenario's own (persisting as the production
+compose file's does), stopped while goals are submitted over HTTP, or killed and restarted with tasks
+in flight. The deployment's own broker is never touched."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import replace
+
+from django.contrib.auth import get_user_model
+
+from faults.checks import verify
+from faults.common import Outcome, count_goals, new_run, running, wait_all_final, wait_until
+from faults.processes import RedisServer, Stage, WebServer, Worker, client, reconciler
+from goals.models import EventType, Goal, GoalEvent
+from goals.web.tokens import api_token_create
+
+
+def api_key(run: str) -> str:
+    user = get_user_model().objects.create_user(username=run[:150])
+    _, key = api_token_create(user=user, name="fault-injection suite")
+    return key
+
+
+def post_goals(url: str, key: str, run: str, n: int, *, spread: float, threads: int = 4) -> list[tuple[float, int]]:
+    """POST ``n`` goals evenly over ``spread`` seconds from ``threads`` clients; (seconds, status) of each."""
+    results: list[tuple[float, int]] = []
+    lock, started = threading.Lock(), time.monotonic()
+    numbers = iter(range(n))
+
+    def post(i: int) -> tuple[float, int]:
+        body = json.dumps({"kind": "faults.effect", "params": {"run": run, "i": i},
+                           "idempotency_key": f"{run}-{i}"}).encode()
+        request = urllib.request.Request(f"{url}/api/goals/", data=body, method="POST", headers={
+            "Authorization": f"Token {key}", "Content-Type": "application/json"})
+        clock = time.monotonic()
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except OSError:
+            status = 0
+        return time.monotonic() - clock, status
+
+    def client_thread() -> None:
+        while True:
+            with lock:
+                i = next(numbers, None)
+            if i is None:
+                return
+            time.sleep(max(0.0, started + i * spread / n - time.monotonic()))
+            outcome = post(i)
+            with lock:
+                results.append(outcome)
+
+    workers = [threading.Thread(target=client_thread) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return results
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[98] if len(values) > 1 else values[0]
+
+
+def broker_down_at_submit(stage: Stage, *, n: int, down_for: float, timeout: float = 300) -> Outcome:
+    """The broker stopped for ``down_for`` seconds while ``n`` goals are submitted over HTTP (gunicorn):
+    submits answer at once, every goal is recorded, and all are sent and end once the broker is back."""
+    run = new_run("broker-down")
+    broker = RedisServer(stage.folder).start()
+    on_broker = replace(stage, broker_url=broker.url)
+    web = WebServer(on_broker)
+    try:
+        with running(web, Worker(on_broker, f"broker-down-{run}"), reconciler(on_broker)):
+            key = api_key(run)
+            spread = down_for * 1.5 + 2
+            results: list[tuple[float, int]] = []
+            load = threading.Thread(target=lambda: results.extend(
+                post_goals(web.url, key, run, n, spread=spread)))
+            load.start()
+            time.sleep(spread * 0.2)
+            broker.stop()
+            time.sleep(down_for)
+            broker.start()
+            load.join()
+            back_at = time.monotonic()
+            wait_all_final(run, n, timeout=timeout)
+            drained = time.monotonic() - back_at
+    finally:
+        broker.stop()
+    verdict = verify(run)
+    latencies = [seconds for seconds, _ in results]
+    failed_publishes = GoalEvent.objects.filter(goal__params__run=run, event=EventType.PUBLISH_FAILED).count()
+    problems = []
+    errors = sum(1 for _, status in results if not 200 <= status < 300)
+    if errors:
+        problems.append(f"{errors} submits answered other than 2xx")
+    if p99(latencies) > 1.0:
+        problems.append(f"submit p99 {p99(latencies):.2f} s, over 1 s")
+    return Outcome("broker down at submit (HTTP)", verdict, expected_goals=n, extra_problems=problems, figures={
+        "goals": n, "broker down s": down_for, "submit p50 s": round(statistics.median(latencies), 3),
+        "submit p99 s": round(p99(latencies), 3), "submit max s": round(max(latencies), 3), "non-2xx": errors,
+        "publishes failed": failed_publishes, "all final after broker back s": round(drained, 1)})
+
+
+def broker_restart(stage: Stage, *, n: int, seconds: float = 0.3, down_for: float = 3.0,
+                   timeout: float = 300) -> Outcome:
+    """The broker SIGKILLed with tasks running and queued, and started again ``down_for`` seconds later
+    (from its append-only file): nothing lost, redeliveries absorbed."""
+    run = new_run("broker-restart")
+    broker = RedisServer(stage.folder).start()
+    on_broker = replace(stage, broker_url=broker.url)
+    try:
+        with running(Worker(on_broker, f"broker-restart-{run}"), reconciler(on_broker)):
+            feeder = client(on_broker, "client", "--run", run, "--n", str(n), "--seconds", str(seconds)).start()
+            feeder.wait(timeout)
+            wait_until(lambda: Goal.objects.filter(params__run=run, state="running").count() >= 2, timeout=60,
+                       every=0.05)
+            in_flight = Goal.objects.filter(params__run=run, state="running").count()
+            queued = count_goals(run, final=False) - in_flight
+            broker.kill()
+            time.sleep(down_for)
+            broker.start()
+            back_at = time.monotonic()
+            wait_all_final(run, n, timeout=timeout)
+            drained = time.monotonic() - back_at
+    finally:
+        broker.stop()
+    verdict = verify(run)
+    ignored = GoalEvent.objects.filter(goal__params__run=run, event=EventType.IGNORED).count()
+    return Outcome("broker restart with tasks in flight", verdict, expected_goals=n, figures={
+        "goals": n, "running at the kill": in_flight, "waiting at the kill": queued,
+        "goals sent again": Goal.objects.filter(params__run=run, attempt__gt=1).count(),
+        "executions": verdict.runs, "deliveries ignored": ignored, "all final after broker back s": round(drained, 1)})
