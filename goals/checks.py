@@ -15,7 +15,8 @@ _POSITIVE = {"max_params_bytes", "progress_interval", "default_max_attempts", "d
              "reconcile_batch_size", "reconcile_queued_timeout", "reconcile_results_lookback", "api_max_body_bytes",
              "api_page_size"}
 _METRICS_MODES = {"off", "open", "token"}
-_NON_NEGATIVE = {"retry_backoff_min", "reconcile_callback_grace", "reconcile_pending_grace", "prune_after_days"}
+_NON_NEGATIVE = {"retry_backoff_min", "reconcile_callback_grace", "reconcile_pending_grace", "prune_after_days",
+                 "callback_database_wait"}
 
 
 @register()

@@ -57,6 +57,9 @@ class GoalSettings:
     """``/metrics``: ``off`` (404), ``open`` (anyone who can reach it) or ``token`` (``GOALS_METRICS_TOKEN``)."""
     metrics_token: str = ""
     """Bearer token a scraper must send when ``GOALS_METRICS`` is ``token``."""
+    callback_database_wait: float = 15.0
+    """Seconds a worker keeps retrying a callback the database cannot take (unreachable, restarting). A start
+    still not recorded then sends the message back to the queue; a final state is left to the reconciler."""
     send_in_background: bool = True
     """Publish committed goals from a sender thread, in groups (``goals.sender``), instead of on the thread
     that committed them."""

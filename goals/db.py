@@ -13,13 +13,19 @@ statements across transactions (PgBouncer in transaction mode before 1.21).
 from __future__ import annotations
 
 import json
-from typing import Any
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import JSONField, Model
 
 from goals.conf import goal_settings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _NEVER_AUTOMATICALLY = 2**31
 
@@ -61,3 +67,24 @@ def model_from_row(model: type[Model], names: list[str], values: Any) -> Model:
     decoded = [json.loads(row[f.attname]) if isinstance(f, JSONField) and row[f.attname] is not None
                else row[f.attname] for f in fields]
     return model.from_db(connection.alias, [f.attname for f in fields], decoded)
+
+
+def retry_while_unreachable(write: Callable[[], T], *, within: float, what: str) -> T:
+    """Run ``write`` (one statement in its own transaction), again after a pause while the database cannot
+    be reached, for at most ``within`` seconds; then raise the last error.
+
+    For the worker's callbacks: a restart of PostgreSQL, a failover or a dropped connection should delay
+    them, not lose them. Each try starts from a fresh connection. A transition that committed before its
+    answer was lost is refused by its fence on the next try, never applied twice.
+    """
+    deadline, pause = time.monotonic() + within, 0.2
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            logger.warning("%s: database unreachable (%s), trying again in %.1f s", what, exc, pause)
+            connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)

@@ -15,11 +15,13 @@ from typing import Any
 from celery import Task, shared_task, states
 from celery.exceptions import Ignore, Reject
 from celery.signals import worker_process_shutdown
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from goals import callbacks, sender
 from goals.conf import goal_settings
 from goals.context import ExecutionContext
+from goals.db import retry_while_unreachable
 from goals.errors import error_record
 from goals.exceptions import GoalNoLongerRunning, ResultNotSerializable
 from goals.pruning import prune
@@ -65,11 +67,30 @@ class GoalTask(Task):
         ctx = getattr(self.request, "goal_ctx", None)
         return ctx.progress_values if ctx is not None else None
 
+    def _record(self, what: str, callback: Any) -> Any:
+        """Run a callback, waiting out a database that cannot be reached (``GOALS_CALLBACK_DATABASE_WAIT``)."""
+        return retry_while_unreachable(callback, within=goal_settings().callback_database_wait, what=what)
+
+    def _record_final(self, what: str, callback: Any) -> None:
+        try:
+            self._record(what, callback)
+        except (OperationalError, InterfaceError) as exc:
+            # The goal stays running at this attempt; the reconciler finds its result row (written by the
+            # same statement, so missing too) or its silent heartbeat and repairs it.
+            logger.error("%s not recorded, the database is unreachable: %s; the reconciler repairs it", what, exc)
+
     def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
         goal_id, attempt = _goal_args(args)
         delivery = self.request.delivery_info or {}
-        started = callbacks.attempt_started(goal_id=goal_id, attempt=attempt, task_id=task_id,
-                                            worker=self._worker(), redelivered=bool(delivery.get("redelivered")))
+        try:
+            started = self._record(f"start of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_started(
+                goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(),
+                redelivered=bool(delivery.get("redelivered"))))
+        except (OperationalError, InterfaceError) as exc:
+            # Not run and not acknowledged: the message goes back to the queue for when the database is back
+            # (acknowledged after a failure, it would leave the goal queued with nothing left to run it).
+            raise Reject(f"goal {goal_id} attempt {attempt}: the database is unreachable: {exc}",
+                         requeue=True) from exc
         if started is None:
             # Stale, duplicate or cancelled: acknowledge the message without running anything.
             raise Ignore()
@@ -77,25 +98,27 @@ class GoalTask(Task):
 
     def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
         goal_id, attempt = _goal_args(args)
-        callbacks.attempt_succeeded(goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(),
-                                    result=retval, progress=self._progress(),
-                                    result_row=result_row(self, status=states.SUCCESS, value=retval))
+        row, progress = result_row(self, status=states.SUCCESS, value=retval), self._progress()
+        self._record_final(f"success of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_succeeded(
+            goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), result=retval,
+            progress=progress, result_row=row))
 
     def on_retry(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         goal_id, attempt = _goal_args(args)
         next_task_id, countdown = self.request.goal_retry
-        callbacks.attempt_retrying(goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(),
-                                   error=error_record(exc, einfo.traceback), next_task_id=next_task_id,
-                                   countdown=countdown, progress=self._progress(),
-                                   result_row=result_row(self, status=states.RETRY, value=exc,
-                                                         traceback=einfo.traceback))
+        error, progress = error_record(exc, einfo.traceback), self._progress()
+        row = result_row(self, status=states.RETRY, value=exc, traceback=einfo.traceback)
+        self._record_final(f"retry of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_retrying(
+            goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), error=error,
+            next_task_id=next_task_id, countdown=countdown, progress=progress, result_row=row))
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         goal_id, attempt = _goal_args(args)
-        callbacks.attempt_failed(goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(),
-                                 error=error_record(exc, einfo.traceback), progress=self._progress(),
-                                 result_row=result_row(self, status=states.FAILURE, value=exc,
-                                                       traceback=einfo.traceback))
+        error, progress = error_record(exc, einfo.traceback), self._progress()
+        row = result_row(self, status=states.FAILURE, value=exc, traceback=einfo.traceback)
+        self._record_final(f"failure of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_failed(
+            goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), error=error,
+            progress=progress, result_row=row))
 
 
 def _as_json(value: Any) -> Any:
