@@ -1,6 +1,7 @@
-"""Scenarios that take the broker away: a Redis server of the scenario's own (persisting as the production
-compose file's does), stopped while goals are submitted over HTTP, or killed and restarted with tasks
-in flight. The deployment's own broker is never touched."""
+"""Scenarios that take a service away. The broker: a Redis server of the scenario's own (persisting as the
+production compose file's does), stopped while goals are submitted over HTTP, or killed and restarted
+with tasks in flight. The database: reached through a proxy the scenario cuts (``faults.proxy``). The
+deployment's own servers are never touched."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from dataclasses import replace
 from django.contrib.auth import get_user_model
 
 from faults.checks import verify
-from faults.common import Outcome, count_goals, new_run, running, wait_all_final, wait_until
+from faults.common import Outcome, count_goals, new_run, running, submit, wait_all_final, wait_until
 from faults.processes import RedisServer, Stage, WebServer, Worker, client, reconciler
+from faults.proxy import CuttableProxy
 from goals.models import EventType, Goal, GoalEvent
 from goals.web.tokens import api_token_create
 
@@ -140,3 +142,47 @@ def broker_restart(stage: Stage, *, n: int, seconds: float = 0.3, down_for: floa
         "goals": n, "running at the kill": in_flight, "waiting at the kill": queued,
         "goals sent again": Goal.objects.filter(params__run=run, attempt__gt=1).count(),
         "executions": verdict.runs, "deliveries ignored": ignored, "all final after broker back s": round(drained, 1)})
+
+
+def moved_on(attempts: dict) -> bool:
+    """Every one of these goals has left the running attempt it had (ended, or sent again)."""
+    rows = Goal.objects.filter(id__in=attempts).values_list("id", "state", "attempt")
+    return all(state != "running" or attempt > attempts[goal_id] for goal_id, state, attempt in rows)
+
+
+def database_down(stage: Stage, *, n: int, down_for: float, seconds: float = 0.1, timeout: float = 300) -> Outcome:
+    """PostgreSQL taken away from the worker, the reconciler and the clients for ``down_for`` seconds
+    (every connection dropped, new ones refused) while ``n`` goals run: callbacks that could not be
+    written are repaired, and the goals in flight end within heartbeat timeout + one period of the
+    database's return, with the same worker and reconciler processes."""
+    run = new_run("database-down")
+    proxy = CuttableProxy(stage.database_url).start()
+    via_proxy = replace(stage, database_url=proxy.url)
+    period = float(stage.timings["FAULTS_RECONCILE_EVERY"])
+    heartbeat = float(stage.timings["FAULTS_HEARTBEAT_TIMEOUT"])
+    worker, loop = Worker(via_proxy, f"database-down-{run}"), reconciler(via_proxy)
+    try:
+        with running(worker, loop):
+            code, _ = submit(via_proxy, run, n, seconds=seconds)
+            wait_until(lambda: count_goals(run, final=True) >= n // 4, timeout=120)
+            proxy.cut()
+            time.sleep(down_for)
+            in_flight = dict(Goal.objects.filter(params__run=run, state="running").values_list("id", "attempt"))
+            proxy.restore()
+            back_at = time.monotonic()
+            wait_until(lambda: moved_on(in_flight), timeout=timeout)
+            settled = time.monotonic() - back_at
+            wait_all_final(run, n, timeout=timeout)
+            drained = time.monotonic() - back_at
+            survived = worker.alive() and loop.alive()
+    finally:
+        proxy.close()
+    verdict = verify(run)
+    problems = [] if survived else ["the worker or the reconciler did not survive the outage"]
+    if settled > heartbeat + period + 1.0:
+        problems.append(f"goals in flight settled {settled:.1f} s after the database came back, beyond heartbeat"
+                        f" timeout + one period ({heartbeat + period:.0f} s)")
+    return Outcome("database unavailable", verdict, expected_goals=n, extra_problems=problems, figures={
+        "goals": n, "database down s": down_for, "running when it came back": len(in_flight),
+        "in-flight settled after s": round(settled, 1), "all final after s": round(drained, 1),
+        "goals sent again": Goal.objects.filter(params__run=run, attempt__gt=1).count(), "client exit": code})

@@ -19,7 +19,7 @@ from django.db import connection
 from faults.checks import verify
 from faults.common import FINAL_VALUES, Outcome, count_goals, new_run, running, submit, wait_all_final, wait_until
 from faults.executors import HEARTBEAT_TIMEOUT
-from faults.outages import broker_down_at_submit, broker_restart
+from faults.outages import broker_down_at_submit, broker_restart, database_down
 from faults.processes import Stage, Worker, client, reconciler
 from goals.models import EventType, Goal
 
@@ -181,4 +181,6 @@ SCENARIOS: dict[str, Scenario] = {
     "broker-down-at-submit": Scenario(broker_down_at_submit, full={"n": 500, "down_for": 60.0},
                                       short={"n": 40, "down_for": 5.0, "timeout": 120}),
     "broker-restart": Scenario(broker_restart, full={"n": 300}, short={"n": 30, "timeout": 120}),
+    "database-down": Scenario(database_down, full={"n": 500, "down_for": 30.0},
+                              short={"n": 40, "down_for": 5.0, "timeout": 120}),
 }

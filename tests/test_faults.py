@@ -28,6 +28,7 @@ FAULT_HAPPENED = {
     "duplicate-delivery": lambda figures: figures["deliveries"] > figures["goals"],
     "broker-down-at-submit": lambda figures: figures["publishes failed"] > 0,
     "broker-restart": lambda figures: figures["running at the kill"] > 0,
+    "database-down": lambda figures: figures["running when it came back"] > 0,
 }
 
 
