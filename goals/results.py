@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task
+from celery.app.task import Context
 from django_celery_results.backends.database import DatabaseBackend
 from django_celery_results.models import TaskResult
 
@@ -24,13 +25,14 @@ def writes_own_result_rows(task: Task) -> bool:
     return isinstance(task.backend, DatabaseBackend)
 
 
-def result_row(task: Task, *, status: str, value: Any, traceback: str | None = None) -> dict[str, Any] | None:
-    """The columns of the result row django-celery-results would store for the task now running, or None
-    when Celery stores results itself."""
+def result_row(task: Task, *, status: str, value: Any, traceback: str | None = None,
+               request: Context | None = None) -> dict[str, Any] | None:
+    """The columns of the result row django-celery-results would store for the task now running (or for
+    ``request``), or None when Celery stores results itself."""
     if not writes_own_result_rows(task):
         return None
     backend: DatabaseBackend = task.backend
-    request = task.request
+    request = request or task.request
     content_type, content_encoding, result = backend.encode_content(backend.encode_result(value, status))
     meta = {**backend._get_meta_from_request(request), "children": backend.current_task_children(request)}
     _, _, encoded_meta = backend.encode_content(meta)

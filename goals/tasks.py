@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Task, shared_task, states
+from celery.app.task import Context
 from celery.exceptions import Ignore, Reject
 from celery.signals import worker_process_shutdown
 from django.db import InterfaceError, OperationalError
@@ -22,6 +23,7 @@ from goals import callbacks, sender
 from goals.conf import goal_settings
 from goals.context import ExecutionContext
 from goals.db import retry_while_unreachable
+from goals.dispatch import process_name
 from goals.errors import error_record
 from goals.exceptions import GoalNoLongerRunning, ResultNotSerializable
 from goals.pruning import prune
@@ -115,10 +117,16 @@ class GoalTask(Task):
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         goal_id, attempt = _goal_args(args)
         error, progress = error_record(exc, einfo.traceback), self._progress()
-        row = result_row(self, status=states.FAILURE, value=exc, traceback=einfo.traceback)
+        request, worker = self.request, self._worker()
+        if request.id != task_id:
+            # Called by the worker's main process, not in the task's own context: a hard time limit killed
+            # the pool child running it. The request is rebuilt from what the hook is given.
+            request = Context(id=task_id, task=self.name, args=args, kwargs=kwargs, hostname=process_name())
+            worker = request.hostname
+        row = result_row(self, status=states.FAILURE, value=exc, traceback=einfo.traceback, request=request)
         self._record_final(f"failure of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_failed(
-            goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), error=error,
-            progress=progress, result_row=row))
+            goal_id=goal_id, attempt=attempt, task_id=task_id, worker=worker, error=error, progress=progress,
+            result_row=row))
 
 
 def _as_json(value: Any) -> Any:
