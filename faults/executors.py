@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import time
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from faults.ledger import record_effect
 from goals.api import executor
 from goals.context import ExecutionContext
@@ -31,3 +33,20 @@ def effect(ctx: ExecutionContext, *, seconds: float = 0.0, **labels: object) -> 
         time.sleep(min(0.05, seconds))
         ctx.heartbeat()
     return {"made": record_effect(ctx, "write")}
+
+
+@executor("faults.crash", max_attempts=3, retry_backoff=0.2, retry_backoff_max=0.5, timeout=30, queue=QUEUE)
+def crash(ctx: ExecutionContext, **labels: object) -> None:
+    """Params that crash the executor every time: failed after its attempts, with the reason."""
+    raise PlannedCrash(f"planned crash on attempt {ctx.attempt}")
+
+
+@executor("faults.hang", max_attempts=2, timeout=1, heartbeat_timeout=60, queue=QUEUE)
+def hang(ctx: ExecutionContext, **labels: object) -> None:
+    """Ignores its soft time limit and hangs past the hard one, where the pool kills it."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(0.1)
+        except SoftTimeLimitExceeded:  # swallowed on purpose: only the hard limit stops it
+            continue

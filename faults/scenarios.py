@@ -20,6 +20,7 @@ from faults.checks import verify
 from faults.common import FINAL_VALUES, Outcome, count_goals, new_run, running, submit, wait_all_final, wait_until
 from faults.executors import HEARTBEAT_TIMEOUT
 from faults.outages import broker_down_at_submit, broker_restart, database_down
+from faults.poison import poison_input
 from faults.processes import Stage, Worker, client, reconciler
 from goals.models import EventType, Goal
 
@@ -183,4 +184,6 @@ SCENARIOS: dict[str, Scenario] = {
     "broker-restart": Scenario(broker_restart, full={"n": 300}, short={"n": 30, "timeout": 120}),
     "database-down": Scenario(database_down, full={"n": 500, "down_for": 30.0},
                               short={"n": 40, "down_for": 5.0, "timeout": 120}),
+    "poison-input": Scenario(poison_input, full={"messages": 100, "crashing": 50, "hanging": 4},
+                             short={"messages": 6, "crashing": 3, "hanging": 2, "timeout": 120}),
 }

@@ -29,6 +29,7 @@ FAULT_HAPPENED = {
     "broker-down-at-submit": lambda figures: figures["publishes failed"] > 0,
     "broker-restart": lambda figures: figures["running at the kill"] > 0,
     "database-down": lambda figures: figures["running when it came back"] > 0,
+    "poison-input": lambda figures: figures["logged"] == figures["poison messages"] > 0,
 }
 
 
