@@ -92,10 +92,10 @@ class Process:
 class Worker(Process):
     """``celery worker`` with the suite's executors, prefork pool, consuming the stage's queue."""
 
-    def __init__(self, stage: Stage, name: str, *, concurrency: int = 2) -> None:
+    def __init__(self, stage: Stage, name: str, *, concurrency: int = 2, queues: str | None = None) -> None:
         self.name = name
         argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
-                f"--concurrency={concurrency}", f"--queues={stage.queue}", f"--hostname={name}@%h",
+                f"--concurrency={concurrency}", f"--queues={queues or stage.queue}", f"--hostname={name}@%h",
                 "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
                 "--include=faults.executors"]
         super().__init__(argv, stage.env(), stage.folder / f"{name}.log")
@@ -201,6 +201,13 @@ class WebServer(Process):
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not listen on {self.port}: {self.tail()}")
+
+
+def beat(stage: Stage, name: str) -> Process:
+    """``celery beat`` with the database scheduler, as the compose file runs it (no pidfile: several run)."""
+    argv = [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO", "--pidfile=",
+            "--scheduler=django_celery_beat.schedulers:DatabaseScheduler"]
+    return Process(argv, stage.env(), stage.folder / f"{name}.log")
 
 
 def reconciler(stage: Stage, name: str = "reconciler") -> Process:

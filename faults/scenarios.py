@@ -18,6 +18,7 @@ from django.db import connection
 
 from faults.checks import verify
 from faults.common import FINAL_VALUES, Outcome, count_goals, new_run, running, submit, wait_all_final, wait_until
+from faults.concurrency import beat_storm
 from faults.executors import HEARTBEAT_TIMEOUT
 from faults.outages import broker_down_at_submit, broker_restart, database_down
 from faults.poison import poison_input
@@ -186,4 +187,5 @@ SCENARIOS: dict[str, Scenario] = {
                               short={"n": 40, "down_for": 5.0, "timeout": 120}),
     "poison-input": Scenario(poison_input, full={"messages": 100, "crashing": 50, "hanging": 4},
                              short={"messages": 6, "crashing": 3, "hanging": 2, "timeout": 120}),
+    "beat-storm": Scenario(beat_storm, full={"anomalies": 10_000}, short={"anomalies": 100, "timeout": 120}),
 }

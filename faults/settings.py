@@ -20,3 +20,5 @@ GOALS_RECONCILE_PENDING_GRACE = float(os.environ.get("FAULTS_PENDING_GRACE", "3"
 GOALS_RECONCILE_CALLBACK_GRACE = float(os.environ.get("FAULTS_CALLBACK_GRACE", "3"))
 GOALS_RECONCILE_QUEUED_TIMEOUT = float(os.environ.get("FAULTS_QUEUED_TIMEOUT", "30"))
 GOALS_RECONCILE_INTERVAL = float(os.environ.get("FAULTS_RECONCILE_EVERY", "2"))
+# Tasks without a queue of their own (the beat-scheduled reconciler) go to a queue of the run's own too.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("FAULTS_QUEUE", "goals-faults") + "-default"

@@ -30,6 +30,7 @@ FAULT_HAPPENED = {
     "broker-restart": lambda figures: figures["running at the kill"] > 0,
     "database-down": lambda figures: figures["running when it came back"] > 0,
     "poison-input": lambda figures: figures["logged"] == figures["poison messages"] > 0,
+    "beat-storm": lambda figures: figures["goals never sent"] > 0 and figures["scheduled passes"] > 0,
 }
 
 
