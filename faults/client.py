@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=0, help="number of the first goal in the run")
     parser.add_argument("--kind", default="faults.effect", choices=["faults.effect", "faults.crash", "faults.hang"])
     parser.add_argument("--seconds", type=float, default=0.0, help="how long each faults.effect goal works")
+    parser.add_argument("--first-attempt-only", action="store_true", help="work only on the first attempt")
     parser.add_argument("--die-before-publish", type=int, default=0, metavar="K")
     parser.add_argument("--copies", action="store_true", help="publish each task 2 or 3 times in all")
     args = parser.parse_args()
@@ -49,7 +50,9 @@ def main() -> None:
 
         before_task_publish.connect(die, weak=False)
     for i in range(args.first, args.first + args.n):
-        params = {"run": args.run, "i": i, **({"seconds": args.seconds} if args.kind == "faults.effect" else {})}
+        params = {"run": args.run, "i": i}
+        if args.kind == "faults.effect":
+            params.update(seconds=args.seconds, first_attempt_only=args.first_attempt_only)
         submit(args.kind, params)
     sender.stop()
     print(f"submitted {args.n}", flush=True)

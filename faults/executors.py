@@ -25,9 +25,13 @@ class PlannedCrash(Exception):
 
 
 @executor("faults.effect", max_attempts=MAX_ATTEMPTS, timeout=60, heartbeat_timeout=HEARTBEAT_TIMEOUT, queue=QUEUE)
-def effect(ctx: ExecutionContext, *, seconds: float = 0.0, **labels: object) -> dict[str, bool]:
-    """Works for ``seconds`` (where a kill lands), then makes its effect once. ``labels`` (the run and
-    the goal's number in it) only tell the scenario's goals apart."""
+def effect(ctx: ExecutionContext, *, seconds: float = 0.0, first_attempt_only: bool = False,
+           **labels: object) -> dict[str, bool]:
+    """Works for ``seconds`` (where a kill lands; on the first attempt only if ``first_attempt_only``),
+    then makes its effect once. ``labels`` (the run and the goal's number in it) only tell the
+    scenario's goals apart."""
+    if first_attempt_only and ctx.attempt > 1:
+        seconds = 0.0
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         time.sleep(min(0.05, seconds))

@@ -20,6 +20,7 @@ from faults.checks import verify
 from faults.common import FINAL_VALUES, Outcome, count_goals, new_run, running, submit, wait_all_final, wait_until
 from faults.concurrency import beat_storm
 from faults.executors import HEARTBEAT_TIMEOUT
+from faults.expiry import expired_results
 from faults.outages import broker_down_at_submit, broker_restart, database_down
 from faults.poison import poison_input
 from faults.processes import Stage, Worker, client, reconciler
@@ -188,4 +189,6 @@ SCENARIOS: dict[str, Scenario] = {
     "poison-input": Scenario(poison_input, full={"messages": 100, "crashing": 50, "hanging": 4},
                              short={"messages": 6, "crashing": 3, "hanging": 2, "timeout": 120}),
     "beat-storm": Scenario(beat_storm, full={"anomalies": 10_000}, short={"anomalies": 100, "timeout": 120}),
+    "expired-results": Scenario(expired_results, full={"n": 500, "expiry": 60.0},
+                                short={"n": 20, "expiry": 2.0, "timeout": 120}),
 }

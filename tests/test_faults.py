@@ -31,6 +31,7 @@ FAULT_HAPPENED = {
     "database-down": lambda figures: figures["running when it came back"] > 0,
     "poison-input": lambda figures: figures["logged"] == figures["poison messages"] > 0,
     "beat-storm": lambda figures: figures["goals never sent"] > 0 and figures["scheduled passes"] > 0,
+    "expired-results": lambda figures: figures["result rows before cleanup"] > 0 and figures["after"] == 0,
 }
 
 
