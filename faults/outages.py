@@ -5,28 +5,17 @@ deployment's own servers are never touched."""
 
 from __future__ import annotations
 
-import json
 import statistics
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import replace
-
-from django.contrib.auth import get_user_model
 
 from faults.checks import verify
 from faults.common import Outcome, count_goals, new_run, running, submit, wait_all_final, wait_until
+from faults.http import api_key, submit_goal
 from faults.processes import RedisServer, Stage, WebServer, Worker, client, reconciler
 from faults.proxy import CuttableProxy
 from goals.models import EventType, Goal, GoalEvent
-from goals.web.tokens import api_token_create
-
-
-def api_key(run: str) -> str:
-    user = get_user_model().objects.create_user(username=run[:150])
-    _, key = api_token_create(user=user, name="fault-injection suite")
-    return key
 
 
 def post_goals(url: str, key: str, run: str, n: int, *, spread: float, threads: int = 4) -> list[tuple[float, int]]:
@@ -35,21 +24,6 @@ def post_goals(url: str, key: str, run: str, n: int, *, spread: float, threads: 
     lock, started = threading.Lock(), time.monotonic()
     numbers = iter(range(n))
 
-    def post(i: int) -> tuple[float, int]:
-        body = json.dumps({"kind": "faults.effect", "params": {"run": run, "i": i},
-                           "idempotency_key": f"{run}-{i}"}).encode()
-        request = urllib.request.Request(f"{url}/api/goals/", data=body, method="POST", headers={
-            "Authorization": f"Token {key}", "Content-Type": "application/json"})
-        clock = time.monotonic()
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-        except OSError:
-            status = 0
-        return time.monotonic() - clock, status
-
     def client_thread() -> None:
         while True:
             with lock:
@@ -57,9 +31,9 @@ def post_goals(url: str, key: str, run: str, n: int, *, spread: float, threads: 
             if i is None:
                 return
             time.sleep(max(0.0, started + i * spread / n - time.monotonic()))
-            outcome = post(i)
+            answer = submit_goal(url, key, run, i)
             with lock:
-                results.append(outcome)
+                results.append((answer.seconds, answer.status))
 
     workers = [threading.Thread(target=client_thread) for _ in range(threads)]
     for worker in workers:

@@ -21,6 +21,7 @@ from faults.common import FINAL_VALUES, Outcome, count_goals, new_run, running, 
 from faults.concurrency import beat_storm
 from faults.executors import HEARTBEAT_TIMEOUT
 from faults.expiry import expired_results
+from faults.load import load
 from faults.outages import broker_down_at_submit, broker_restart, database_down
 from faults.poison import poison_input
 from faults.processes import Stage, Worker, client, reconciler
@@ -191,4 +192,6 @@ SCENARIOS: dict[str, Scenario] = {
     "beat-storm": Scenario(beat_storm, full={"anomalies": 10_000}, short={"anomalies": 100, "timeout": 120}),
     "expired-results": Scenario(expired_results, full={"n": 500, "expiry": 60.0},
                                 short={"n": 20, "expiry": 2.0, "timeout": 120}),
+    "load": Scenario(load, full={"clients": 50, "seconds": 120.0},
+                     short={"clients": 8, "seconds": 8.0, "timeout": 120}),
 }

@@ -32,6 +32,7 @@ FAULT_HAPPENED = {
     "poison-input": lambda figures: figures["logged"] == figures["poison messages"] > 0,
     "beat-storm": lambda figures: figures["goals never sent"] > 0 and figures["scheduled passes"] > 0,
     "expired-results": lambda figures: figures["result rows before cleanup"] > 0 and figures["after"] == 0,
+    "load": lambda figures: figures["goals accepted"] > 0 and figures["status polls"] > 0,
 }
 
 
