@@ -5,10 +5,13 @@ deployment's own servers are never touched."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
 from dataclasses import replace
+
+from kombu import Connection
 
 from faults.checks import verify
 from faults.common import Outcome, count_goals, new_run, running, submit, wait_all_final, wait_until
@@ -47,12 +50,38 @@ def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[98] if len(values) > 1 else values[0]
 
 
-def broker_down_at_submit(stage: Stage, *, n: int, down_for: float, timeout: float = 300) -> Outcome:
-    """The broker stopped for ``down_for`` seconds while ``n`` goals are submitted over HTTP (gunicorn):
-    submits answer at once, every goal is recorded, and all are sent and end once the broker is back."""
-    run = new_run("broker-down")
-    broker = RedisServer(stage.folder).start()
-    on_broker = replace(stage, broker_url=broker.url)
+def rabbitmq_url() -> str:
+    return os.environ.get("FAULTS_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+class _RabbitMQ:
+    """The machine's RabbitMQ behind a proxy the scenario cuts: stopped, as far as its clients can tell."""
+
+    def __init__(self) -> None:
+        self.proxy = CuttableProxy(rabbitmq_url()).start()
+        self.url = self.proxy.url
+
+    def stop(self) -> None:
+        self.proxy.cut()
+
+    def start(self) -> None:
+        self.proxy.restore()
+
+    def close(self, queues: list[str]) -> None:
+        self.proxy.close()
+        with Connection(rabbitmq_url()) as conn:  # the run's queues, empty by now, are not left behind
+            for queue in queues:
+                conn.default_channel.queue_delete(queue)
+
+
+def broker_down_at_submit(stage: Stage, *, n: int, down_for: float, broker: str = "redis",
+                          timeout: float = 300) -> Outcome:
+    """The broker (``redis``: a server of the scenario's own; ``rabbitmq``: the machine's, behind a proxy)
+    stopped for ``down_for`` seconds while ``n`` goals are submitted over HTTP (gunicorn): submits answer
+    at once, every goal is recorded, and all are sent and end once the broker is back."""
+    run = new_run(f"{broker}-down")
+    server = _RabbitMQ() if broker == "rabbitmq" else RedisServer(stage.folder).start()
+    on_broker = replace(stage, broker_url=server.url)
     web = WebServer(on_broker)
     try:
         with running(web, Worker(on_broker, f"broker-down-{run}"), reconciler(on_broker)):
@@ -63,15 +92,18 @@ def broker_down_at_submit(stage: Stage, *, n: int, down_for: float, timeout: flo
                 post_goals(web.url, key, run, n, spread=spread)))
             load.start()
             time.sleep(spread * 0.2)
-            broker.stop()
+            server.stop()
             time.sleep(down_for)
-            broker.start()
+            server.start()
             load.join()
             back_at = time.monotonic()
             wait_all_final(run, n, timeout=timeout)
             drained = time.monotonic() - back_at
     finally:
-        broker.stop()
+        if isinstance(server, _RabbitMQ):
+            server.close([stage.queue, f"{stage.queue}-default"])
+        else:
+            server.stop()
     verdict = verify(run)
     latencies = [seconds for seconds, _ in results]
     failed_publishes = GoalEvent.objects.filter(goal__params__run=run, event=EventType.PUBLISH_FAILED).count()
@@ -81,7 +113,8 @@ def broker_down_at_submit(stage: Stage, *, n: int, down_for: float, timeout: flo
         problems.append(f"{errors} submits answered other than 2xx")
     if p99(latencies) > 1.0:
         problems.append(f"submit p99 {p99(latencies):.2f} s, over 1 s")
-    return Outcome("broker down at submit (HTTP)", verdict, expected_goals=n, extra_problems=problems, figures={
+    label = f"{'RabbitMQ' if broker == 'rabbitmq' else 'Redis'} down at submit (HTTP)"
+    return Outcome(label, verdict, expected_goals=n, extra_problems=problems, figures={
         "goals": n, "broker down s": down_for, "submit p50 s": round(statistics.median(latencies), 3),
         "submit p99 s": round(p99(latencies), 3), "submit max s": round(max(latencies), 3), "non-2xx": errors,
         "publishes failed": failed_publishes, "all final after broker back s": round(drained, 1)})

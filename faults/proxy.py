@@ -1,6 +1,6 @@
-"""A TCP proxy on loopback that a scenario can cut: the scenario's processes reach PostgreSQL through it,
-so that the database can be taken away from them (as a restart does: every connection dropped, new
-ones refused) without touching the server that the rest of the machine uses."""
+"""A TCP proxy on loopback that a scenario can cut: the scenario's processes reach PostgreSQL (or the
+broker) through it, so that the server can be taken away from them (as a restart does: every
+connection dropped, new ones refused) without touching the server that the rest of the machine uses."""
 
 from __future__ import annotations
 
@@ -9,24 +9,26 @@ import socket
 import threading
 from urllib.parse import parse_qs, urlsplit
 
+DEFAULT_PORTS = {"postgres": 5432, "postgresql": 5432, "amqp": 5672, "pyamqp": 5672, "redis": 6379}
 
-def _target(database_url: str) -> tuple[int, str | tuple[str, int]]:
-    """(address family, address) of the server a ``postgres://`` URL names, TCP or a Unix socket folder."""
-    url = urlsplit(database_url)
+
+def _target(server_url: str) -> tuple[int, str | tuple[str, int]]:
+    """(address family, address) of the server a URL names: TCP, or PostgreSQL's Unix socket folder."""
+    url = urlsplit(server_url)
     host = url.hostname or parse_qs(url.query).get("host", [""])[0]
-    port = url.port or 5432
+    port = url.port or DEFAULT_PORTS[url.scheme]
     if host.startswith("/"):
         return socket.AF_UNIX, f"{host}/.s.PGSQL.{port}"
     return socket.AF_INET, (host or "127.0.0.1", port)
 
 
 class CuttableProxy:
-    """Forwards 127.0.0.1:``port`` to the server of ``database_url`` until ``cut()``, and again after
+    """Forwards 127.0.0.1:``port`` to the server ``server_url`` names until ``cut()``, and again after
     ``restore()``."""
 
-    def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
-        self.family, self.address = _target(database_url)
+    def __init__(self, server_url: str) -> None:
+        self.server_url = server_url
+        self.family, self.address = _target(server_url)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.open = threading.Event()
@@ -37,8 +39,8 @@ class CuttableProxy:
 
     @property
     def url(self) -> str:
-        """``database_url`` pointed at the proxy."""
-        url = urlsplit(self.database_url)
+        """``server_url`` pointed at the proxy."""
+        url = urlsplit(self.server_url)
         auth = url.netloc.rpartition("@")[0]
         netloc = f"{auth}@127.0.0.1:{self.port}" if auth else f"127.0.0.1:{self.port}"
         return url._replace(netloc=netloc, query="").geturl()

@@ -184,6 +184,8 @@ SCENARIOS: dict[str, Scenario] = {
     "duplicate-delivery": Scenario(duplicate_delivery, full={"n": 1000}, short={"n": 30, "timeout": 120}),
     "broker-down-at-submit": Scenario(broker_down_at_submit, full={"n": 500, "down_for": 60.0},
                                       short={"n": 40, "down_for": 5.0, "timeout": 120}),
+    "rabbitmq-down-at-submit": Scenario(broker_down_at_submit, full={"n": 500, "down_for": 60.0, "broker": "rabbitmq"},
+                                        short={"n": 40, "down_for": 5.0, "broker": "rabbitmq", "timeout": 120}),
     "broker-restart": Scenario(broker_restart, full={"n": 300}, short={"n": 30, "timeout": 120}),
     "database-down": Scenario(database_down, full={"n": 500, "down_for": 30.0},
                               short={"n": 40, "down_for": 5.0, "timeout": 120}),
