@@ -5,7 +5,7 @@
 Runs against the deployment's services as its settings name them (``--base-settings``, by default
 ``config.settings.base``: ``DATABASE_URL`` and ``CELERY_BROKER_URL``; with either unset, the embedded
 servers ``make test`` uses), on a scratch database created next to ``DATABASE_URL``'s
-(``<name>_faults``, dropped at the end) and a queue of the run's own.
+(``<name>_faults_<pid>``, dropped at the end) and a queue of the run's own.
 Exits 1 if any scenario found a broken promise. Writes ``faults/results/faults.{md,json}``.
 """
 
@@ -47,9 +47,11 @@ def main() -> None:
 
     os.environ["DATABASE_URL"] = os.environ.get("DATABASE_URL") or embedded.postgres_url()
     os.environ["CELERY_BROKER_URL"] = os.environ.get("CELERY_BROKER_URL") or embedded.redis_url()
-    scratch = f"{urlsplit(os.environ['DATABASE_URL']).path.lstrip('/') or 'goaltrack'}_faults"
+    # A database of this run's own: two runs on one server do not drop each other's.
+    scratch = f"{urlsplit(os.environ['DATABASE_URL']).path.lstrip('/') or 'goaltrack'}_faults_{os.getpid()}"
     _admin(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
     _admin(f"CREATE DATABASE {scratch}")
+    os.environ.setdefault("GOALS_LOG_LEVEL", "WARNING")  # this process's own log; its children log at INFO
     os.environ.update(DJANGO_SETTINGS_MODULE="faults.settings", FAULTS_BASE_SETTINGS=args.base_settings,
                       DATABASE_URL=_database_url(scratch), FAULTS_QUEUE=f"goals-faults-{os.getpid()}",
                       **{name: os.environ.get(name, value) for name, value in TIMINGS.items()})

@@ -20,17 +20,19 @@ FINAL_VALUES = [state.value for state in FINAL_STATES]
 
 @dataclass
 class Outcome:
-    """A scenario's figures (what the closing table shows) and its verdict."""
+    """A scenario's figures (what the closing table shows) and its verdict (None for a scenario that checks
+    its goals as it goes, and reports its own problems)."""
 
     scenario: str
-    verdict: Verdict
+    verdict: Verdict | None
     figures: dict[str, Any] = field(default_factory=dict)
     expected_goals: int | None = None
     extra_problems: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
-        return self.verdict.problems(expected_goals=self.expected_goals) + self.extra_problems
+        found = self.verdict.problems(expected_goals=self.expected_goals) if self.verdict else []
+        return found + self.extra_problems
 
 
 def new_run(name: str) -> str:

@@ -15,14 +15,16 @@ def write_report(outcomes: list[Outcome], folder: Path, *, sizes: str, total: fl
              " figures | verdict |", "|---|---|---|---|---|---|---|---|---|"]
     for outcome in outcomes:
         v = outcome.verdict
+        counts = (f"{v.goals} | {v.terminal} | {v.not_terminal} | {v.double_effects} | {v.over_max_attempts} | "
+                  f"{v.journal_violations}") if v else "- | - | - | - | - | -"
         figures = ", ".join(f"{name} {value}" for name, value in outcome.figures.items())
         verdict = "ok" if not outcome.problems else "; ".join(outcome.problems)
-        lines.append(f"| {outcome.scenario} | {v.goals} | {v.terminal} | {v.not_terminal} | {v.double_effects} | "
-                     f"{v.over_max_attempts} | {v.journal_violations} | {figures} | {verdict} |")
+        lines.append(f"| {outcome.scenario} | {counts} | {figures} | {verdict} |")
     markdown = "\n".join(lines) + "\n"
     folder.mkdir(exist_ok=True)
     (folder / "faults.md").write_text(markdown)
     (folder / "faults.json").write_text(json.dumps(
-        [{"scenario": o.scenario, "verdict": o.verdict.as_dict(), "figures": o.figures, "problems": o.problems}
+        [{"scenario": o.scenario, "verdict": o.verdict.as_dict() if o.verdict else None, "figures": o.figures,
+          "problems": o.problems}
          for o in outcomes], indent=2))
     return markdown

@@ -25,6 +25,7 @@ from faults.load import load
 from faults.outages import broker_down_at_submit, broker_restart, database_down
 from faults.poison import poison_input
 from faults.processes import Stage, Worker, client, reconciler
+from faults.stateful import late_callbacks
 from goals.models import EventType, Goal
 
 
@@ -194,6 +195,7 @@ SCENARIOS: dict[str, Scenario] = {
     "beat-storm": Scenario(beat_storm, full={"anomalies": 10_000}, short={"anomalies": 100, "timeout": 120}),
     "expired-results": Scenario(expired_results, full={"n": 500, "expiry": 60.0},
                                 short={"n": 20, "expiry": 2.0, "timeout": 120}),
+    "late-callbacks": Scenario(late_callbacks, full={"examples": 10_000}, short={"examples": 150}),
     "load": Scenario(load, full={"clients": 50, "seconds": 120.0},
                      short={"clients": 8, "seconds": 8.0, "timeout": 120}),
 }

@@ -36,6 +36,7 @@ FAULT_HAPPENED = {
     "poison-input": lambda figures: figures["logged"] == figures["poison messages"] > 0,
     "beat-storm": lambda figures: figures["goals never sent"] > 0 and figures["scheduled passes"] > 0,
     "expired-results": lambda figures: figures["result rows before cleanup"] > 0 and figures["after"] == 0,
+    "late-callbacks": lambda figures: figures["examples"] >= 100,
     "load": lambda figures: figures["goals accepted"] > 0 and figures["status polls"] > 0,
 }
 
@@ -59,6 +60,7 @@ def test_scenario_loses_nothing_doubles_nothing_and_misreports_nothing(stage, na
     scenario = SCENARIOS[name]
     outcome = scenario.run(stage, **scenario.short)
     assert outcome.problems == [], f"{outcome.figures}; logs in {stage.folder}"
-    assert outcome.verdict.goals > 0
-    assert outcome.verdict.terminal == outcome.verdict.goals
+    if outcome.verdict is not None:  # None: the scenario checked every goal as it went (late-callbacks)
+        assert outcome.verdict.goals > 0
+        assert outcome.verdict.terminal == outcome.verdict.goals
     assert FAULT_HAPPENED[name](outcome.figures), outcome.figures
