@@ -4,9 +4,8 @@ n - 1, n and n + 1 of one goal with reconciler passes (now and hours later) and 
 explicit retry and that the journal never goes backwards.
 
 The callbacks are the functions the worker's hooks call (``goals.callbacks``), on real PostgreSQL. Each
-example runs in a savepoint rolled back at its end, inside one transaction rolled back at the end of
-the scenario: nothing is committed, so nothing is sent after commit (the reconciler's own sends go to
-the executor's queue, which is purged at the end).
+example runs in a transaction of its own, rolled back at its end: nothing is committed, so nothing is
+sent after commit (the reconciler's own sends go to the executor's queue, purged at the end).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from kombu import Connection
 
 from faults.checks import Verdict, verify
-from faults.common import Outcome, new_run
+from faults.common import FINAL_VALUES, Outcome, new_run
 from faults.processes import Stage
 from goals import callbacks
 from goals.exceptions import GoalError
@@ -32,13 +31,6 @@ from goals.reconciler.passes import run_pass
 from goals.registry import get_executor
 from goals.review import goal_acknowledge
 from goals.services import goal_cancel, goal_retry, goal_submit
-from goals.states import FINAL_STATES
-
-FINAL_VALUES = {state.value for state in FINAL_STATES}
-
-
-class _Rollback(Exception):
-    pass
 
 
 def machine_for(run: str, verdicts: list[Verdict]) -> type[RuleBasedStateMachine]:
@@ -47,7 +39,10 @@ def machine_for(run: str, verdicts: list[Verdict]) -> type[RuleBasedStateMachine
 
         @initialize()
         def submit(self) -> None:
-            self.savepoint = transaction.savepoint()
+            # A transaction per example, rolled back at its end: one long transaction of savepoints would
+            # keep every rolled-back row version unvacuumable and slow each pass down, example by example.
+            self.transaction = transaction.atomic()
+            self.transaction.__enter__()
             goal, _ = goal_submit(kind="faults.effect", params={"run": run})
             self.goal_id, self.retried = goal.id, False
             self.seen = self._snapshot()
@@ -113,10 +108,13 @@ def machine_for(run: str, verdicts: list[Verdict]) -> type[RuleBasedStateMachine
             self.seen, self.retried = now, False
 
         def teardown(self) -> None:
-            if hasattr(self, "savepoint"):
-                # The example's goal is the run's only one: earlier examples were rolled back.
-                verdicts.append(verify(run))
-                transaction.savepoint_rollback(self.savepoint)
+            if hasattr(self, "transaction"):
+                try:
+                    # The example's goal is the run's only one: earlier examples were rolled back.
+                    verdicts.append(verify(run))
+                finally:
+                    transaction.set_rollback(True)
+                    self.transaction.__exit__(None, None, None)
 
     return LateCallbacks
 
@@ -128,13 +126,9 @@ def late_callbacks(stage: Stage, *, examples: int, steps: int = 15) -> Outcome:
     problems: list[str] = []
     clock = time.monotonic()
     try:
-        with transaction.atomic():
-            run_state_machine_as_test(machine_for(run, verdicts), settings=settings(
-                max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
-                suppress_health_check=list(HealthCheck)))
-            raise _Rollback
-    except _Rollback:
-        pass
+        run_state_machine_as_test(machine_for(run, verdicts), settings=settings(
+            max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
+            suppress_health_check=list(HealthCheck)))
     except AssertionError as exc:
         problems.append(f"invariant violated: {exc}")
     with Connection(stage.broker_url) as conn:  # what the reconciler sent for goals that never committed
