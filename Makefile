@@ -32,7 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py --n 2000 --runs 3 --brokers rabbitmq --work noop
 	$(BIN)/python bench/status_reads.py
 
-# The fault-injection suite at full size (about 8 minutes): real faults against real processes, on the services
+# The fault-injection suite at full size (about 30 minutes): real faults against real processes, on the services
 # DATABASE_URL and CELERY_BROKER_URL name; see faults/README.md. make test runs a short version of each.
 faults: $(STAMP)
 	$(BIN)/python -m faults

@@ -71,6 +71,7 @@ def run(args: argparse.Namespace, scratch: str) -> list:
     django.setup()
     from django.core.management import call_command
 
+    from faults.outages import rabbitmq_reachable, rabbitmq_url
     from faults.processes import Stage
     from faults.report import write_report
     from faults.scenarios import SCENARIOS
@@ -85,6 +86,9 @@ def run(args: argparse.Namespace, scratch: str) -> list:
                   timings={name: os.environ[name] for name in TIMINGS})
     outcomes, started = [], time.monotonic()
     for name in args.only or list(SCENARIOS):
+        if name.startswith("rabbitmq") and not rabbitmq_reachable():
+            print(f"{name}: skipped, RabbitMQ is not reachable at {rabbitmq_url()} (FAULTS_RABBITMQ_URL)", flush=True)
+            continue
         scenario = SCENARIOS[name]
         sizes = scenario.short if args.short else scenario.full
         clock = time.monotonic()

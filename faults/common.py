@@ -39,6 +39,11 @@ def new_run(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
+def sent_again(run: str) -> int:
+    """Goals of the run that needed more than one attempt."""
+    return Goal.objects.filter(params__run=run, attempt__gt=1).count()
+
+
 def count_goals(run: str, *, final: bool | None = None) -> int:
     goals = Goal.objects.filter(params__run=run)
     if final is True:

@@ -8,13 +8,10 @@ import threading
 import time
 
 from faults.checks import verify
-from faults.common import Outcome, new_run, running, wait_all_final
+from faults.common import FINAL_VALUES, Outcome, new_run, running, wait_all_final
 from faults.http import api_key, call, submit_goal
 from faults.outages import p99
 from faults.processes import Stage, WebServer, Worker, reconciler
-from goals.states import FINAL_STATES
-
-FINAL_VALUES = {state.value for state in FINAL_STATES}
 
 
 def load(stage: Stage, *, clients: int, seconds: float, timeout: float = 300) -> Outcome:

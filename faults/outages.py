@@ -6,15 +6,17 @@ deployment's own servers are never touched."""
 from __future__ import annotations
 
 import os
+import socket
 import statistics
 import threading
 import time
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 from kombu import Connection
 
 from faults.checks import verify
-from faults.common import Outcome, count_goals, new_run, running, submit, wait_all_final, wait_until
+from faults.common import Outcome, count_goals, new_run, running, sent_again, submit, wait_all_final, wait_until
 from faults.http import api_key, submit_goal
 from faults.processes import RedisServer, Stage, WebServer, Worker, client, reconciler
 from faults.proxy import CuttableProxy
@@ -52,6 +54,15 @@ def p99(values: list[float]) -> float:
 
 def rabbitmq_url() -> str:
     return os.environ.get("FAULTS_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def rabbitmq_reachable() -> bool:
+    url = urlsplit(rabbitmq_url())
+    try:
+        socket.create_connection((url.hostname, url.port or 5672), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 class _RabbitMQ:
@@ -147,7 +158,7 @@ def broker_restart(stage: Stage, *, n: int, seconds: float = 0.3, down_for: floa
     ignored = GoalEvent.objects.filter(goal__params__run=run, event=EventType.IGNORED).count()
     return Outcome("broker restart with tasks in flight", verdict, expected_goals=n, figures={
         "goals": n, "running at the kill": in_flight, "waiting at the kill": queued,
-        "goals sent again": Goal.objects.filter(params__run=run, attempt__gt=1).count(),
+        "goals sent again": sent_again(run),
         "executions": verdict.runs, "deliveries ignored": ignored, "all final after broker back s": round(drained, 1)})
 
 
@@ -192,4 +203,4 @@ def database_down(stage: Stage, *, n: int, down_for: float, seconds: float = 0.1
     return Outcome("database unavailable", verdict, expected_goals=n, extra_problems=problems, figures={
         "goals": n, "database down s": down_for, "running when it came back": len(in_flight),
         "in-flight settled after s": round(settled, 1), "all final after s": round(drained, 1),
-        "goals sent again": Goal.objects.filter(params__run=run, attempt__gt=1).count(), "client exit": code})
+        "goals sent again": sent_again(run), "client exit": code})

@@ -17,7 +17,17 @@ from typing import Any
 from django.db import connection
 
 from faults.checks import verify
-from faults.common import FINAL_VALUES, Outcome, count_goals, new_run, running, submit, wait_all_final, wait_until
+from faults.common import (
+    FINAL_VALUES,
+    Outcome,
+    count_goals,
+    new_run,
+    running,
+    sent_again,
+    submit,
+    wait_all_final,
+    wait_until,
+)
 from faults.concurrency import beat_storm
 from faults.executors import HEARTBEAT_TIMEOUT
 from faults.expiry import expired_results
@@ -52,11 +62,6 @@ def child_sigkill(stage: Stage, *, n: int, kill_every: float, seconds: float = 0
     return Outcome("worker child SIGKILL", verdict, expected_goals=n, figures={
         "goals": n, "children killed": len(kills), "goals sent again": sent_again(run),
         "executions": verdict.runs, "failed (attempts used up)": verdict.failed, "drain s": round(drained, 1)})
-
-
-def sent_again(run: str) -> int:
-    """Goals that needed more than one attempt."""
-    return Goal.objects.filter(params__run=run, attempt__gt=1).count()
 
 
 def running_goals(run: str) -> dict[str, int]:

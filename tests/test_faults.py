@@ -4,14 +4,12 @@ the session's Redis and the test database. ``make faults`` runs them at full siz
 from __future__ import annotations
 
 import os
-import socket
-from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from faults.outages import rabbitmq_url
+from faults.outages import rabbitmq_reachable, rabbitmq_url
 from faults.processes import Stage
 from faults.scenarios import SCENARIOS
 from tests.conftest import database_url
@@ -39,15 +37,6 @@ FAULT_HAPPENED = {
     "late-callbacks": lambda figures: figures["examples"] >= 100,
     "load": lambda figures: figures["goals accepted"] > 0 and figures["status polls"] > 0,
 }
-
-
-def rabbitmq_reachable() -> bool:
-    url = urlsplit(rabbitmq_url())
-    try:
-        socket.create_connection((url.hostname, url.port or 5672), timeout=1).close()
-    except OSError:
-        return False
-    return True
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
