@@ -12,7 +12,7 @@ from typing import Any
 
 from faults.checks import Verdict
 from faults.processes import Process, Stage, client
-from goals.models import Goal
+from goals.models import EventType, Goal, GoalEvent
 from goals.states import FINAL_STATES
 
 FINAL_VALUES = [state.value for state in FINAL_STATES]
@@ -42,6 +42,11 @@ def new_run(name: str) -> str:
 def sent_again(run: str) -> int:
     """Goals of the run that needed more than one attempt."""
     return Goal.objects.filter(params__run=run, attempt__gt=1).count()
+
+
+def ignored_count(run: str) -> int:
+    """Deliveries and callbacks refused by the fence and journaled as ``ignored``, over the run's goals."""
+    return GoalEvent.objects.filter(goal__params__run=run, event=EventType.IGNORED).count()
 
 
 def count_goals(run: str, *, final: bool | None = None) -> int:

@@ -16,7 +16,17 @@ from urllib.parse import urlsplit
 from kombu import Connection
 
 from faults.checks import verify
-from faults.common import Outcome, count_goals, new_run, running, sent_again, submit, wait_all_final, wait_until
+from faults.common import (
+    Outcome,
+    count_goals,
+    ignored_count,
+    new_run,
+    running,
+    sent_again,
+    submit,
+    wait_all_final,
+    wait_until,
+)
 from faults.http import api_key, submit_goal
 from faults.processes import RedisServer, Stage, WebServer, Worker, client, reconciler
 from faults.proxy import CuttableProxy
@@ -155,7 +165,7 @@ def broker_restart(stage: Stage, *, n: int, seconds: float = 0.3, down_for: floa
     finally:
         broker.stop()
     verdict = verify(run)
-    ignored = GoalEvent.objects.filter(goal__params__run=run, event=EventType.IGNORED).count()
+    ignored = ignored_count(run)
     return Outcome("broker restart with tasks in flight", verdict, expected_goals=n, figures={
         "goals": n, "running at the kill": in_flight, "waiting at the kill": queued,
         "goals sent again": sent_again(run),

@@ -21,6 +21,7 @@ from faults.common import (
     FINAL_VALUES,
     Outcome,
     count_goals,
+    ignored_count,
     new_run,
     running,
     sent_again,
@@ -29,7 +30,6 @@ from faults.common import (
     wait_until,
 )
 from faults.concurrency import beat_storm
-from faults.executors import HEARTBEAT_TIMEOUT
 from faults.expiry import expired_results
 from faults.load import load
 from faults.outages import broker_down_at_submit, broker_restart, database_down
@@ -73,7 +73,8 @@ def worker_sigkill(stage: Stage, *, n: int, seconds: float = 1.0, timeout: float
     orphans are found by the reconciler (stale heartbeat) and sent again."""
     run = new_run("worker-sigkill")
     first, second = Worker(stage, f"worker-sigkill-a-{run}"), Worker(stage, f"worker-sigkill-b-{run}")
-    period = float(stage.timings.get("FAULTS_RECONCILE_EVERY", "2"))
+    period = float(stage.timings["FAULTS_RECONCILE_EVERY"])
+    heartbeat = float(stage.timings["FAULTS_HEARTBEAT_TIMEOUT"])
     with running(first, reconciler(stage)):
         code, _ = submit(stage, run, n, seconds=seconds)
         wait_until(lambda: len(running_goals(run)) >= 2, timeout=60)
@@ -89,7 +90,7 @@ def worker_sigkill(stage: Stage, *, n: int, seconds: float = 1.0, timeout: float
             detected = time.monotonic() - killed_at
             wait_all_final(run, n, timeout=timeout)
     verdict = verify(run)
-    bound = HEARTBEAT_TIMEOUT + period
+    bound = heartbeat + period
     problems = [] if orphans else ["no goal was running when the worker was killed"]
     if detected > bound + 1.0:  # a pass takes up to a second of its own on a busy machine
         problems.append(f"orphans sent again after {detected:.1f} s, beyond heartbeat timeout + one period"
@@ -103,8 +104,8 @@ def crash_before_publish(stage: Stage, *, n: int, die_at: int, timeout: float = 
     """The submitting process SIGKILLed right after commit, before it published: the goals it committed
     but never sent are sent by the reconciler once their pending grace has passed."""
     run = new_run("crash-before-publish")
-    period = float(stage.timings.get("FAULTS_RECONCILE_EVERY", "2"))
-    grace = float(stage.timings.get("FAULTS_PENDING_GRACE", "3"))
+    period = float(stage.timings["FAULTS_RECONCILE_EVERY"])
+    grace = float(stage.timings["FAULTS_PENDING_GRACE"])
     with running(Worker(stage, f"crash-before-publish-{run}"), reconciler(stage)):
         code, _ = submit(stage, run, n, "--die-before-publish", str(die_at))
         died_at = time.monotonic()
@@ -154,13 +155,6 @@ def copies_published(stage: Stage, run: str) -> int:
     log = stage.folder / "client.log"
     lines = [line for line in log.read_text().splitlines() if line.startswith(f"published {run} ")]
     return int(lines[-1].split()[-1]) if lines else 0
-
-
-def ignored_count(run: str) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM goals_goalevent e JOIN goals_goal g ON g.id = e.goal_id "
-                       "WHERE g.params->>'run' = %s AND e.event = %s", [run, EventType.IGNORED.value])
-        return cursor.fetchone()[0]
 
 
 def final_transition_counts(run: str) -> dict[int, int]:

@@ -8,6 +8,8 @@ worker, the submitting clients and the reconciler agree on them.
 import os
 from importlib import import_module
 
+from faults.processes import TIMINGS
+
 globals().update({name: value for name, value in vars(import_module(
     os.environ.get("FAULTS_BASE_SETTINGS", "config.settings.base"))).items() if name.isupper()})
 
@@ -16,9 +18,9 @@ if "faults" not in INSTALLED_APPS:  # noqa: F821 (from the base settings)
 
 # A pending goal is sent again, and an attempt silent for its heartbeat timeout is presumed dead, after
 # seconds instead of minutes: the scenarios measure recovery, and would otherwise wait for it.
-GOALS_RECONCILE_PENDING_GRACE = float(os.environ.get("FAULTS_PENDING_GRACE", "3"))
-GOALS_RECONCILE_CALLBACK_GRACE = float(os.environ.get("FAULTS_CALLBACK_GRACE", "3"))
-GOALS_RECONCILE_QUEUED_TIMEOUT = float(os.environ.get("FAULTS_QUEUED_TIMEOUT", "30"))
-GOALS_RECONCILE_INTERVAL = float(os.environ.get("FAULTS_RECONCILE_EVERY", "2"))
+GOALS_RECONCILE_PENDING_GRACE = float(os.environ.get("FAULTS_PENDING_GRACE", TIMINGS["FAULTS_PENDING_GRACE"]))
+GOALS_RECONCILE_CALLBACK_GRACE = float(os.environ.get("FAULTS_CALLBACK_GRACE", TIMINGS["FAULTS_CALLBACK_GRACE"]))
+GOALS_RECONCILE_QUEUED_TIMEOUT = float(os.environ.get("FAULTS_QUEUED_TIMEOUT", TIMINGS["FAULTS_QUEUED_TIMEOUT"]))
+GOALS_RECONCILE_INTERVAL = float(os.environ.get("FAULTS_RECONCILE_EVERY", TIMINGS["FAULTS_RECONCILE_EVERY"]))
 # Tasks without a queue of their own (the beat-scheduled reconciler) go to a queue of the run's own too.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("FAULTS_QUEUE", "goals-faults") + "-default"
