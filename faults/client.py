@@ -64,13 +64,14 @@ def publish_copies(run: str) -> int:
     """Publish one or two more copies of each of the run's goals' current attempt; returns how many."""
     import random
 
+    from celery import current_app
+
     from goals.dispatch import Dispatch, _publish
     from goals.models import Goal
-    from goals.tasks import execute_goal
 
     rng, copies = random.Random(7), 0
     goals = Goal.objects.filter(params__run=run).values_list("id", "attempt", "task_id", "kind")
-    with execute_goal.app.producer_or_acquire() as producer:
+    with current_app.producer_or_acquire() as producer:
         for goal_id, attempt, task_id, kind in goals:
             for _ in range(rng.choice((1, 2))):
                 _publish(Dispatch(goal_id=goal_id, attempt=attempt, task_id=task_id, kind=kind), producer=producer)

@@ -14,12 +14,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from celery import current_app
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from goals.models import Cause, EventType, GoalEvent
 from goals.registry import get_executor
 from goals.states import ENQUEUE
+from goals.task_names import EXECUTE_TASK
 from goals.transitions import GoalMove, apply_transitions
 
 logger = logging.getLogger(__name__)
@@ -41,10 +43,10 @@ class Dispatch:
 
 
 def _publish(dispatch: Dispatch, *, producer: Any = None) -> None:
-    from goals.tasks import execute_goal
-
     spec = get_executor(dispatch.kind)
-    execute_goal.apply_async(
+    # By name, on the host's Celery app: the sender needs nothing of the worker side (goals.tasks).
+    current_app.send_task(
+        EXECUTE_TASK,
         args=(str(dispatch.goal_id), dispatch.attempt),
         task_id=dispatch.task_id,
         queue=spec.queue,
@@ -79,11 +81,9 @@ def goals_dispatch(*, dispatches: list[Dispatch]) -> set[str]:
     The first broker failure ends the publishing: the goals not sent stay ``pending`` with a
     ``publish_failed`` event, for a later pass, instead of each waiting out the broker's retries.
     """
-    from goals.tasks import execute_goal
-
     sent: list[Dispatch] = []
     try:
-        with execute_goal.app.producer_or_acquire() as producer:
+        with current_app.producer_or_acquire() as producer:
             for dispatch in dispatches:
                 _publish(dispatch, producer=producer)
                 sent.append(dispatch)

@@ -13,6 +13,7 @@ from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from goals.conf import goal_settings
+from goals.task_names import PRUNE_TASK, RECONCILE_TASK
 
 RECONCILE_TASK_NAME = "goals: reconcile"
 PRUNE_TASK_NAME = "goals: prune"
@@ -40,11 +41,11 @@ def ensure_periodic_tasks(**kwargs: Any) -> None:
     with transaction.atomic():
         interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=IntervalSchedule.SECONDS)
         # A pass that waited longer than its interval is superseded by the next one: let it expire.
-        _upsert(RECONCILE_TASK_NAME, task="goals.reconcile", enabled=True, expire_seconds=every, interval=interval)
+        _upsert(RECONCILE_TASK_NAME, task=RECONCILE_TASK, enabled=True, expire_seconds=every, interval=interval)
         daily, _ = CrontabSchedule.objects.get_or_create(minute="30", hour="3", day_of_week="*", day_of_month="*",
                                                          month_of_year="*", timezone="UTC")
         # Always enabled: the task itself does nothing while GOALS_PRUNE_AFTER_DAYS is 0.
-        _upsert(PRUNE_TASK_NAME, task="goals.prune", enabled=True, crontab=daily)
+        _upsert(PRUNE_TASK_NAME, task=PRUNE_TASK, enabled=True, crontab=daily)
         # Beat installs this one itself at start-up; creating it here makes it visible right after migrate.
         cleanup, _ = CrontabSchedule.objects.get_or_create(minute="0", hour="4", day_of_week="*", day_of_month="*",
                                                            month_of_year="*", timezone="UTC")

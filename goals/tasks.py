@@ -30,6 +30,7 @@ from goals.pruning import prune
 from goals.reconciler.passes import scheduled_pass
 from goals.registry import get_executor
 from goals.results import result_row, writes_own_result_rows
+from goals.task_names import EXECUTE_TASK, PRUNE_TASK, RECONCILE_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def _as_json(value: Any) -> Any:
         ) from exc
 
 
-@shared_task(bind=True, base=GoalTask, name="goals.execute")
+@shared_task(bind=True, base=GoalTask, name=EXECUTE_TASK)
 def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
     """Run attempt ``attempt`` of goal ``goal_id`` (the start transition already made it running)."""
     run = self.request.goal_run
@@ -161,13 +162,13 @@ def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
     return _as_json(value)
 
 
-@shared_task(name="goals.reconcile")
+@shared_task(name=RECONCILE_TASK)
 def reconcile_goals() -> dict[str, Any]:
     """The scheduled reconciler pass (see ``goals.reconciler``); skipped while another one runs."""
     return scheduled_pass()
 
 
-@shared_task(name="goals.prune")
+@shared_task(name=PRUNE_TASK)
 def prune_goals() -> dict[str, int]:
     """Scheduled retention: deletes what ``manage.py prune_goals`` would, when ``GOALS_PRUNE_AFTER_DAYS`` > 0."""
     days = goal_settings().prune_after_days

@@ -25,9 +25,9 @@ from goals.models import Attempt, Finding, Goal
 from goals.querysets import ACTIVE_VALUES, sql_list
 from goals.registry import get_executor, hard_time_limit, registered_kinds
 from goals.states import GoalState
+from goals.task_names import EXECUTE_TASK
 
 FINAL_RESULT_STATUSES = ("SUCCESS", "FAILURE")
-GOAL_TASK_NAME = "goals.execute"
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ def result_candidates(*, since: datetime, only: list[str] | None = None) -> list
     if only and not {Finding.MISMATCH, Finding.ORPHAN_RESULT} & set(only):
         return []
     with connection.cursor() as cursor:
-        cursor.execute(_results_statement(), {"task_name": GOAL_TASK_NAME, "since": since})
+        cursor.execute(_results_statement(), {"task_name": EXECUTE_TASK, "since": since})
         rows = cursor.fetchall()
     candidates = []
     for finding, goal_id, task_id, state, attempt, max_attempts, kind, status, done in rows:
@@ -232,7 +232,7 @@ def scanned_counts(*, since: datetime) -> tuple[int, int]:
         cursor.execute(
             f"SELECT (SELECT count(*) FROM {Goal._meta.db_table} WHERE state IN ({sql_list(ACTIVE_VALUES)})),"
             f" (SELECT count(*) FROM {TaskResult._meta.db_table} WHERE date_done >= %s AND task_name = %s)",
-            [since, GOAL_TASK_NAME],
+            [since, EXECUTE_TASK],
         )
         goals, results = cursor.fetchone()
     return goals, results
