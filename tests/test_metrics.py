@@ -84,7 +84,7 @@ def report(*, started_at: datetime, dry_run: bool = False, finished: bool = True
 
 
 def test_the_route_is_slash_metrics():
-    assert reverse("metrics") == "/metrics"
+    assert reverse("goals:metrics") == "/metrics"
 
 
 def test_off_by_default_is_not_found():

@@ -36,7 +36,7 @@ def goal_progress_page(request: HttpRequest, goal_id: str) -> HttpResponse:
         "goal": goal,
         "percent": goal.progress_percent,
         "result_json": json.dumps(goal.result, indent=2) if goal.result is not None else "",
-        "status_url": reverse("goal-status", args=[goal.pk]),
+        "status_url": reverse("goals:goal-status", args=[goal.pk]),
         "final_states": list(FINAL_VALUES),
         "poll_interval_ms": POLL_INTERVAL_MS,
     })

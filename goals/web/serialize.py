@@ -61,13 +61,20 @@ _PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 def _link_templates(prefix: str, urlconf: str | None) -> dict[str, str]:
     # Four reverse() calls per goal were a tenth of a status request; the URLs differ only by the id.
     return {
-        "self": reverse("goal-status", args=[_PLACEHOLDER]),
-        "cancel": reverse("goal-cancel", args=[_PLACEHOLDER]),
-        "retry": reverse("goal-retry", args=[_PLACEHOLDER]),
-        "page": reverse("goal-progress", kwargs={"goal_id": _PLACEHOLDER}),
+        "self": reverse("goals:goal-status", args=[_PLACEHOLDER]),
+        "cancel": reverse("goals:goal-cancel", args=[_PLACEHOLDER]),
+        "retry": reverse("goals:goal-retry", args=[_PLACEHOLDER]),
+        "page": reverse("goals:goal-progress", kwargs={"goal_id": _PLACEHOLDER}),
     }
 
 
 def goal_links(goal_id: str) -> dict[str, str]:
+    """The goal's URLs; raises ``NoReverseMatch`` if the project did not include ``goals.urls``."""
     templates = _link_templates(get_script_prefix(), get_urlconf())
     return {name: template.replace(_PLACEHOLDER, goal_id) for name, template in templates.items()}
+
+
+def ensure_links_resolve() -> None:
+    """Raise ``NoReverseMatch`` now if a goal's links cannot be built: a write that would answer with
+    them asks first, so a missing route fails the request before anything is committed."""
+    goal_links(_PLACEHOLDER)

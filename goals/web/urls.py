@@ -1,8 +1,8 @@
-"""Routes of the JSON API, mounted under ``/api/`` by ``config/urls.py``.
+"""Routes of the JSON API, mounted under ``api/`` by ``goals.urls`` (which a host includes, not this).
 
-The names are global, not namespaced: the progress page (``goals.web.pages``) links ``goal-status``.
-The action routes have no trailing slash: they are verbs on a goal, not resources of their own. Every
-route here is described in ``goals.web.openapi`` (a test checks both ways).
+The names live in the ``goals`` namespace of ``goals.urls``. The action routes have no trailing slash:
+they are verbs on a goal, not resources of their own. Every route here is described in
+``goals.web.openapi`` (a test checks both ways).
 """
 
 from django.urls import path

@@ -26,7 +26,7 @@ from goals.web.cursor import BadCursor, cursor_after, page_after
 from goals.web.endpoint import api_endpoint
 from goals.web.http import ApiError, conditional_json_response, invalid, json_response, read_json_object
 from goals.web.openapi import openapi_document
-from goals.web.serialize import goal_json
+from goals.web.serialize import ensure_links_resolve, goal_json
 
 
 def _visible(caller: Caller) -> GoalQuerySet:
@@ -54,6 +54,8 @@ def goal_collection(request: HttpRequest, caller: Caller) -> HttpResponse:
 
 
 def _submit(request: HttpRequest, caller: Caller) -> HttpResponse:
+    # A 500 after the commit would have a retrying client submit the goal again.
+    ensure_links_resolve()
     submission = inputs.submission(read_json_object(request, required=True))
     try:
         goal, created = goal_submit(
@@ -133,4 +135,4 @@ def goal_retry_view(request: HttpRequest, caller: Caller, goal_id: str) -> HttpR
 @api_endpoint("GET", public=True)
 def openapi_schema(request: HttpRequest, caller: None) -> HttpResponse:
     """The OpenAPI 3.1 description of this API; public, like any API's documentation."""
-    return json_response(openapi_document(server=reverse("goal-api-schema").removesuffix("schema/")))
+    return json_response(openapi_document(server=reverse("goals:goal-api-schema").removesuffix("schema/")))

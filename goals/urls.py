@@ -1,0 +1,22 @@
+"""goaltrack's routes, namespaced ``goals``: a host mounts them with one ``include()`` under any prefix.
+
+    path("", include("goals.urls"))          # /api/goals/, /goals/<id>/, /metrics
+    path("tracking/", include("goals.urls"))  # /tracking/api/goals/, /tracking/goals/<id>/, ...
+
+Everything in the app reverses these names through the ``goals:`` namespace, never a name the host
+defines; ``goals.checks`` reports a project that did not include them.
+"""
+
+from django.urls import include, path
+
+from goals.metrics import metrics_view
+from goals.web import urls as api_urls
+from goals.web.pages import goal_progress_page
+
+app_name = "goals"
+
+urlpatterns = [
+    path("api/", include(api_urls)),
+    path("goals/<str:goal_id>/", goal_progress_page, name="goal-progress"),
+    path("metrics", metrics_view, name="metrics"),
+]
