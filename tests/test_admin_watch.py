@@ -66,3 +66,19 @@ def test_goals_needing_review_can_be_filtered(admin_client):
     body = admin_client.get("/admin/goals/goal/?needs_review__exact=1").content.decode()
     assert str(flagged.pk) in body
     assert body.count('<td class="field-kind">') == 1, "only the flagged goal is listed"
+
+
+def test_the_admin_never_deletes_goals_or_reports(admin_client):
+    """A delete would cascade the journal away: no button, no bulk action, and the URL refuses."""
+    goal = submit("tests.noop", {})
+    report, _ = run_pass(trigger="test")
+    detail = admin_client.get(f"/admin/goals/goal/{goal.pk}/change/").content.decode()
+    assert f"/admin/goals/goal/{goal.pk}/delete/" not in detail
+    assert 'value="delete_selected"' not in admin_client.get("/admin/goals/goal/").content.decode()
+    assert admin_client.get(f"/admin/goals/goal/{goal.pk}/delete/").status_code == 403
+    bulk = admin_client.post("/admin/goals/goal/", {"action": "delete_selected", "_selected_action": [goal.pk],
+                                                    "post": "yes"})
+    assert bulk.status_code in (200, 302)
+    assert admin_client.get(f"/admin/goals/reconciliationreport/{report.pk}/delete/").status_code == 403
+    assert Goal.objects.filter(pk=goal.pk).exists()
+    assert goal.events.exists()

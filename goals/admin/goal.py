@@ -217,6 +217,11 @@ class GoalAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Goal | None = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Goal | None = None) -> bool:
+        # A delete would cascade the goal's attempts and journal away; retention (prune_goals) is the only
+        # way goals go. This also drops the "Delete selected" action.
+        return False
+
     def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("goals.review_goal")
 

@@ -76,6 +76,10 @@ class ReconciliationReportAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: ReconciliationReport | None = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: ReconciliationReport | None = None) -> bool:
+        # Reports are history, like the journal: retention (prune_goals) removes them, nobody else.
+        return False
+
 
 def _download(body: str, content_type: str, filename: str) -> HttpResponse:
     response = HttpResponse(body, content_type=content_type)
