@@ -19,8 +19,9 @@ from goals import sender
 from goals.conf import goal_settings
 from goals.models import Goal
 from goals.states import FINAL_STATES
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["ROOT"]
 
 
 def database_url(settings_dict: dict) -> str:
