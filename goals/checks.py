@@ -1,4 +1,7 @@
-"""System checks: malformed ``GOALS_*`` settings and unsafe Celery settings fail ``manage.py check``."""
+"""System checks of the ``GOALS_*`` settings: a malformed one fails ``manage.py check``, not a task.
+
+The settings around the app (installed apps, routes, the Celery app) are checked in ``goals.host_checks``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from dataclasses import fields
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, register
 
 from goals.conf import GoalSettings
 
@@ -46,23 +49,3 @@ def _check_metrics_settings() -> list[Error]:
         return [Error("GOALS_METRICS is 'token' but GOALS_METRICS_TOKEN is empty: nobody could scrape /metrics",
                       id="goals.E003")]
     return []
-
-
-@register()
-def check_celery_settings(app_configs: Any, **kwargs: Any) -> list[Error | Warning]:
-    problems: list[Error | Warning] = []
-    accepted = set(getattr(settings, "CELERY_ACCEPT_CONTENT", ["json"]))
-    if accepted - {"json", "application/json"}:
-        problems.append(Error(
-            f"CELERY_ACCEPT_CONTENT={sorted(accepted)} accepts more than JSON: a message from the broker "
-            "could run code in the worker", id="goals.E010"))
-    if not getattr(settings, "CELERY_TASK_ACKS_LATE", False):
-        problems.append(Warning("CELERY_TASK_ACKS_LATE is off: a worker that dies mid-task loses its message "
-                                "(the reconciler re-sends it, later)", id="goals.W011"))
-    visibility = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}).get("visibility_timeout")
-    limit = getattr(settings, "CELERY_TASK_TIME_LIMIT", None)
-    if visibility and limit and limit >= visibility:
-        problems.append(Error(
-            f"CELERY_TASK_TIME_LIMIT ({limit}s) must stay below the broker's visibility_timeout "
-            f"({visibility}s), or a running task's message is delivered again", id="goals.E012"))
-    return problems

@@ -13,7 +13,7 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from config.settings.env import env_bool, env_int
-from goals.checks import check_celery_settings, check_goal_settings
+from goals.checks import check_goal_settings
 from goals.conf import goal_settings
 from tests.conftest import ROOT, service_env
 
@@ -24,7 +24,6 @@ def check_ids(problems) -> list[str]:
 
 def test_project_settings_pass_every_check():
     assert check_goal_settings(None) == []
-    assert check_celery_settings(None) == []
     call_command("check", "--fail-level", "WARNING")
 
 
@@ -54,19 +53,6 @@ def test_goal_settings_accessor_merges_over_defaults():
     with override_settings(GOALS_MAX_PARAMS_BYTES=1000):
         assert goal_settings().max_params_bytes == 1000
         assert goal_settings().default_max_attempts == 3
-
-
-@pytest.mark.parametrize(
-    ("overrides", "expected_id"),
-    [
-        ({"CELERY_ACCEPT_CONTENT": ["json", "pickle"]}, "goals.E010"),
-        ({"CELERY_TASK_ACKS_LATE": False}, "goals.W011"),
-        ({"CELERY_TASK_TIME_LIMIT": 3600}, "goals.E012"),
-    ],
-)
-def test_unsafe_celery_setting_is_reported(overrides, expected_id):
-    with override_settings(**overrides):
-        assert check_ids(check_celery_settings(None)) == [expected_id]
 
 
 def test_malformed_environment_values_are_refused(monkeypatch):
