@@ -2,7 +2,7 @@
 end, and returns its figures with the ``Verdict`` of ``faults.checks.verify``.
 
 A scenario takes its sizes as keyword arguments; ``SCENARIOS`` gives the full sizes (``make faults``)
-and the short ones (``tests/test_faults.py``). Nothing here weakens a check to make a scenario pass:
+and the short ones (``tests/faults/test_faults.py``). Nothing here weakens a check to make a scenario pass:
 a problem the verdict reports is a bug in goaltrack.
 """
 

@@ -1,16 +1,7 @@
-from django.apps import AppConfig, apps
+from django.apps import AppConfig
 from django.utils.module_loading import autodiscover_modules
 
-# The apps whose tables goaltrack keeps its data in, and what it keeps there.
-REQUIRED_APPS = {
-    "django_celery_results": "the task result rows a goal's final transition writes and the reconciler reads",
-    "django_celery_beat": "the beat schedule of the reconciler and of pruning",
-}
-
-
-def missing_required_apps() -> list[str]:
-    """The required apps the project did not install (``goals.E020`` names each, with the fix)."""
-    return [name for name in REQUIRED_APPS if not apps.is_installed(name)]
+from goals.required_apps import missing_required_apps
 
 
 class GoalsConfig(AppConfig):

@@ -20,9 +20,9 @@ from django.core.checks import Error, Tags, Warning, register
 from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
-from goals.apps import REQUIRED_APPS, missing_required_apps
 from goals.conf import goal_settings
 from goals.registry import get_executor, hard_time_limit, registered_kinds
+from goals.required_apps import REQUIRED_APPS, missing_required_apps
 from goals.task_names import EXECUTE_TASK
 
 DATABASE_SCHEDULERS = {"django_celery_beat.schedulers:DatabaseScheduler",

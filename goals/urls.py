@@ -9,7 +9,7 @@ defines; ``goals.checks`` reports a project that did not include them.
 
 from django.urls import include, path
 
-from goals.apps import missing_required_apps
+from goals.required_apps import missing_required_apps
 
 app_name = "goals"
 urlpatterns = []

@@ -102,9 +102,10 @@ class WorkerProcess:
         self.log.close()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def sender_thread(django_db_setup):
-    """The sender thread (goals.sender) closes its connection before the test database is dropped."""
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test database, and the sender thread (goals.sender) closing its connection before the
+    database is dropped. Only tests that use the database create it: the unit tier connects to nothing."""
     yield
     sender.stop()
 

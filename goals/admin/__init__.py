@@ -1,6 +1,6 @@
 """The admin: goal review (``goal``), reconciliation reports (``reports``) and API tokens (``tokens``)."""
 
-from goals.apps import missing_required_apps
+from goals.required_apps import missing_required_apps
 
 # The goal admin links django-celery-results' rows; without that app, start-up must reach the system
 # check that says so (goals.E020) instead of failing on the import.

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 description of the JSON API, served at ``/api/schema/``.
 
-Written by hand (no schema generator in the dependencies); ``tests/test_openapi.py`` keeps it honest by
+Written by hand (no schema generator in the dependencies); ``tests/db/test_openapi.py`` keeps it honest by
 producing every documented status of every operation against the real views, and by checking that
 every route in ``goals.web.urls`` is documented. Paths are relative to the server URL (the mount point).
 """

@@ -17,8 +17,8 @@ from goals.conf import goal_settings
 from goals.models import Goal
 from goals.states import GoalState
 from goals.web.urls import urlpatterns
+from tests.db.test_http_api import JSON, act, session_client, submit, token_client
 from tests.factories import make_goal
-from tests.test_http_api import JSON, act, session_client, submit, token_client
 
 pytestmark = pytest.mark.django_db
 

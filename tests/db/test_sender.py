@@ -1,6 +1,6 @@
 """The sender thread (goals.sender): committed goals published and recorded queued from its own thread,
 a group in one statement, fenced like any transition. A broker that is down costs the sender, not the
-caller: tests/test_broker_down.py."""
+caller: tests/db/test_broker_down.py."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from tests.conftest import database_url
 
 
 @pytest.fixture
-def stage(transactional_db, sender_thread, tmp_path) -> Stage:
+def stage(transactional_db, tmp_path) -> Stage:
     return Stage(database_url=database_url(connection.settings_dict), broker_url=settings.CELERY_BROKER_URL,
                  folder=tmp_path, base_settings="config.settings.test", queue=f"goals-faults-{os.getpid()}")
 
