@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 from goals.models import Goal
@@ -70,7 +71,7 @@ def _link_templates(prefix: str, urlconf: str | None) -> dict[str, str]:
 
 def goal_links(goal_id: str) -> dict[str, str]:
     """The goal's URLs; raises ``NoReverseMatch`` if the project did not include ``goals.urls``."""
-    templates = _link_templates(get_script_prefix(), get_urlconf())
+    templates = _link_templates(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
     return {name: template.replace(_PLACEHOLDER, goal_id) for name, template in templates.items()}
 
 

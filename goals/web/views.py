@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from goals.exceptions import GoalNotFound, GoalValidationError, TransitionNotAllowed
 from goals.models import Cause, Goal
@@ -54,8 +54,12 @@ def goal_collection(request: HttpRequest, caller: Caller) -> HttpResponse:
 
 
 def _submit(request: HttpRequest, caller: Caller) -> HttpResponse:
-    # A 500 after the commit would have a retrying client submit the goal again.
-    ensure_links_resolve()
+    # A 500 after the commit would have a retrying client submit the goal again: refuse before writing.
+    try:
+        ensure_links_resolve()
+    except NoReverseMatch:
+        raise ApiError(500, "not_configured", detail='the project does not include goals.urls ("goals" '
+                       "namespace): nothing was submitted (system check goals.E023)") from None
     submission = inputs.submission(read_json_object(request, required=True))
     try:
         goal, created = goal_submit(

@@ -14,6 +14,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.urls import clear_url_caches
 from django.utils import timezone
 
 from goals.conf import goal_settings
@@ -538,3 +539,19 @@ def test_the_status_read_builds_the_same_goal_as_the_orm(alice, result):
         name: getattr(expected, name) for name in STATUS_FIELDS}
     assert goal_for_status(goal_id=goal.pk, owner_id=alice.pk + 1) is None
     assert goal_for_status(goal_id=goal.pk, owner_id=None).pk == goal.pk
+
+
+def test_a_project_without_goals_urls_refuses_a_submit_before_anything_is_written(as_alice, settings):
+    """Mounting only the API module leaves the goal's page unroutable: the submit answers a JSON error and
+    commits nothing, so a client that retries does not create the goal twice."""
+    settings.ROOT_URLCONF = "tests.urls_api_only"
+    clear_url_caches()
+    try:
+        response = submit(as_alice, {"kind": "tests.noop", "params": {}})
+    finally:
+        settings.ROOT_URLCONF = "config.urls"
+        clear_url_caches()
+    assert response.status_code == 500
+    assert response.json()["error"] == "not_configured"
+    assert "goals.urls" in response.json()["detail"]
+    assert not Goal.objects.exists()
