@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench faults venv clean-local
+.PHONY: demo test matrix lint bench faults venv clean-local
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(STAMP)
 	scripts/ensure-debian-package /usr/bin/chromium chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The suite on the other supported Django x Python pairs (make test runs the default one, 3.11 with Django 5.2),
+# each in a fresh virtual environment built by nox: see noxfile.py.
+matrix: $(STAMP)
+	$(BIN)/nox -t others $(NOX_ARGS)
 
 # Benchmarks run on purpose, never in CI (about 16 minutes on 2 cores): see bench/README.md.
 bench: $(STAMP)
