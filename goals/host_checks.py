@@ -90,8 +90,9 @@ def _celery_app() -> Any:
     if _state.default_app is None:
         return None
     app = _state.get_current_app()
-    # Celery's fallback app is named "default" and configured from nothing.
-    return None if app.main == "default" and app.loader.__class__.__name__ == "AppLoader" else app
+    # Celery's fallback, made when something asked for the current app before any was created, is named
+    # "default" and has no fix-ups (an app a project creates has Django's).
+    return None if app.main == "default" and not app.fixups else app
 
 
 @register()

@@ -143,3 +143,13 @@ def test_a_host_without_the_required_apps_gets_the_check_not_a_runtime_error():
     assert "goals.E020" in result.stderr
     assert "'django_celery_results' is not in INSTALLED_APPS" in result.stderr
     assert "'django_celery_beat' is not in INSTALLED_APPS" in result.stderr
+
+
+def test_a_host_with_no_celery_app_is_told_to_define_one():
+    # ``python -m django`` rather than manage.py: nothing of the example project (whose package creates its
+    # Celery app on import) is loaded, and the URLconf is a test one too.
+    result = subprocess.run([sys.executable, "-m", "django", "check"], cwd=ROOT, capture_output=True, text=True,
+                            env=service_env(DJANGO_SETTINGS_MODULE="tests.settings_without_celery_app"), timeout=120)
+    assert result.returncode != 0
+    assert "goals.E030" in result.stderr
+    assert "no Celery app is loaded" in result.stderr
