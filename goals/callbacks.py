@@ -11,14 +11,20 @@ import logging
 import uuid
 from typing import Any
 
+from django.db import transaction
+
 from goals.dispatch import goal_dispatch
 from goals.exceptions import GoalNotFound
 from goals.models import AttemptOutcome, Cause
 from goals.registry import get_executor
+from goals.review import goal_flag_for_review, not_run_again_reason
 from goals.states import FAIL, REDISPATCH, SCHEDULE_RETRY, START, SUCCEED, GoalState
 from goals.transitions import TransitionOutcome, apply_transition
 
 logger = logging.getLogger(__name__)
+
+# The finding a redelivered message of a running attempt stands for (the reconciler's would be "stalled").
+LOST_WORKER_FINDING = "worker_lost"
 
 
 def _log_refused(outcome: TransitionOutcome, task_id: str) -> None:
@@ -53,9 +59,8 @@ def _recover_lost_attempt(outcome: TransitionOutcome, *, task_id: str, worker: s
     goal_id, attempt = outcome.goal_id, outcome.attempt
     lost = {"type": "WorkerLost", "message": f"the worker running attempt {attempt} died", "traceback": ""}
     if not get_executor(outcome.kind).idempotent:
-        lost["message"] += "; the executor is not idempotent, so it is not run again"
-        apply_transition(FAIL, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
-                         error=lost, closed_outcome=AttemptOutcome.WORKER_LOST, caller_task_id=task_id)
+        _fail_lost_attempt(outcome, task_id=task_id, worker=worker, lost=lost, idempotent=False,
+                           max_attempts=outcome.max_attempts)
         return
     resent = apply_transition(REDISPATCH, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
                               new_task_id=str(uuid.uuid4()), error=lost, caller_task_id=task_id,
@@ -63,9 +68,25 @@ def _recover_lost_attempt(outcome: TransitionOutcome, *, task_id: str, worker: s
     if resent.applied:
         goal_dispatch(goal_id=goal_id, attempt=resent.attempt, task_id=resent.task_id, kind=resent.kind)
     elif resent.budget_exhausted:
-        lost["message"] += f"; no attempt left of {resent.max_attempts}"
-        apply_transition(FAIL, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
-                         error=lost, closed_outcome=AttemptOutcome.WORKER_LOST, caller_task_id=task_id)
+        _fail_lost_attempt(outcome, task_id=task_id, worker=worker, lost=lost, idempotent=True,
+                           max_attempts=resent.max_attempts)
+
+
+def _fail_lost_attempt(outcome: TransitionOutcome, *, task_id: str, worker: str, lost: dict[str, str],
+                       idempotent: bool, max_attempts: int) -> None:
+    """Fail a goal whose worker died and that must not run again, and flag it for review, together: the
+    reconciler does the same for the same goal found later (README: "failed instead of sent again, and
+    flagged for review")."""
+    reason = not_run_again_reason(LOST_WORKER_FINDING, idempotent=idempotent, max_attempts=max_attempts)
+    error = {**lost, "message": f"{lost['message']}; {reason.split(': ', 1)[1]}"}
+    with transaction.atomic():
+        failed = apply_transition(FAIL, goal_id=outcome.goal_id, attempt=outcome.attempt, cause=Cause.EXECUTOR,
+                                  actor=worker, error=error, closed_outcome=AttemptOutcome.WORKER_LOST,
+                                  caller_task_id=task_id)
+        if failed.applied:
+            goal_flag_for_review(goal_id=outcome.goal_id, state=GoalState.FAILED, attempt=failed.attempt,
+                                 reason=reason, cause=Cause.EXECUTOR, actor=worker,
+                                 details={"finding": LOST_WORKER_FINDING, "task_id": task_id})
 
 
 def _finish(transition_kwargs: dict[str, Any]) -> None:

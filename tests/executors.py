@@ -50,6 +50,11 @@ def sleeper_not_idempotent(ctx, *, seconds: float = 30.0):
     return sleeper(ctx, seconds=seconds)
 
 
+@executor("tests.sleeper_single_attempt", max_attempts=1, timeout=120)
+def sleeper_single_attempt(ctx, *, seconds: float = 30.0):
+    return sleeper(ctx, seconds=seconds)
+
+
 @executor("tests.typed", max_attempts=1, timeout=30)
 def typed(ctx, *, name: str, size: int = 1):
     return {"name": name, "size": size}

@@ -21,7 +21,7 @@ from goals.exceptions import UnknownExecutor
 from goals.models import Action, AttemptOutcome, Cause, Finding
 from goals.reconciler.detect import Candidate
 from goals.registry import get_executor
-from goals.review import Flag, goals_flag_for_review
+from goals.review import Flag, goals_flag_for_review, not_run_again_reason
 from goals.states import EXPIRE, FAIL, REDISPATCH, SUCCEED, GoalState
 from goals.transitions import GoalMove, TransitionOutcome, apply_transitions
 
@@ -101,9 +101,9 @@ def _reason(candidate: Candidate) -> str:
     idempotent = _idempotent(candidate.kind)
     if idempotent is None:
         return f"{candidate.finding}: no executor is registered for kind {candidate.kind!r}"
-    if not idempotent and candidate.finding != Finding.LOST_IN_QUEUE:
-        return f"{candidate.finding}: the executor is not idempotent, so it is not run again"
-    return f"{candidate.finding}: no attempt left of {candidate.max_attempts}"
+    # A goal lost in the queue never started, so sending it again is safe even for a non-idempotent executor.
+    return not_run_again_reason(candidate.finding, idempotent=idempotent or candidate.finding == Finding.LOST_IN_QUEUE,
+                                max_attempts=candidate.max_attempts)
 
 
 def _details(candidate: Candidate) -> dict[str, Any]:

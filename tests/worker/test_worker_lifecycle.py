@@ -76,10 +76,15 @@ def test_result_that_is_not_json_fails_the_goal_clearly(worker):
     assert goal.attempt == 1, "a result that cannot be stored is not retried"
 
 
-@pytest.mark.parametrize(("kind", "expected"), [("tests.sleeper", "redelivered"), ("tests.sleeper_once", "failed")])
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("tests.sleeper", "redelivered"),
+    ("tests.sleeper_once", "the executor is not idempotent, so it is not run again"),
+    ("tests.sleeper_single_attempt", "no attempt left of 1"),
+])
 def test_sigkill_of_the_pool_child_mid_task(worker, kind, expected):
     """Promise: the redelivered message of a killed attempt starts the next attempt (idempotent
-    executors) or fails the goal (non-idempotent ones); the goal never stays running."""
+    executors with attempts left) or fails the goal and flags it for review, as the reconciler would
+    (non-idempotent executors, or no attempt left); the goal never stays running."""
     goal = submit(kind, {"seconds": 60})
     running = wait_for(goal.id, lambda g: g.progress_message.startswith("pid="), worker=worker)
     child = int(running.progress_message.removeprefix("pid="))
@@ -94,8 +99,12 @@ def test_sigkill_of_the_pool_child_mid_task(worker, kind, expected):
         assert goal.attempt == 2
         assert goal.result == {"attempt": 2}
         assert goal.events.filter(transition="redispatch", cause="executor", to_state="pending").exists()
+        assert not goal.needs_review
     else:
         assert goal.state == GoalState.FAILED
         assert goal.attempt == 1
         assert goal.error["type"] == "WorkerLost"
-        assert "not idempotent" in goal.error["message"]
+        assert goal.error["message"].endswith(expected)
+        assert goal.needs_review, "failed for a lost worker: flagged for review, whoever failed it"
+        assert goal.review_reason == f"worker_lost: {expected}"
+        assert goal.events.filter(event="flagged", cause="executor", attempt=1).count() == 1
