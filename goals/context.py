@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from uuid import UUID
+
+from django.db import InterfaceError, OperationalError, connection
 
 from goals.db import hot_cursor
 from goals.exceptions import GoalNoLongerRunning
 from goals.models import Goal
 from goals.states import GoalState
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -18,7 +23,10 @@ class ExecutionContext:
     the latest values are always written with the final state, so none is lost.
 
     A progress write that finds the attempt no longer running (cancelled, expired, superseded) raises
-    ``GoalNoLongerRunning``, which stops the executor cooperatively.
+    ``GoalNoLongerRunning``, which stops the executor cooperatively. Progress and heartbeats are hints: one
+    the database cannot take (an outage, a restart) is dropped with a warning, never raised into the
+    executor, where the default ``retry_on`` would spend an attempt on it (and run a non-idempotent step
+    twice). The values stay pending for the next write or the final state.
     """
 
     goal_id: UUID | str
@@ -54,6 +62,20 @@ class ExecutionContext:
         return self.progress_current, self.progress_total, self.progress_message
 
     def _write(self) -> None:
+        try:
+            changed = self._update()
+        except (OperationalError, InterfaceError) as exc:
+            # Try again one interval later, on a fresh connection.
+            self._last_write = time.monotonic()
+            connection.close()
+            logger.warning("progress of goal %s attempt %s not written, the database is unreachable: %s",
+                           self.goal_id, self.attempt, exc)
+            return
+        self._last_write = time.monotonic()
+        if changed == 0:
+            raise GoalNoLongerRunning(self.goal_id, self.attempt)
+
+    def _update(self) -> int:
         with hot_cursor() as cursor:
             # Progress and heartbeat lost in a database crash are harmless (the next write or the final
             # state carries them): the write need not wait for the disk.
@@ -65,7 +87,4 @@ class ExecutionContext:
                 [self.progress_current, self.progress_total, self.progress_message, str(self.goal_id),
                  self.attempt, GoalState.RUNNING.value],
             )
-            changed = cursor.rowcount
-        self._last_write = time.monotonic()
-        if changed == 0:
-            raise GoalNoLongerRunning(self.goal_id, self.attempt)
+            return cursor.rowcount

@@ -43,3 +43,40 @@ def test_an_error_of_the_statement_itself_is_not_retried():
     with pytest.raises(IntegrityError):
         retry_while_unreachable(write, within=5.0, what="test")
     assert len(calls) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_while_the_database_is_away_is_dropped_not_raised_into_the_executor():
+    """A 5 s outage must not cost a running goal an attempt: ``ctx.progress`` is a hint. Django's
+    connection goes through a proxy that is cut, then restored, as a real outage would."""
+    from urllib.parse import urlsplit
+
+    from django.db import connection
+
+    from faults.proxy import CuttableProxy
+    from goals.context import ExecutionContext
+    from goals.states import GoalState
+    from tests.conftest import database_url
+    from tests.factories import make_goal
+
+    goal = make_goal(state=GoalState.RUNNING)
+    proxy = CuttableProxy(database_url(connection.settings_dict)).start()
+    original = dict(connection.settings_dict)
+    address = urlsplit(proxy.url)
+    connection.close()
+    connection.settings_dict.update(HOST=address.hostname, PORT=address.port, OPTIONS={})
+    try:
+        ctx = ExecutionContext(goal_id=goal.pk, attempt=goal.attempt, kind=goal.kind, interval=0)
+        ctx.progress(1, 3, "before the outage")
+        proxy.cut()
+        ctx.progress(2, 3, "during the outage")  # raised OperationalError into the executor before
+        assert ctx.progress_values == (2, 3, "during the outage"), "kept for the next write or the final state"
+        proxy.restore()
+        ctx.progress(3, 3, "after the outage")
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(original)
+        proxy.close()
+    goal.refresh_from_db()
+    assert (goal.progress_current, goal.progress_message) == (3, "after the outage")
