@@ -25,12 +25,13 @@ from faults.checks import Verdict, verify
 from faults.common import FINAL_VALUES, Outcome, new_run
 from faults.processes import Stage
 from goals import callbacks
-from goals.exceptions import GoalError
+from goals.exceptions import GoalBehindMessage, GoalError
 from goals.models import Cause, Goal, GoalEvent
 from goals.reconciler.passes import run_pass
 from goals.registry import get_executor
 from goals.review import goal_acknowledge
 from goals.services import goal_cancel, goal_retry, goal_submit
+from goals.states import GoalState
 
 
 def machine_for(run: str, verdicts: list[Verdict]) -> type[RuleBasedStateMachine]:
@@ -57,8 +58,15 @@ def machine_for(run: str, verdicts: list[Verdict]) -> type[RuleBasedStateMachine
 
         @rule(offset=st.sampled_from([-1, 0, 1]), redelivered=st.booleans())
         def start(self, offset: int, redelivered: bool) -> None:
-            callbacks.attempt_started(goal_id=str(self.goal_id), attempt=self._attempt(offset), task_id="t",
-                                      worker="w", redelivered=redelivered)
+            attempt = self._attempt(offset)
+            try:
+                callbacks.attempt_started(goal_id=str(self.goal_id), attempt=attempt, task_id="t", worker="w",
+                                          redelivered=redelivered)
+            except GoalBehindMessage:
+                # The message is handed back to the queue, changing nothing: only ever for the next attempt
+                # of a goal whose running attempt has not recorded its retry.
+                goal = Goal.objects.get(pk=self.goal_id)
+                assert (goal.state, goal.attempt) == (GoalState.RUNNING, attempt - 1)
 
         @rule(offset=st.sampled_from([-1, 0, 1]))
         def succeed(self, offset: int) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 
 from goals.dispatch import goal_dispatch
-from goals.exceptions import GoalNotFound
+from goals.exceptions import GoalBehindMessage, GoalNotFound
 from goals.models import AttemptOutcome, Cause
 from goals.registry import get_executor
 from goals.review import goal_flag_for_review, not_run_again_reason
@@ -37,6 +37,9 @@ def attempt_started(*, goal_id: str, attempt: int, task_id: str, worker: str,
                     redelivered: bool) -> TransitionOutcome | None:
     """Mark the attempt running and return what the executor needs, or None if it must not run.
 
+    Raises ``GoalBehindMessage`` when the message is for the next attempt of a goal whose running attempt
+    has not recorded its retry yet (the retry's message outran ``on_retry``): the caller hands it back.
+
     A redelivered message of an attempt that is already running means its worker died mid-run: the
     attempt is closed as ``worker_lost`` and the goal is sent again as the next attempt (or failed, if
     no attempt is left or the executor is not idempotent). The redelivered message itself never runs.
@@ -50,6 +53,8 @@ def attempt_started(*, goal_id: str, attempt: int, task_id: str, worker: str,
     if outcome.applied:
         return outcome
     _log_refused(outcome, task_id)
+    if outcome.from_state == GoalState.RUNNING and outcome.attempt == attempt - 1:
+        raise GoalBehindMessage(goal_id, outcome.attempt, attempt)
     if redelivered and outcome.from_state == GoalState.RUNNING and outcome.attempt == attempt:
         _recover_lost_attempt(outcome, task_id=task_id, worker=worker)
     return None

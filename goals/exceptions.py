@@ -64,3 +64,12 @@ class UnknownExecutor(GoalError):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         super().__init__(f"no executor is registered for kind {kind!r}")
+
+
+class GoalBehindMessage(GoalError):
+    """A task message arrived for an attempt the goal has not reached yet: the previous attempt, still
+    running, has published its retry but not yet recorded it. The message must wait, not be dropped."""
+
+    def __init__(self, goal_id: object, goal_attempt: int, message_attempt: int) -> None:
+        super().__init__(f"goal {goal_id} is at attempt {goal_attempt}, behind the message's {message_attempt}")
+        self.goal_id, self.goal_attempt, self.message_attempt = goal_id, goal_attempt, message_attempt

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from goals.context import ExecutionContext
 from goals.db import retry_while_unreachable
 from goals.dispatch import process_name
 from goals.errors import error_record
-from goals.exceptions import GoalNoLongerRunning, ResultNotSerializable
+from goals.exceptions import GoalBehindMessage, GoalNoLongerRunning, ResultNotSerializable
 from goals.pruning import prune
 from goals.reconciler.passes import scheduled_pass
 from goals.registry import get_executor
@@ -33,6 +34,9 @@ from goals.results import result_row, writes_own_result_rows
 from goals.task_names import EXECUTE_TASK, PRUNE_TASK, RECONCILE_TASK
 
 logger = logging.getLogger(__name__)
+
+# Seconds a message that arrived ahead of its goal's attempt waits before it goes back to the queue.
+BEHIND_MESSAGE_PAUSE = 0.5
 
 
 def _goal_args(args: Any) -> tuple[str, int]:
@@ -94,6 +98,11 @@ class GoalTask(Task):
             # (acknowledged after a failure, it would leave the goal queued with nothing left to run it).
             raise Reject(f"goal {goal_id} attempt {attempt}: the database is unreachable: {exc}",
                          requeue=True) from exc
+        except GoalBehindMessage as exc:
+            # The retry that sent this message is not recorded yet: hand the message back (after a pause, so
+            # it does not spin) rather than acknowledge it and leave the goal retrying with nothing queued.
+            time.sleep(BEHIND_MESSAGE_PAUSE)
+            raise Reject(str(exc), requeue=True) from exc
         if started is None:
             # Stale, duplicate or cancelled: acknowledge the message without running anything.
             raise Ignore()

@@ -33,3 +33,30 @@ def test_same_message_published_twice_runs_once(worker):
     assert goal.attempts.count() == 1
     progress_writes = [s for s in worker.statements(goal.id) if "SET progress_current" in s["sql"]]
     assert len(progress_writes) == 3, "the executor ran once"
+
+
+def test_a_retry_message_that_outruns_its_on_retry_record_is_not_dropped(worker):
+    """The next attempt's message can reach a free pool child before ``on_retry`` has recorded the retry
+    (the database slow or away). Its start then finds the goal behind the message's attempt: the message
+    must go back to the queue, not be acknowledged, or the goal stays ``retrying`` with nothing queued."""
+    import time
+    import uuid
+
+    from goals.models import Cause
+    from goals.states import SCHEDULE_RETRY
+    from goals.transitions import apply_transition
+    from tests.factories import make_goal
+
+    goal = make_goal(state=GoalState.RUNNING, kind="tests.noop")
+    next_task_id = str(uuid.uuid4())
+    # Attempt 2's message is published (as self.retry does) while the goal still records attempt 1 running.
+    execute_goal.apply_async(args=(str(goal.id), 2), task_id=next_task_id, queue=goal_settings().task_queue)
+    wait_for(goal.id, lambda g: g.events.filter(event=EventType.IGNORED, attempt=2).exists(), worker=worker)
+    time.sleep(1.0)
+    # ...and only now does on_retry's transition commit.
+    apply_transition(SCHEDULE_RETRY, goal_id=goal.id, attempt=1, cause=Cause.EXECUTOR, actor="test",
+                     new_task_id=next_task_id, error={"type": "Planned", "message": "attempt 1", "traceback": ""})
+
+    goal = wait_final(goal.id, timeout=30, worker=worker)
+    assert goal.state == GoalState.SUCCEEDED
+    assert goal.attempt == 2
