@@ -82,15 +82,15 @@ def _fail_lost_attempt(outcome: TransitionOutcome, *, task_id: str, worker: str,
     """Fail a goal whose worker died and that must not run again, and flag it for review, together: the
     reconciler does the same for the same goal found later (README: "failed instead of sent again, and
     flagged for review")."""
-    reason = not_run_again_reason(LOST_WORKER_FINDING, idempotent=idempotent, max_attempts=max_attempts)
-    error = {**lost, "message": f"{lost['message']}; {reason.split(': ', 1)[1]}"}
+    why = not_run_again_reason(idempotent=idempotent, max_attempts=max_attempts)
+    error = {**lost, "message": f"{lost['message']}; {why}"}
     with transaction.atomic():
         failed = apply_transition(FAIL, goal_id=outcome.goal_id, attempt=outcome.attempt, cause=Cause.EXECUTOR,
                                   actor=worker, error=error, closed_outcome=AttemptOutcome.WORKER_LOST,
                                   caller_task_id=task_id)
         if failed.applied:
             goal_flag_for_review(goal_id=outcome.goal_id, state=GoalState.FAILED, attempt=failed.attempt,
-                                 reason=reason, cause=Cause.EXECUTOR, actor=worker,
+                                 reason=f"{LOST_WORKER_FINDING}: {why}", cause=Cause.EXECUTOR, actor=worker,
                                  details={"finding": LOST_WORKER_FINDING, "task_id": task_id})
 
 

@@ -102,8 +102,8 @@ def _reason(candidate: Candidate) -> str:
     if idempotent is None:
         return f"{candidate.finding}: no executor is registered for kind {candidate.kind!r}"
     # A goal lost in the queue never started, so sending it again is safe even for a non-idempotent executor.
-    return not_run_again_reason(candidate.finding, idempotent=idempotent or candidate.finding == Finding.LOST_IN_QUEUE,
-                                max_attempts=candidate.max_attempts)
+    safe_again = idempotent or candidate.finding == Finding.LOST_IN_QUEUE
+    return f"{candidate.finding}: {not_run_again_reason(idempotent=safe_again, max_attempts=candidate.max_attempts)}"
 
 
 def _details(candidate: Candidate) -> dict[str, Any]:
