@@ -11,19 +11,19 @@ project that configures Celery its own way is checked as its worker will see it.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.shortcuts import resolve_url
-from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.urls import NoReverseMatch, Resolver404, resolve
 
 from goals.conf import goal_settings
 from goals.registry import get_executor, hard_time_limit, registered_kinds
 from goals.required_apps import REQUIRED_APPS, missing_required_apps
 from goals.task_names import EXECUTE_TASK
+from goals.web.serialize import ensure_links_resolve
 
 DATABASE_SCHEDULERS = {"django_celery_beat.schedulers:DatabaseScheduler",
                        "django_celery_beat.schedulers.DatabaseScheduler", "django"}
@@ -67,7 +67,8 @@ def check_routes(app_configs: Any, **kwargs: Any) -> list[Problem]:
         return []
     problems: list[Problem] = []
     try:
-        reverse("goals:goal-status", args=[str(uuid.UUID(int=0))])
+        # The same question the submit endpoint asks before it writes.
+        ensure_links_resolve()
     except NoReverseMatch:
         problems.append(Error("goaltrack's routes are not in ROOT_URLCONF: the API, the progress page and /metrics "
                               "answer 404", hint='Add path("<prefix>/", include("goals.urls")) to your urlpatterns.',

@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.paths import ROOT
 
@@ -45,6 +46,7 @@ class Host:
     broker_url: str
     queue: str
     processes: list[subprocess.Popen] = field(default_factory=list)
+    logs: list[object] = field(default_factory=list)
 
     @property
     def project(self) -> Path:
@@ -89,12 +91,10 @@ class Host:
         self.manage("startapp", "orders")
         blocks = readme_blocks()
         settings = self.project / "shop" / "settings.py"
-        name = self.database_url.rsplit("/", 1)[1].split("?")[0]
         settings.write_text(settings.read_text() + "\n" + blocks["shop/settings.py"] + "\n".join([
             "",
             "# This host's own choices: its database, its broker, a queue no other worker takes.",
             f"DATABASES['default'].update({_database_settings(self.database_url)!r})",
-            f"DATABASES['default']['NAME'] = {name!r}",
             f"CELERY_BROKER_URL = {self.broker_url!r}",
             f"CELERY_TASK_DEFAULT_QUEUE = GOALS_TASK_QUEUE = {self.queue!r}",
             'INSTALLED_APPS += ["orders"]',
@@ -108,6 +108,7 @@ class Host:
 
     def start(self, *args: str, log: str) -> subprocess.Popen:
         handle = (self.folder / log).open("wb")
+        self.logs.append(handle)
         process = subprocess.Popen(list(args), cwd=self.project, env=self.env(), stdout=handle,
                                    stderr=subprocess.STDOUT, start_new_session=True)
         self.processes.append(process)
@@ -134,13 +135,13 @@ class Host:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        for handle in self.logs:
+            handle.close()
 
 
 def _database_settings(url: str) -> dict[str, object]:
     """Django's connection settings for a ``postgresql://`` URL (a TCP host or a socket folder)."""
-    from urllib.parse import parse_qs, unquote, urlsplit
-
     parts = urlsplit(url)
     host = parse_qs(parts.query).get("host", [parts.hostname or ""])[0]
-    return {"USER": unquote(parts.username or "postgres"), "PASSWORD": unquote(parts.password or ""),
-            "HOST": host, "PORT": parts.port or ""}
+    return {"NAME": parts.path.lstrip("/"), "USER": unquote(parts.username or "postgres"),
+            "PASSWORD": unquote(parts.password or ""), "HOST": host, "PORT": parts.port or ""}
