@@ -20,6 +20,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from goals.models import Cause, EventType, GoalEvent
 from goals.registry import get_executor
+from goals.results import goal_results_in_database
 from goals.states import ENQUEUE
 from goals.task_names import EXECUTE_TASK
 from goals.transitions import GoalMove, apply_transitions
@@ -52,6 +53,9 @@ def _publish(dispatch: Dispatch, *, producer: Any = None) -> None:
         queue=spec.queue,
         soft_time_limit=spec.timeout,
         time_limit=spec.hard_time_limit,
+        # Said in the message: before 5.7, Celery's send_task marks every message "store the result", which
+        # the worker obeys over the task's own ignore_result, and the row would be written twice.
+        ignore_result=goal_results_in_database(),
         producer=producer,
     )
 

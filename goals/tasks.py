@@ -32,6 +32,7 @@ from goals.reconciler.passes import scheduled_pass
 from goals.registry import get_executor
 from goals.results import result_row, writes_own_result_rows
 from goals.task_names import EXECUTE_TASK, PRUNE_TASK, RECONCILE_TASK
+from goals.timeouts import GoalRequest
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class GoalTask(Task):
     reject_on_worker_lost = True
     # Attempts are bounded by the goal's budget, not by Celery's retry counter.
     max_retries = None
+    # A hard time limit fails the goal at once on every supported Celery (goals.timeouts).
+    Request = GoalRequest
 
     @property
     def ignore_result(self) -> bool:  # type: ignore[override]
@@ -117,7 +120,15 @@ class GoalTask(Task):
 
     def on_retry(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         goal_id, attempt = _goal_args(args)
-        next_task_id, countdown = self.request.goal_retry
+        retry = getattr(self.request, "goal_retry", None) if self.request.id == task_id else None
+        if retry is None:
+            # Not a retry the executor raised: the worker's main process cancelled the running task because
+            # its broker connection was lost (worker_cancel_long_running_tasks_on_connection_loss). The
+            # message was not acknowledged, so it is delivered again, and its start recovers the attempt.
+            logger.warning("goal %s attempt %s (task %s) cancelled by Celery: %s; its redelivery recovers it",
+                           goal_id, attempt, task_id, exc)
+            return
+        next_task_id, countdown = retry
         error, progress = error_record(exc, einfo.traceback), self._progress()
         row = result_row(self, status=states.RETRY, value=exc, traceback=einfo.traceback)
         self._record_final(f"retry of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_retrying(

@@ -18,12 +18,13 @@ from uuid import UUID
 from goals.db import hot_cursor
 from goals.exceptions import GoalNotFound, TransitionNotAllowed
 from goals.models import Attempt, AttemptOutcome, EventType, Goal, GoalEvent
-from goals.results import insert_sql, row_params
+from goals.results import finish_sql, goal_results_in_database, insert_sql, row_params
 from goals.states import (
     CANCEL,
     ENQUEUE,
     EXPIRE,
     FAIL,
+    FINAL_STATES,
     REDISPATCH,
     RETRY,
     SCHEDULE_RETRY,
@@ -173,9 +174,14 @@ def _statement(transition: Transition, optional: frozenset[str], many: bool = Fa
         attempt_sql.append(f"""
     recorded AS ({insert_sql("moved")}
     ),""")
+    if "finish_results" in optional:
+        attempt_sql.append(f"""
+    finished_results AS ({finish_sql("moved", except_current="result_row" in optional)}
+    ),""")
     budget = " AND old.attempt < old.max_attempts" if transition.bounded else ""
     # Only the executor, starting, needs the params: no other move sends them back.
     params = "g.params::text AS params" if transition is START else "NULL::text AS params"
+    outcome = ", g.result, g.error" if "finish_results" in optional else ""
     # synchronous_commit is read when the statement's transaction commits: set here, it applies to it.
     relaxed = ", (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed" \
         if transition.asynchronous_commit else ""
@@ -187,7 +193,7 @@ def _statement(transition: Transition, optional: frozenset[str], many: bool = Fa
           FROM old
          WHERE g.id = old.id AND old.state = ANY(%(sources)s)
            AND (old.want_attempt IS NULL OR old.attempt = old.want_attempt){budget}
-     RETURNING g.id, g.state, g.attempt, g.max_attempts, g.task_id, {params}
+     RETURNING g.id, g.state, g.attempt, g.max_attempts, g.task_id, {params}{outcome}
     ),{"".join(attempt_sql)}
     journal AS (
         INSERT INTO {event_t}
@@ -240,7 +246,7 @@ def apply_transition(
     callback is recorded, never applied). ``result_row`` (see ``goals.results``) is the task's
     django-celery-results row, written by the same statement if the transition applies.
     """
-    optional = _optional(set_result=set_result, error=error is not None, progress=progress is not None,
+    optional = _optional(transition, set_result=set_result, error=error is not None, progress=progress is not None,
                          budget=budget is not None, result_row=result_row is not None)
     current, total, message = progress or (0, None, "")
     inputs = _goal_inputs(transition, goal_id=goal_id, attempt=attempt, details=details, new_task_id=new_task_id,
@@ -290,7 +296,7 @@ def apply_transitions(transition: Transition, moves: list[GoalMove], *, cause: s
     """
     if not moves:
         return []
-    optional = _optional(set_result=set_result, error=any(move.error is not None for move in moves))
+    optional = _optional(transition, set_result=set_result, error=any(move.error is not None for move in moves))
     items = [_goal_inputs(transition, goal_id=str(move.goal_id), attempt=move.attempt, details=move.details,
                           new_task_id=move.new_task_id, caller_task_id="", result=move.result, error=move.error,
                           closed_outcome=move.closed_outcome) for move in moves]
@@ -303,10 +309,12 @@ def apply_transitions(transition: Transition, moves: list[GoalMove], *, cause: s
     return [_outcome(transition, row[0], row[1:], expected_attempt=expected[str(row[0])]) for row in rows]
 
 
-def _optional(*, set_result: bool = False, error: bool = False, progress: bool = False, budget: bool = False,
-              result_row: bool = False) -> frozenset[str]:
-    """The optional parts of the statement a call asks for."""
-    parts = {"result": set_result, "error": error, "progress": progress, "budget": budget, "result_row": result_row}
+def _optional(transition: Transition, *, set_result: bool = False, error: bool = False, progress: bool = False,
+              budget: bool = False, result_row: bool = False) -> frozenset[str]:
+    """The optional parts of the statement a call asks for. A move to a final state also ends the result
+    rows of every task id the goal had (``goals.results.finish_sql``), when results are in the database."""
+    parts = {"result": set_result, "error": error, "progress": progress, "budget": budget, "result_row": result_row,
+             "finish_results": transition.target in FINAL_STATES and goal_results_in_database()}
     return frozenset(name for name, wanted in parts.items() if wanted)
 
 

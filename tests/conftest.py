@@ -12,6 +12,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from celery import current_app
+from celery.result import AsyncResult
 from django.conf import settings
 from django.db import connection
 
@@ -143,6 +145,17 @@ def wait_for(goal_id, predicate, *, timeout: float = 30.0, worker: WorkerProcess
             log = worker.tail() if worker else ""
             pytest.fail(f"goal {goal_id} still {goal.state} (attempt {goal.attempt}) after {timeout}s\n{log}")
         time.sleep(0.05)
+
+
+def final_task_results(goal: Goal, *, timeout: float = 10.0) -> dict[int, AsyncResult]:
+    """Every task id the goal ever had, by attempt number, once each has reached a final Celery state:
+    what a caller holding any of them sees. Fails if one is still waiting after ``timeout``."""
+    results = {}
+    for number, task_id in goal.attempts.order_by("number").values_list("number", "task_id"):
+        result = AsyncResult(task_id, app=current_app)
+        result.get(timeout=timeout, propagate=False, interval=0.1)
+        results[number] = result
+    return results
 
 
 def wait_final(goal_id, **kwargs) -> Goal:

@@ -1,7 +1,10 @@
 """Executors the test suite submits; the worker started by the suite registers them too."""
 
+import contextlib
 import os
 import time
+
+from celery.exceptions import SoftTimeLimitExceeded
 
 from goals.api import executor
 
@@ -27,6 +30,22 @@ def noop(ctx):
 @executor("tests.always_fails", max_attempts=3, retry_backoff=0.2, retry_backoff_max=0.5, timeout=30)
 def always_fails(ctx, *, marker: str = ""):
     raise Boom(f"planned failure {marker} on attempt {ctx.attempt}")
+
+
+@executor("tests.fails_once", max_attempts=2, retry_backoff=0.2, retry_backoff_max=0.5, timeout=30)
+def fails_once(ctx):
+    if ctx.attempt == 1:
+        raise Boom("planned failure on attempt 1")
+    return {"attempt": ctx.attempt}
+
+
+@executor("tests.ignores_time_limit", max_attempts=1, timeout=1)
+def ignores_time_limit(ctx):
+    """Sleeps through its soft time limit: the pool kills it at the hard one (1 s + 5 s)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(SoftTimeLimitExceeded):
+            time.sleep(0.1)
 
 
 @executor("tests.not_json", max_attempts=3, timeout=30)

@@ -39,6 +39,8 @@ def store_task_result(task_id: str, *, status: str, result: object = None, exc: 
                       hostname="worker-1@test", argsrepr=None, kwargsrepr=None)
     if status == states.SUCCESS:
         current_app.backend.mark_as_done(task_id, result, request=request)
+    elif status == states.RETRY:
+        current_app.backend.mark_as_retry(task_id, exc or Exception("retrying"), request=request)
     else:
         current_app.backend.mark_as_failure(task_id, exc, traceback="Traceback (most recent call last):\n  boom",
                                             request=request)

@@ -24,6 +24,7 @@ from goals.models import (
 )
 from goals.reconciler.passes import run_pass
 from goals.states import GoalState
+from tests.conftest import final_task_results
 from tests.factories import make_goal, store_task_result
 
 pytestmark = pytest.mark.django_db
@@ -186,7 +187,8 @@ def test_goal_queued_long_behind_a_backlog_is_waiting_not_lost():
 
 
 def test_overdue_goal_expires():
-    goal = make_goal(state=GoalState.RUNNING, deadline=NOW() - timedelta(minutes=1))
+    goal = make_goal(state=GoalState.RUNNING, attempt=2, deadline=NOW() - timedelta(minutes=1))
+    store_task_result(goal.attempts.get(number=1).task_id, status=states.RETRY, goal_id=goal.id, attempt=1)
 
     _, findings = reconcile()
 
@@ -194,6 +196,8 @@ def test_overdue_goal_expires():
     assert goal.state == GoalState.EXPIRED
     assert findings[(goal.id, Finding.OVERDUE)].action == Action.EXPIRED
     assert last_event(goal).transition == "expire"
+    # Both attempts' task ids end REVOKED, as Celery marks an expired task, in the same statement.
+    assert [r.status for r in final_task_results(goal).values()] == [states.REVOKED] * 2
 
 
 def test_final_goal_contradicted_by_its_result_is_flagged_not_rewritten():

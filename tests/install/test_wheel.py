@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from email.parser import Parser
 
@@ -30,7 +31,7 @@ def test_every_template_migration_and_marker_is_packaged(wheel_names):
 def test_runtime_dependencies_are_what_the_app_imports(wheel):
     with zipfile.ZipFile(wheel) as archive:
         metadata = Parser().parsestr(archive.read("goaltrack-0.1.0.dist-info/METADATA").decode())
-    required = {requirement.split(">")[0].split("<")[0].split("[")[0].strip().lower()
+    required = {re.match(r"[A-Za-z0-9._-]+", requirement).group().lower()
                 for requirement in metadata.get_all("Requires-Dist")}
     assert required == {"django", "celery", "django-celery-results", "django-celery-beat", "psycopg",
                         "prometheus-client"}

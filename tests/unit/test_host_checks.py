@@ -24,13 +24,21 @@ def ids(problems) -> list[str]:
 
 @contextmanager
 def celery_conf(**changes):
-    """Change the Celery app's configuration (what the worker reads) and put it back afterwards."""
-    before = {name: app.conf[name] for name in changes}
-    app.conf.update(changes)
+    """Change the Celery app's configuration (what the worker reads) and put it back afterwards.
+
+    Written under the names the project's settings give them (``CELERY_*``, the app's namespace): Celery
+    before 5.7 reads those first, so a change under the bare name would not be seen."""
+    keys = {f"CELERY_{name.upper()}": value for name, value in changes.items()}
+    # They land in the configuration's top layer, above the settings: taking them out restores what was read.
+    layer = app.conf.changes
+    before = {key: layer[key] for key in keys if key in layer}
+    app.conf.update(keys)
     try:
         yield
     finally:
-        app.conf.update(before)
+        for key in keys:
+            layer.pop(key, None)
+        layer.update(before)
 
 
 def test_the_example_project_passes_every_host_check():

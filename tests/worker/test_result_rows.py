@@ -7,13 +7,16 @@ import json
 
 import pytest
 from celery import states
+from celery.exceptions import TaskRevokedError
 from celery.result import AsyncResult
 from django_celery_results.models import TaskResult
 
 from goals.api import submit
+from goals.models import Goal
+from goals.services import goal_cancel
 from goals.states import GoalState
 from goals.tasks import execute_goal
-from tests.conftest import wait_final
+from tests.conftest import final_task_results, wait_final
 
 pytestmark = pytest.mark.worker
 
@@ -34,17 +37,40 @@ def test_a_success_is_stored_with_the_goal_in_one_statement(worker):
     assert "UPDATE goals_goal" in statement["sql"], "written by the succeed transition, not on its own"
 
 
-def test_failures_and_retries_are_stored_as_celery_would(worker):
+def test_every_attempts_task_id_ends_with_the_goals_failure(worker):
+    """Promise: each attempt has its own task id, and each ends as a retried Celery task's one id would:
+    a caller holding the first attempt's id is not left waiting on RETRY once the goal has failed."""
     goal = wait_final(submit("tests.always_fails", {"marker": "rows"}).id, worker=worker)
     assert (goal.state, goal.attempt) == (GoalState.FAILED, 3)
-    rows = {row.task_id: row for row in TaskResult.objects.filter(task_id__in=goal.attempts.values("task_id"))}
-    attempts = list(goal.attempts.order_by("number"))
-    assert [rows[a.task_id].status for a in attempts] == [states.RETRY, states.RETRY, states.FAILURE]
-    last = rows[goal.task_id]
-    assert "raise Boom" in last.traceback
-    result = AsyncResult(goal.task_id, app=execute_goal.app)
-    assert result.status == states.FAILURE
-    assert "planned failure rows on attempt 3" in str(result.result)
+    results = final_task_results(goal)
+    assert [r.status for r in results.values()] == [states.FAILURE] * 3
+    for result in results.values():
+        assert type(result.result).__name__ == "Boom"
+        assert str(result.result) == "planned failure rows on attempt 3"
+        with pytest.raises(Exception, match="planned failure rows on attempt 3"):
+            result.get(timeout=1)
+        assert "raise Boom" in result.traceback
+    last = TaskResult.objects.get(task_id=goal.task_id)
+    assert last.worker.startswith("test-"), "the current attempt's row is the worker's own, in full"
+
+
+def test_the_first_task_id_of_a_goal_that_succeeded_on_retry_says_success(worker):
+    goal = wait_final(submit("tests.fails_once").id, worker=worker)
+    assert (goal.state, goal.attempt, goal.result) == (GoalState.SUCCEEDED, 2, {"attempt": 2})
+    results = final_task_results(goal)
+    assert [(r.status, r.result) for r in results.values()] == [(states.SUCCESS, {"attempt": 2})] * 2
+
+
+def test_a_cancelled_goals_task_id_says_revoked(db):
+    """Cancelled before any worker took it: the id a caller holds ends REVOKED, as Celery's revoke would."""
+    goal = submit("tests.unconsumed")
+    goal_cancel(goal_id=goal.id, reason="not needed")
+    [result] = final_task_results(Goal.objects.get(pk=goal.id)).values()
+    assert result.status == states.REVOKED
+    with pytest.raises(TaskRevokedError, match="goal cancelled"):
+        result.get(timeout=1)
+    submit("tests.unconsumed")  # a goal still queued has no final row: its id stays PENDING, as Celery's
+    assert TaskResult.objects.count() == 1
 
 
 def test_with_another_result_backend_celery_stores_results_itself(monkeypatch):

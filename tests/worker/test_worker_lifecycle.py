@@ -10,7 +10,7 @@ import pytest
 from goals.api import submit
 from goals.models import AttemptOutcome, EventType
 from goals.states import GoalState
-from tests.conftest import wait_final, wait_for
+from tests.conftest import final_task_results, wait_final, wait_for
 
 pytestmark = pytest.mark.worker
 
@@ -100,6 +100,8 @@ def test_sigkill_of_the_pool_child_mid_task(worker, kind, expected):
         assert goal.result == {"attempt": 2}
         assert goal.events.filter(transition="redispatch", cause="executor", to_state="pending").exists()
         assert not goal.needs_review
+        # The killed attempt's task id (no row: its worker died) follows the goal to its success.
+        assert [r.result for r in final_task_results(goal).values()] == [{"attempt": 2}] * 2
     else:
         assert goal.state == GoalState.FAILED
         assert goal.attempt == 1
@@ -108,3 +110,15 @@ def test_sigkill_of_the_pool_child_mid_task(worker, kind, expected):
         assert goal.needs_review, "failed for a lost worker: flagged for review, whoever failed it"
         assert goal.review_reason == f"worker_lost: {expected}"
         assert goal.events.filter(event="flagged", cause="executor", attempt=1).count() == 1
+        [result] = final_task_results(goal).values()
+        assert (result.status, type(result.result).__name__) == ("FAILURE", "WorkerLost")
+
+
+def test_an_attempt_killed_at_its_hard_time_limit_fails_its_goal_at_once(worker):
+    """The worker's main process fails the goal when the pool kills the attempt (Celery 5.7 calls on_failure
+    there, earlier releases do not: goals.timeouts); no reconciler runs here."""
+    goal = wait_final(submit("tests.ignores_time_limit").id, timeout=40, worker=worker)
+    assert (goal.state, goal.error["type"]) == (GoalState.FAILED, "billiard.exceptions.TimeLimitExceeded")
+    assert goal.events.get(transition="fail").cause == "executor"
+    [result] = final_task_results(goal).values()
+    assert (result.status, type(result.result).__name__) == ("FAILURE", "TimeLimitExceeded")
