@@ -11,10 +11,12 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from goals.conf import goal_settings
 from goals.exceptions import UnknownExecutor
+from goals.param_types import resolve_param_types
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
@@ -34,6 +36,15 @@ class ExecutorSpec:
     queue: str
     retry_on: tuple[type[BaseException], ...]
     signature: inspect.Signature = field(compare=False)
+
+    @cached_property
+    def param_types(self) -> dict[str, Any]:
+        """The resolved annotations of the executor's params, which submit checks values against.
+
+        Resolved on first use rather than at registration, so an annotation naming something defined
+        further down the executors module still resolves; then kept, so a submit never re-evaluates them.
+        """
+        return resolve_param_types(self.fn, self.signature)
 
     def backoff(self, attempt: int, minimum: float) -> float:
         """Seconds to wait before the attempt after ``attempt``: exponential, capped, full jitter

@@ -160,6 +160,14 @@ def test_bad_submissions_are_400_naming_the_field(as_alice, field, body):
     assert Goal.objects.count() == 0
 
 
+def test_params_that_do_not_fit_the_annotations_are_400_naming_each_one(as_alice):
+    response = submit(as_alice, {"kind": "tests.typed", "params": {"name": 5, "size": "many"}})
+    assert response.status_code == 400, response.content
+    assert response.json() == {"error": "invalid", "fields": {"params.name": ["must be str, got int"],
+                                                              "params.size": ["must be int, got str"]}}
+    assert Goal.objects.count() == 0
+
+
 def test_a_body_that_is_not_json_is_415(as_alice):
     response = as_alice.post("/api/goals/", {"kind": "tests.noop"})  # multipart form
     assert response.status_code == 415
