@@ -169,8 +169,11 @@ def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
     self.request.goal_ctx = ctx
     try:
         value = spec.fn(ctx, **run.params)
-    except GoalNoLongerRunning:
-        raise
+    except GoalNoLongerRunning as exc:
+        # Cancelled, expired or moved on meanwhile: the goal row already says so, and nothing failed. Ignored,
+        # the task is acknowledged and logged by Celery at INFO, with no failure hook and no traceback.
+        logger.info("goal %s attempt %s stopped: %s", goal_id, attempt, exc)
+        raise Ignore() from exc
     except Exception as exc:
         if attempt < run.max_attempts and isinstance(exc, spec.retry_on):
             countdown = spec.backoff(attempt, settings.retry_backoff_min)

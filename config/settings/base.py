@@ -90,7 +90,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"goals": {"handlers": ["console"], "level": os.environ.get("GOALS_LOG_LEVEL", "INFO")}},
+    # One handler, on the root: goaltrack's records propagate to it once. (A handler on "goals" as well printed
+    # each line twice in the worker, where Celery puts its own handler on the root.)
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {"goals": {"level": os.environ.get("GOALS_LOG_LEVEL", "INFO")}},
 }
 
 # --- Celery (read by config/celery.py through namespace="CELERY") ---------------------------------

@@ -141,7 +141,8 @@ def run_pass(*, dry_run: bool = False, only: list[str] | None = None, trigger: s
 
 def _summarize(report: ReconciliationReport, findings: list[ReconciliationFinding], *, started: float) -> None:
     report.findings_by_kind = dict(Counter(f.kind for f in findings))
-    report.actions_by_kind = dict(Counter(f.action for f in findings))
+    # By value: Action members would log as "Action.FAILED" (a JSON field stores either as its value).
+    report.actions_by_kind = dict(Counter(Action(f.action).value for f in findings))
     report.needs_review = sum(1 for f in findings if f.action in (Action.FAILED, Action.FLAGGED))
     report.finished_at = timezone.now()
     report.duration_seconds = round(time.monotonic() - started, 4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import threading
 from datetime import timedelta
 
@@ -70,6 +71,21 @@ def test_pass_that_flags_goals_mails_the_admins():
     [message] = mail.outbox
     assert "1 goal(s) need review" in message.subject
     assert "stalled: 1" in message.body
+
+
+def test_a_dry_run_says_what_it_would_do_and_logs_actions_by_name(capsys, caplog):
+    goal = make_goal(state=GoalState.RUNNING, max_attempts=1)
+    Goal.objects.filter(pk=goal.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    with caplog.at_level(logging.INFO, logger="goals"):
+        call_command("reconcile", "--dry-run")
+    out = capsys.readouterr().out
+    assert f"stalled         {goal.pk}  running -> running  would be: failed, flagged for review" in out
+    assert "1 goal(s) would be flagged for review" in out
+    assert out.rstrip().endswith("dry run: nothing was changed or saved")
+    [record] = [r for r in caplog.records if r.name == "goals.reconciler.passes"]
+    assert record.getMessage().endswith("actions {'failed': 1}")
+    assert Goal.objects.get(pk=goal.pk).state == GoalState.RUNNING
+    assert not ReconciliationReport.objects.exists()
 
 
 def test_command_prints_json_and_csv_and_refuses_unknown_kinds(capsys):

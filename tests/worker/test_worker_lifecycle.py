@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
-from goals.api import submit
+from goals.api import cancel, submit
 from goals.models import AttemptOutcome, EventType
 from goals.states import GoalState
 from tests.conftest import final_task_results, wait_final, wait_for
@@ -122,3 +123,24 @@ def test_an_attempt_killed_at_its_hard_time_limit_fails_its_goal_at_once(worker)
     assert goal.events.get(transition="fail").cause == "executor"
     [result] = final_task_results(goal).values()
     assert (result.status, type(result.result).__name__) == ("FAILURE", "TimeLimitExceeded")
+
+
+def test_a_goal_cancelled_while_running_stops_its_executor_quietly_and_logs_once(worker):
+    """Cancelling is not a failure: no ERROR and no traceback in the worker's log, no failure hook run (so no
+    refused "fail" in the journal), and goaltrack's line printed once, not by two handlers."""
+    goal = submit("tests.count", {"to": 400, "delay": 0.05})
+    wait_for(goal.id, lambda g: g.progress_current > 0, worker=worker)
+    cancel(goal.id, actor="ops", reason="not needed")
+    stopped = f"goal {goal.id} attempt 1 stopped"
+    deadline = time.monotonic() + 20
+    while stopped not in worker.log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = worker.log_path.read_text()
+    assert log.count(stopped) == 1, worker.tail()
+    task_lines = [line for line in log.splitlines() if goal.task_id in line]
+    assert task_lines
+    assert not [line for line in task_lines if "ERROR" in line or "Traceback" in line], task_lines
+    assert "ignored" in task_lines[-1], task_lines
+    goal = wait_final(goal.id, worker=worker)
+    assert goal.state == GoalState.CANCELLED
+    assert not goal.events.filter(event=EventType.IGNORED, transition="fail").exists()

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from goals.models import Finding
+from goals.models import Action, Finding
 from goals.reconciler.export import findings_as_csv, report_as_dict
 from goals.reconciler.passes import run_pass
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
             self._summary(report, findings)
 
     def _summary(self, report: Any, findings: list[Any]) -> None:
-        what = "would do (dry run)" if report.dry_run else "did"
+        what = "would be" if report.dry_run else "done"
         self.stdout.write(f"{report}: scanned {report.goals_scanned} active goals, "
                           f"{report.results_scanned} recent task results, in {report.duration_seconds:.3f}s")
         if not findings:
@@ -45,9 +45,12 @@ class Command(BaseCommand):
             return
         for f in findings:
             self.stdout.write(f"  {f.kind:<15} {f.goal_id or f.task_id}  {f.before_state or '-'} -> "
-                              f"{f.after_state or '-'}  {what}: {f.action}")
+                              f"{f.after_state or '-'}  {what}: {Action(f.action).label}")
         if report.needs_review:
-            self.stdout.write(self.style.WARNING(f"{report.needs_review} goal(s) flagged for review"))
+            flagged = "would be flagged" if report.dry_run else "flagged"
+            self.stdout.write(self.style.WARNING(f"{report.needs_review} goal(s) {flagged} for review"))
+        if report.dry_run:
+            self.stdout.write("dry run: nothing was changed or saved")
 
 
 def _dumps(value: Any) -> str:
