@@ -34,16 +34,17 @@ def embedded_dir() -> Path:
 
 def postgres_url() -> str:
     """Start (or attach to) the embedded PostgreSQL and return a URL for ``dj_database_url``."""
-    try:
-        import pgserver
-    except ImportError as exc:
-        raise RuntimeError(
-            "DATABASE_URL is not set and the embedded PostgreSQL is not installed: "
-            "set DATABASE_URL or install the embedded dependency group (pip install --group embedded)"
-        ) from exc
     with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the fallback it picks works.
-        warnings.simplefilter("ignore")
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI, a root shell), as pgserver's
+        # import already asks it for that directory; the fallback it picks works.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        try:
+            import pgserver
+        except ImportError as exc:
+            raise RuntimeError(
+                "DATABASE_URL is not set and the embedded PostgreSQL is not installed: "
+                "set DATABASE_URL or install the embedded dependency group (pip install --group embedded)"
+            ) from exc
         server = pgserver.get_server(embedded_dir() / "pgdata", cleanup_mode="stop")
     _servers.append(server)
     return server.get_uri()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 
@@ -12,6 +14,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
@@ -21,6 +24,7 @@ from goals.pruning import prune
 from goals.reconciler.passes import exclusive_pass, scheduled_pass
 from goals.schedule import RECONCILE_TASK_NAME, ensure_periodic_tasks
 from goals.states import GoalState
+from tests.conftest import ROOT, database_url, service_env
 from tests.factories import make_goal
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +133,27 @@ def test_prune_removes_only_old_final_goals_and_old_reports(capsys):
 
     with pytest.raises(CommandError, match="--older-than must be at least 1 day"):
         call_command("prune_goals", "--older-than", "0")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_commands_refuse_a_database_not_migrated_yet_and_say_how_to_fix_it():
+    """A fresh database (a new clone's embedded one, a project that has not migrated): a message, not a
+    ProgrammingError traceback. Run as a user runs it, in a process of its own."""
+    settings_dict = dict(connection.settings_dict)
+    scratch = f"{settings_dict['NAME']}_unmigrated"
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
+        cursor.execute(f'CREATE DATABASE "{scratch}"')
+    try:
+        env = service_env(DATABASE_URL=database_url({**settings_dict, "NAME": scratch}))
+        for command in (["reconcile", "--dry-run"], ["prune_goals", "--older-than", "30"],
+                        ["create_api_token", "nobody", "--name", "ci"]):
+            run = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True,
+                                 text=True, timeout=120)
+            assert run.returncode == 1, run.stderr
+            assert "not migrated for django_celery_beat, django_celery_results, goals" in run.stderr
+            assert "python manage.py migrate" in run.stderr
+            assert "Traceback" not in run.stderr
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')

@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from goals.management.base import GoalsCommand
 from goals.models import ApiToken
 from goals.web.tokens import api_token_create
 
 
-class Command(BaseCommand):
+class Command(GoalsCommand):
     help = "Create an API token acting as USERNAME and print its key (shown this once only)."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
+from goals.management.base import GoalsCommand
 from goals.pruning import count_prunable, prune
 
 
-class Command(BaseCommand):
+class Command(GoalsCommand):
     help = "Delete final goals (with attempts and events) and reports older than --older-than days."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from goals.management.base import GoalsCommand
 from goals.models import Action, Finding
 from goals.reconciler.export import findings_as_csv, report_as_dict
 from goals.reconciler.passes import run_pass
 
 
-class Command(BaseCommand):
+class Command(GoalsCommand):
     help = "Cross-check goals against Celery task results, repair what is safe, flag the rest, write a report."
 
     def add_arguments(self, parser: CommandParser) -> None:
