@@ -15,9 +15,10 @@ from django.contrib import messages
 from django.http import HttpRequest
 
 from goals.exceptions import GoalNotFound, TransitionNotAllowed
-from goals.models import Cause
+from goals.models import Cause, Goal
 from goals.review import goal_acknowledge
 from goals.services import goal_cancel, goal_retry
+from goals.states import CANCEL, RETRY, TRANSITIONS, GoalState
 
 # Messages about refused goals shown one by one; beyond this they are counted.
 _REFUSALS_SHOWN = 50
@@ -35,6 +36,9 @@ class ReviewAction:
     past: str
     apply: Callable[[UUID, str, str], str | None]
     """Does it to one goal; returns None when done, or why it was refused."""
+    offered: Callable[[Goal], bool]
+    """Whether the goal, as last read, is one the action may apply to: its button is shown only then. The
+    action itself still decides in the database, so a goal that moved on meanwhile is refused and reported."""
 
 
 def _retry(goal_id: UUID, actor: str, reason: str) -> str | None:
@@ -56,11 +60,28 @@ def _acknowledge(goal_id: UUID, actor: str, reason: str) -> str | None:
 REVIEW_ACTIONS: dict[str, ReviewAction] = {
     action.name: action
     for action in (
-        ReviewAction("retry", "Retry", "retried", _retry),
-        ReviewAction("cancel", "Cancel", "cancelled", _cancel),
-        ReviewAction("acknowledge", "Acknowledge", "acknowledged", _acknowledge),
+        ReviewAction("retry", "Retry", "retried", _retry, lambda goal: RETRY.allows(goal.state)),
+        ReviewAction("cancel", "Cancel", "cancelled", _cancel, lambda goal: CANCEL.allows(goal.state)),
+        # Acknowledging clears the review flag and leaves the state alone: any state, flagged goals only.
+        ReviewAction("acknowledge", "Acknowledge", "acknowledged", _acknowledge, lambda goal: goal.needs_review),
     )
 }
+
+
+def offered_actions(goal: Goal) -> list[ReviewAction]:
+    """The review actions the goal's page offers: those its state (or review flag) allows."""
+    return [action for action in REVIEW_ACTIONS.values() if action.offered(goal)]
+
+
+def refusal_message(exc: TransitionNotAllowed) -> str:
+    """The service's refusal, with the states the transition is allowed from, so a reviewer sees which goals
+    the action is for rather than only which state it is not for."""
+    transition = TRANSITIONS.get(exc.transition)
+    if transition is None:
+        return str(exc)
+    *others, last = [state.value for state in GoalState if transition.allows(state)]
+    sources = f"{', '.join(others)} or {last}" if others else last
+    return f"{exc}; {exc.transition} applies only to goals that are {sources}"
 
 
 def apply_review_action(request: HttpRequest, action: ReviewAction, goal_ids: Iterable[UUID], reason: str,
@@ -72,7 +93,9 @@ def apply_review_action(request: HttpRequest, action: ReviewAction, goal_ids: It
     for goal_id in goal_ids:
         try:
             refusal = action.apply(goal_id, actor, reason)
-        except (TransitionNotAllowed, GoalNotFound) as exc:
+        except TransitionNotAllowed as exc:
+            refusal = refusal_message(exc)
+        except GoalNotFound as exc:
             refusal = str(exc)
         if refusal is None:
             done.append(goal_id)

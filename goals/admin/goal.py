@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -22,7 +23,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django_celery_results.models import TaskResult
 
-from goals.admin.actions import REVIEW_ACTIONS, ReasonForm, ReviewAction, apply_review_action
+from goals.admin.actions import REVIEW_ACTIONS, ReasonForm, ReviewAction, apply_review_action, offered_actions
 from goals.admin.changelist import (
     CappedCountPaginator,
     KindFilter,
@@ -34,9 +35,12 @@ from goals.admin.changelist import (
 from goals.admin.overview import overview_context
 from goals.models import Attempt, Goal, GoalEvent
 from goals.states import GoalState
+from goals.web.inputs import scoped_idempotency_key
 
 # A review action goes through the services goal by goal; a selection "across" millions is refused.
 MAX_BULK_REVIEW = 1000
+# A bare idempotency key is searched as each user's stored key: one index probe per user, up to this many.
+MAX_KEY_SEARCH_USERS = 10_000
 
 STATE_COLOURS = {
     GoalState.PENDING: "#6c757d",
@@ -120,7 +124,8 @@ class GoalAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
     search_fields = ["id"]  # searched by get_search_results below: exact id, idempotency key or task id
-    search_help_text = "A goal id, an idempotency key or a Celery task id (exact)."
+    search_help_text = ("A goal id, a Celery task id or an idempotency key (exact): a key sent over HTTP as the "
+                        "client sent it or as stored, user:<user id>:<key>.")
     show_full_result_count = False
     # Facet counts run one COUNT per filter choice over the whole table.
     show_facets = admin.ShowFacets.NEVER
@@ -191,7 +196,11 @@ class GoalAdmin(admin.ModelAdmin):
     # --- the list: search and queryset -------------------------------------------------------------
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
-        """Exact matches only, each on an index: the admin's default (``UPPER(col) = UPPER(term)``) scans."""
+        """Exact matches only, each on an index: the admin's default (``UPPER(col) = UPPER(term)``) scans.
+
+        A goal id, any attempt's task id, or an idempotency key in either form: as stored, or as the client
+        sent it (see ``idempotency_key_candidates``).
+        """
         term = search_term.strip()
         if not term:
             return queryset, False
@@ -202,7 +211,35 @@ class GoalAdmin(admin.ModelAdmin):
         # By any attempt's task id, not only the current one's, through the attempts' unique index. Read
         # first: OR-ed with the key, a subquery would be tested against every goal instead of probed.
         ids += Attempt.objects.filter(task_id=term).values_list("goal_id", flat=True)[:1]
-        return queryset.filter(Q(pk__in=ids) | Q(idempotency_key=term)), False
+        keys = self.idempotency_key_candidates(request, term)
+        return queryset.filter(Q(pk__in=ids) | Q(idempotency_key__in=keys)), False
+
+    def idempotency_key_candidates(self, request: HttpRequest, term: str) -> list[str]:
+        """Every stored key the searched ``term`` may stand for, to be matched exactly.
+
+        The HTTP API stores a signed-in caller's key scoped by the caller (``scoped_idempotency_key``:
+        ``user:<pk>:<key>``), while ``submit()`` in Python stores the key as given. So ``term`` is taken
+        as typed (a Python key, or a stored key copied from a goal's page) and as each user's scoped key
+        (a deleted user's keys are found in their stored form only).
+
+        The scoped keys are computed, not matched by suffix: ``LIKE 'user:%:<key>'`` cannot use the
+        btree on ``idempotency_key`` (``goals_goal_idempotency_key``; the unique constraint leads with
+        kind) and would read every keyed goal, while an ``IN`` list is one index probe per candidate.
+        Its cost follows the users, not the goals: the owner filter, when set, narrows it to that user,
+        and past ``MAX_KEY_SEARCH_USERS`` users only the typed form is searched, with a warning.
+        """
+        user_model = get_user_model()
+        users = user_model._default_manager.order_by().only("pk")
+        owner = request.GET.get(OwnerFilter.parameter_name)
+        if owner:
+            users = users.filter(username=owner)  # as OwnerFilter matches it
+        owners = list(users[: MAX_KEY_SEARCH_USERS + 1])
+        if len(owners) > MAX_KEY_SEARCH_USERS:
+            self.message_user(request, f"More than {MAX_KEY_SEARCH_USERS} users: a key sent over HTTP is found "
+                              "only in its stored form, user:<user id>:<key>, or with the owner filter set.",
+                              messages.WARNING)
+            owners = []
+        return [term, *(scoped_idempotency_key(owner, term) for owner in owners)]
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
@@ -302,8 +339,10 @@ class GoalAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict | None = None) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "can_review": self.has_review_permission(request),
-                         "review_actions": REVIEW_ACTIONS.values()}
-        return super().change_view(request, object_id, form_url, extra_context)
+    def render_change_form(self, request: HttpRequest, context: dict, add: bool = False, change: bool = False,
+                           form_url: str = "", obj: Goal | None = None) -> HttpResponse:
+        # Only the buttons the goal allows, as read for this page (goals.states says which state may follow
+        # which); a goal that moves on before the click is refused by the service and reported.
+        context.update(can_review=self.has_review_permission(request),
+                       review_actions=offered_actions(obj) if obj is not None else [])
+        return super().render_change_form(request, context, add, change, form_url, obj)
