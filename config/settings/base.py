@@ -53,7 +53,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "config" / "templates"],  # the example project's front page
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -78,6 +78,16 @@ def test_demo_runs_on_embedded_servers_and_stops_cleanly_on_sigterm(tmp_path):
     assert "running goals finish first" in output
     assert " succeeded  (at stop)" in last_line_of(output, "demo.slow_export"), "the goal in flight finished"
     assert "WorkerLostError" not in output
+    # The terminal keeps the demo's own lines: the servers' output is in the log files it names.
+    logs = tmp_path / "local" / "logs"
+    assert f"worker {logs / 'worker.log'}" in output
+    assert "Traceback" not in output
+    assert "-------------- " not in output, "no Celery banner"
+    assert "Traceback" in (logs / "worker.log").read_text(), "the flaky sample's failures are logged there"
+    assert (logs / "web.log").exists()
+    assert (logs / "beat.log").exists()
+    # A line when a goal changes state or attempt, not one per progress step (demo.report makes 20).
+    assert len([line for line in lines if "demo.report " in line]) <= 5
     assert "every child process has exited" in output
     time.sleep(1)
     alive = [pid for pid in spawned if os.path.exists(f"/proc/{pid}")]

@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from config import embedded
 from goals.api import submit
 from goals.models import Goal
 
@@ -66,15 +67,20 @@ class Command(BaseCommand):
                 submit("demo.flaky_sync", {"account": "acme"}),
                 submit("demo.slow_export", {"rows": slow_rows}),
             ]
-            self.stdout.write(f"\nDemo running. Admin: http://127.0.0.1:{port}/admin/goals/goal/ "
-                              f"(login {DEMO_USER} / {DEMO_PASSWORD}). Ctrl-C stops everything.\n")
+            base = f"http://127.0.0.1:{port}"
+            self.stdout.write(
+                f"\nDemo running: {base}/\n"
+                f"  Admin: {base}/admin/goals/goal/ (login {DEMO_USER} / {DEMO_PASSWORD})\n"
+                f"  Logs:  " + "  ".join(f"{name} {path}" for name, path in self.log_paths.items()) + "\n"
+                "Ctrl-C stops everything.\n")
             dead = self._watch([g.id for g in goals], children)
         finally:
             self._stop_children(children)
         self._summary([g.id for g in goals])
         self.stdout.write("demo stopped: every child process has exited")
         if dead:
-            raise CommandError(f"the demo's {dead} exited on its own (see its output above): demo stopped")
+            raise CommandError(f"the demo's {dead} exited on its own (its log: {self.log_paths[dead]}): "
+                               "demo stopped")
 
     def _stop(self, signum, frame) -> None:
         self.stopping = True
@@ -94,9 +100,18 @@ class Command(BaseCommand):
                        "--concurrency=2", "--loglevel=WARNING", "--hostname=demo@%h"],
             "beat": [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=WARNING"],
         }
-        # Each child leads its own process group, so stopping it also stops its pool children.
-        return {name: subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
-                for name, cmd in commands.items()}
+        # Their logs go to files, so the terminal keeps the demo's own few lines (Celery's banners and the
+        # sample failure's expected traceback would bury them).
+        logs = embedded.embedded_dir() / "logs"
+        logs.mkdir(exist_ok=True)
+        self.log_paths = {name: logs / f"{name}.log" for name in commands}
+        children = {}
+        for name, cmd in commands.items():
+            with open(self.log_paths[name], "w") as log:
+                # Each child leads its own process group, so stopping it also stops its pool children.
+                children[name] = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdout=log,
+                                                  stderr=subprocess.STDOUT)
+        return children
 
     def _stop_children(self, children: dict[str, subprocess.Popen]) -> None:
         # Web and beat hold no work: stop them (and anything they started) at once.
@@ -135,17 +150,29 @@ class Command(BaseCommand):
             self.stdout.write(f"{goal.id} {goal.kind:<18} {goal.state:<10} (at stop)")
 
     def _watch(self, goal_ids, children: dict[str, subprocess.Popen]) -> str | None:
-        """Print each goal's changes until asked to stop; returns the name of a child that died meanwhile."""
-        last: dict = {}
+        """Show the sample goals until asked to stop; returns the name of a child that died meanwhile.
+
+        On a terminal, one line per goal, redrawn in place each second; elsewhere (a log file, a pipe) a
+        line each time a goal changes state or attempt, not at every progress step."""
+        tty, drawn, last = self.stdout.isatty(), 0, {}
         while not self.stopping:
             dead = [name for name, proc in children.items() if proc.poll() is not None]
             if dead:
                 return dead[0]
-            for goal in Goal.objects.filter(pk__in=goal_ids).order_by("created_at"):
-                line = (f"{goal.kind:<18} {goal.state:<10} attempt {goal.attempt}/{goal.max_attempts} "
-                        f"progress {goal.progress_current}/{goal.progress_total or '?'} {goal.progress_message}")
-                if last.get(goal.pk) != (goal.state, goal.attempt, goal.progress_current):
-                    last[goal.pk] = (goal.state, goal.attempt, goal.progress_current)
-                    self.stdout.write(f"{goal.id} {line}")
+            goals = list(Goal.objects.filter(pk__in=goal_ids).order_by("created_at"))
+            if tty:
+                # Up over the previous block, then each line cleared and written again.
+                self.stdout.write("\x1b[F" * drawn + "".join(f"\x1b[2K{goal_line(g)}\n" for g in goals), ending="")
+                drawn = len(goals)
+            else:
+                for goal in goals:
+                    if last.get(goal.pk) != (goal.state, goal.attempt):
+                        last[goal.pk] = (goal.state, goal.attempt)
+                        self.stdout.write(goal_line(goal))
             time.sleep(1)
         return None
+
+
+def goal_line(goal: Goal) -> str:
+    progress = f"{goal.progress_current}/{goal.progress_total or '?'} {goal.progress_message}".rstrip()
+    return f"{goal.id} {goal.kind:<18} {goal.state:<10} attempt {goal.attempt}/{goal.max_attempts}  {progress}"

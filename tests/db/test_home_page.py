@@ -1,0 +1,26 @@
+"""The example project's front page: ``/`` says where to go, and every link it gives leads somewhere."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import override_settings
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_front_page_links_the_admin_the_reports_the_schema_and_the_metrics(client, admin_user):
+    page = client.get("/")
+    assert page.status_code == 200
+    links = re.findall(r'href="([^"]+)"', page.content.decode())
+    assert links == ["/admin/goals/goal/", "/admin/goals/reconciliationreport/", "/api/schema/"]
+    client.force_login(admin_user)
+    assert [client.get(link).status_code for link in links] == [200, 200, 200]
+
+
+@override_settings(GOALS_METRICS="open")
+def test_the_front_page_links_the_metrics_where_they_are_served(client):
+    links = re.findall(r'href="([^"]+)"', client.get("/").content.decode())
+    assert links[-1] == "/metrics"
+    assert client.get(links[-1]).status_code == 200
