@@ -32,6 +32,7 @@ from goals.admin.changelist import (
     StaleFilter,
     with_cheap_date_hierarchy,
 )
+from goals.admin.display import error_html, timestamp_field
 from goals.admin.overview import overview_context
 from goals.models import Attempt, Goal, GoalEvent
 from goals.states import GoalState
@@ -83,9 +84,17 @@ class ReadOnlyInline(admin.TabularInline):
 
 class AttemptInline(ReadOnlyInline):
     model = Attempt
-    fields = ["number", "task_result", "worker", "created_at", "queued_at", "started_at", "finished_at",
-              "outcome", "error"]
+    fields = ["number", "task_result", "worker", "created_display", "queued_display", "started_display",
+              "finished_display", "outcome", "error_display"]
     readonly_fields = fields
+    created_display = timestamp_field("created_at")
+    queued_display = timestamp_field("queued_at")
+    started_display = timestamp_field("started_at")
+    finished_display = timestamp_field("finished_at")
+
+    @admin.display(description="error")
+    def error_display(self, attempt: Attempt) -> str:
+        return error_html(attempt.error)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # The result row's primary key, for the link, in the same query as the attempts.
@@ -102,9 +111,11 @@ class AttemptInline(ReadOnlyInline):
 
 class GoalEventInline(ReadOnlyInline):
     model = GoalEvent
-    fields = ["created_at", "event", "transition", "from_state", "to_state", "attempt", "cause", "actor",
+    fields = ["created_display", "event", "transition", "from_state", "to_state", "attempt", "cause", "actor",
               "details"]
     readonly_fields = fields
+    # Milliseconds: a goal's events often fall within one second. Newest first by id, the journal's order.
+    created_display = timestamp_field("created_at", milliseconds=True, description="at")
     ordering = ["-id"]
     verbose_name_plural = "journal (newest first)"
 
@@ -137,9 +148,15 @@ class GoalAdmin(admin.ModelAdmin):
         ("Progress", {"fields": ["progress_display", "progress_current", "progress_total", "progress_message"]}),
         ("Attempts", {"fields": ["attempt", "max_attempts", "task_id"]}),
         ("Input and outcome", {"fields": ["params_display", "result_display", "error_display"]}),
-        ("Times", {"fields": ["created_at", "queued_at", "started_at", "heartbeat_at", "finished_at",
-                              "deadline"]}),
+        ("Times", {"fields": ["created_display", "queued_display", "started_display", "heartbeat_display",
+                              "finished_display", "deadline_display"]}),
     ]
+    created_display = timestamp_field("created_at", description="created")
+    queued_display = timestamp_field("queued_at", description="queued")
+    started_display = timestamp_field("started_at", description="started")
+    heartbeat_display = timestamp_field("heartbeat_at", description="heartbeat")
+    finished_display = timestamp_field("finished_at", description="finished")
+    deadline_display = timestamp_field("deadline")
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
     inlines = [AttemptInline, GoalEventInline]
 
@@ -188,10 +205,7 @@ class GoalAdmin(admin.ModelAdmin):
 
     @admin.display(description="error")
     def error_display(self, goal: Goal) -> str:
-        if not goal.error:
-            return "-"
-        return format_html("<strong>{}</strong>: {}<pre style='white-space:pre-wrap'>{}</pre>",
-                           goal.error.get("type", ""), goal.error.get("message", ""), goal.error.get("traceback", ""))
+        return error_html(goal.error)
 
     # --- the list: search and queryset -------------------------------------------------------------
 

@@ -368,3 +368,22 @@ def test_the_kind_filter_lists_every_kind_by_index_skip_scan(admin_client):
     body = flat(admin_client.get(LIST_URL))
     for kind in expected:
         assert f"?kind={kind}" in body
+
+
+def test_the_goal_page_shows_errors_readably_and_times_to_the_second_and_the_journal_to_the_millisecond(
+        admin_client):
+    goal = make_goal(state=GoalState.FAILED)
+    error = error_record(ValueError("upstream said no\nand meant it"))
+    Goal.objects.filter(pk=goal.pk).update(error=error, finished_at=datetime(2026, 12, 2, 14, 30, 21, 123456, UTC))
+    goal.attempts.update(error=error, outcome="failed")
+    GoalEvent.objects.create(goal=goal, created_at=datetime(2026, 12, 2, 14, 30, 21, 456789, UTC),
+                             event=EventType.TRANSITION, transition="fail", attempt=1, cause=Cause.EXECUTOR)
+    body = admin_client.get(f"/admin/goals/goal/{goal.pk}/change/").content.decode()
+    # Type and message, the traceback folded: no raw JSON dict with literal \n.
+    assert body.count("<strong>ValueError</strong>: upstream said no\nand meant it") == 2, "goal and its attempt"
+    assert body.count("<details><summary>traceback</summary>") == 2
+    assert '"traceback":' not in body
+    assert "\\n" not in body
+    assert '<time datetime="2026-12-02T14:30:21.123456+00:00"' in body
+    assert ">2026-12-02 14:30:21</time>" in body, "the goal's times, to the second"
+    assert ">2026-12-02 14:30:21.456</time>" in body, "the journal, to the millisecond"
