@@ -20,7 +20,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.timesince import timesince
 from django_celery_results.models import TaskResult
 
 from goals.admin.actions import REVIEW_ACTIONS, ReasonForm, ReviewAction, apply_review_action, offered_actions
@@ -32,7 +31,7 @@ from goals.admin.changelist import (
     StaleFilter,
     with_cheap_date_hierarchy,
 )
-from goals.admin.display import error_html, timestamp_field
+from goals.admin.display import breakable_name, error_html, relative_time_html, timestamp_field, timestamp_html
 from goals.admin.overview import overview_context
 from goals.models import Attempt, Goal, GoalEvent
 from goals.states import GoalState
@@ -56,18 +55,25 @@ STATE_COLOURS = {
 
 
 def state_badge(state: str) -> str:
-    return format_html('<span class="goal-state" style="background:{};color:#fff;padding:1px 7px;'
-                       'border-radius:8px;white-space:nowrap">{}</span>', STATE_COLOURS.get(state, "#333"), state)
+    return format_html('<span class="goal-state" style="background:{};color:#fff;padding:1px 6px;'
+                       'border-radius:8px;white-space:nowrap;font-size:.75rem">{}</span>',
+                       STATE_COLOURS.get(state, "#333"), state)
 
 
-def progress_bar(goal: Goal) -> str:
+def short_uuid_html(value: Any) -> str:
+    """The first 8 characters of an id, the whole id on hover (and in the link around it)."""
+    text = str(value)
+    return format_html('<code title="{}">{}</code>', text, text[:8])
+
+
+def progress_bar(goal: Goal, *, width_px: int = 100) -> str:
     percent = goal.progress_percent
     if percent is None:
         return str(goal.progress_current) if goal.progress_current else "-"
-    return format_html('<div title="{}" style="width:100px;background:#e9ecef;border-radius:3px">'
+    return format_html('<div title="{}" style="width:{}px;background:#e9ecef;border-radius:3px">'
                        '<div style="width:{}%;background:#198754;color:#fff;font-size:10px;text-align:right;'
                        'border-radius:3px;min-width:2em">{}%</div></div>',
-                       goal.progress_message, f"{percent:.0f}", f"{percent:.0f}")
+                       goal.progress_message, width_px, f"{percent:.0f}", f"{percent:.0f}")
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -84,17 +90,32 @@ class ReadOnlyInline(admin.TabularInline):
 
 class AttemptInline(ReadOnlyInline):
     model = Attempt
-    fields = ["number", "task_result", "worker", "created_display", "queued_display", "started_display",
+    fields = ["number", "task_result", "worker_display", "created_display", "queued_display", "started_display",
               "finished_display", "outcome", "error_display"]
     readonly_fields = fields
-    created_display = timestamp_field("created_at")
-    queued_display = timestamp_field("queued_at")
-    started_display = timestamp_field("started_at")
-    finished_display = timestamp_field("finished_at")
+    created_display = timestamp_field("created_at", stacked=True)
+
+    # The phases show the time of day when they fall on the attempt's creation day: with four full
+    # dates, the table was wider than its box at 1280 px.
+    @admin.display(description="queued")
+    def queued_display(self, attempt: Attempt) -> str:
+        return timestamp_html(attempt.queued_at, same_day_as=attempt.created_at)
+
+    @admin.display(description="started")
+    def started_display(self, attempt: Attempt) -> str:
+        return timestamp_html(attempt.started_at, same_day_as=attempt.created_at)
+
+    @admin.display(description="finished")
+    def finished_display(self, attempt: Attempt) -> str:
+        return timestamp_html(attempt.finished_at, same_day_as=attempt.created_at)
 
     @admin.display(description="error")
     def error_display(self, attempt: Attempt) -> str:
         return error_html(attempt.error)
+
+    @admin.display(description="worker")
+    def worker_display(self, attempt: Attempt) -> str:
+        return breakable_name(attempt.worker) if attempt.worker else "-"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # The result row's primary key, for the link, in the same query as the attempts.
@@ -103,10 +124,11 @@ class AttemptInline(ReadOnlyInline):
 
     @admin.display(description="task (result)")
     def task_result(self, attempt: Attempt) -> str:
+        task = short_uuid_html(attempt.task_id)
         if attempt.result_pk is None:
-            return format_html("{} <small>(no result row: not finished, expired or lost)</small>", attempt.task_id)
+            return format_html('{}<br><small title="not finished, expired or lost">no result row</small>', task)
         url = reverse("admin:django_celery_results_taskresult_change", args=[attempt.result_pk])
-        return format_html('<a href="{}">{}</a>', url, attempt.task_id)
+        return format_html('<a href="{}">{}</a>', url, task)
 
 
 class GoalEventInline(ReadOnlyInline):
@@ -115,7 +137,7 @@ class GoalEventInline(ReadOnlyInline):
               "details"]
     readonly_fields = fields
     # Milliseconds: a goal's events often fall within one second. Newest first by id, the journal's order.
-    created_display = timestamp_field("created_at", milliseconds=True, description="at")
+    created_display = timestamp_field("created_at", milliseconds=True, stacked=True, description="at")
     ordering = ["-id"]
     verbose_name_plural = "journal (newest first)"
 
@@ -129,8 +151,10 @@ def _pretty_json(value: Any) -> str:
 
 @admin.register(Goal)
 class GoalAdmin(admin.ModelAdmin):
-    list_display = ["id", "state_display", "progress_display", "kind", "owner", "attempts_display", "age",
-                    "since_heartbeat", "deadline", "flagged"]
+    # Every column fits at 1280 px beside the admin's sidebars: a short id, compact times, kinds that wrap.
+    list_display = ["short_id", "state_and_attempt", "list_progress", "kind_display", "owner", "age",
+                    "since_heartbeat", "deadline_from_now", "flagged"]
+    list_display_links = ["short_id"]
     list_filter = ["state", KindFilter, "needs_review", StaleFilter, OverdueFilter, OwnerFilter]
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
@@ -169,6 +193,23 @@ class GoalAdmin(admin.ModelAdmin):
                            'aria-label="Select this object for an action - {}">',
                            helpers.ACTION_CHECKBOX_NAME, goal.pk, goal)
 
+    @admin.display(description="id", ordering="pk")
+    def short_id(self, goal: Goal) -> str:
+        return short_uuid_html(goal.pk)
+
+    @admin.display(description="kind", ordering="kind")
+    def kind_display(self, goal: Goal) -> str:
+        return breakable_name(goal.kind)
+
+    @admin.display(description="state", ordering="state")
+    def state_and_attempt(self, goal: Goal) -> str:
+        return format_html('{}<br><small style="color:var(--body-quiet-color);white-space:nowrap">attempt {}/{}'
+                           "</small>", state_badge(goal.state), goal.attempt, goal.max_attempts)
+
+    @admin.display(description="progress")
+    def list_progress(self, goal: Goal) -> str:
+        return progress_bar(goal, width_px=64)
+
     @admin.display(description="state", ordering="state")
     def state_display(self, goal: Goal) -> str:
         return state_badge(goal.state)
@@ -177,19 +218,21 @@ class GoalAdmin(admin.ModelAdmin):
     def progress_display(self, goal: Goal) -> str:
         return progress_bar(goal)
 
-    @admin.display(description="attempt")
-    def attempts_display(self, goal: Goal) -> str:
-        return f"{goal.attempt} / {goal.max_attempts}"
-
     @admin.display(description="age", ordering="created_at")
     def age(self, goal: Goal) -> str:
-        return timesince(goal.created_at, timezone.now(), depth=1)
+        return relative_time_html(goal.created_at, timezone.now(), bare=True)
 
-    @admin.display(description="since heartbeat")
+    @admin.display(description="heartbeat")
     def since_heartbeat(self, goal: Goal) -> str:
-        if goal.state != GoalState.RUNNING or goal.heartbeat_at is None:
+        if goal.state != GoalState.RUNNING:
             return "-"
-        return timesince(goal.heartbeat_at, timezone.now(), depth=1)
+        return relative_time_html(goal.heartbeat_at, timezone.now())
+
+    @admin.display(description="deadline", ordering="deadline")
+    def deadline_from_now(self, goal: Goal) -> str:
+        now = timezone.now()
+        overdue = goal.deadline is not None and goal.deadline < now and not goal.is_final
+        return relative_time_html(goal.deadline, now, alert=overdue)
 
     @admin.display(description="review", boolean=True, ordering="needs_review")
     def flagged(self, goal: Goal) -> bool:

@@ -25,6 +25,21 @@ def test_list_shows_state_and_progress(admin_client):
     assert "running" in body
 
 
+def test_list_shows_a_short_id_and_compact_times_with_the_exact_values_on_hover(admin_client):
+    now = timezone.now()
+    goal = make_goal(state=GoalState.RUNNING, deadline=now - timedelta(minutes=3), attempt=2)
+    Goal.objects.filter(pk=goal.pk).update(heartbeat_at=now - timedelta(seconds=42))
+    body = admin_client.get("/admin/goals/goal/").content.decode()
+    short, full = str(goal.pk)[:8], str(goal.pk)
+    assert f'<a href="/admin/goals/goal/{full}/change/"><code title="{full}">{short}</code></a>' in body
+    assert f">{full}<" not in body, "the full id is in the link and the title, not the text"
+    assert "attempt 2/3</small>" in body, "the attempt under the state badge"
+    assert ">5m</time>" in body, "age"
+    assert ">42s ago</time>" in body, "since the heartbeat"
+    assert "font-weight:bold\">3m ago</time>" in body, "a deadline passed by a goal that is not final, in red"
+    assert ">tests.<wbr>noop<" in body, "a dotted kind may wrap after its dots"
+
+
 def test_change_page_shows_attempts_and_journal_read_only(admin_client):
     goal = submit("tests.noop", {})
     response = admin_client.get(f"/admin/goals/goal/{goal.pk}/change/")
@@ -65,7 +80,7 @@ def test_goals_needing_review_can_be_filtered(admin_client):
     make_goal(state=GoalState.FAILED)
     body = admin_client.get("/admin/goals/goal/?needs_review__exact=1").content.decode()
     assert str(flagged.pk) in body
-    assert body.count('<td class="field-kind">') == 1, "only the flagged goal is listed"
+    assert body.count('<td class="field-kind_display">') == 1, "only the flagged goal is listed"
 
 
 def test_the_admin_never_deletes_goals_or_reports(admin_client):

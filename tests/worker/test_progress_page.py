@@ -3,72 +3,43 @@ server, while the real worker reports progress: the bar moves, the final state s
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 
 from goals.api import submit
 from goals.models import Goal
 from goals.states import GoalState
+from tests.browser import signed_in_page
 from tests.conftest import wait_final
 from tests.factories import make_goal
-
-CHROMIUM = Path("/usr/bin/chromium")
-# As the machine's own probe starts it: without the background-networking flag Chromium keeps trying to
-# reach Google's hosts, which a closed network refuses.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def session_cookie(user: User, live_server_url: str) -> dict:
-    client = Client()
-    client.force_login(user)
-    morsel = client.cookies["sessionid"]
-    return {"name": "sessionid", "value": morsel.value, "url": live_server_url}
 
 
 @pytest.mark.worker
 def test_the_bar_moves_with_the_worker_and_stops_when_final(worker, live_server):
-    if not CHROMIUM.exists():
-        reason = (f"{CHROMIUM} is not installed (make test installs Debian's chromium where it can, with "
-                  "scripts/ensure-debian-package)")
-        if os.environ.get("GOALS_REQUIRE_BROWSER"):
-            pytest.fail(f"{reason}; GOALS_REQUIRE_BROWSER is set (CI), so this test may not skip")
-        pytest.skip(reason)
-    sync_api = pytest.importorskip("playwright.sync_api")
     alice = User.objects.create_user("alice")
-    cookie = session_cookie(alice, live_server.url)
     goal = submit("tests.count", {"to": 30, "delay": 0.2}, owner=alice)
     page_url = f"{live_server.url}/goals/{goal.pk}/"
     status_path = f"/api/goals/{goal.pk}/"
 
     seen: list[int] = []
     status_requests: list[float] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            context = browser.new_context()
-            context.add_cookies([cookie])
-            page = context.new_page()
-            page.on("request", lambda request: status_requests.append(time.monotonic())
-                    if request.url.endswith(status_path) else None)
-            page.goto(page_url)
-            deadline = time.monotonic() + 60
-            while page.get_attribute("body", "data-final") is None and time.monotonic() < deadline:
-                seen.append(int(page.get_attribute("#bar", "aria-valuenow")))
-                page.wait_for_timeout(100)
-            final_state = page.get_attribute("body", "data-final")
-            state_text = page.text_content("#state")
-            result_text = page.text_content("#result-body")
-            percent_text = page.text_content("#percent")
-            polls_at_final = len(status_requests)
-            page.wait_for_timeout(2500)
-            polls_after = len(status_requests) - polls_at_final
-        finally:
-            browser.close()
+    with signed_in_page(alice, live_server.url) as page:
+        page.on("request", lambda request: status_requests.append(time.monotonic())
+                if request.url.endswith(status_path) else None)
+        page.goto(page_url)
+        deadline = time.monotonic() + 60
+        while page.get_attribute("body", "data-final") is None and time.monotonic() < deadline:
+            seen.append(int(page.get_attribute("#bar", "aria-valuenow")))
+            page.wait_for_timeout(100)
+        final_state = page.get_attribute("body", "data-final")
+        state_text = page.text_content("#state")
+        result_text = page.text_content("#result-body")
+        percent_text = page.text_content("#percent")
+        polls_at_final = len(status_requests)
+        page.wait_for_timeout(2500)
+        polls_after = len(status_requests) - polls_at_final
 
     assert final_state == GoalState.SUCCEEDED, f"no final state within 60 s; bar values seen: {seen}"
     assert state_text == "succeeded"
