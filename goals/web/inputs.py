@@ -7,6 +7,7 @@ depend on HTTP (JSON types, ISO-8601 text, unknown fields, query parameters).
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,9 @@ from goals.web.http import invalid
 
 SUBMIT_FIELDS = ("kind", "params", "idempotency_key", "deadline")
 ACTION_FIELDS = ("reason",)
-LIST_PARAMETERS = ("state", "kind", "owner", "limit", "cursor")
+LIST_PARAMETERS = ("state", "kind", "owner", "id", "limit", "cursor")
+# Given once per goal (``?id=a&id=b``): a page that watches its rows asks for all of them in one request.
+REPEATABLE_LIST_PARAMETERS = ("id",)
 # Keys are stored scoped by owner (``scoped_idempotency_key``); this leaves room for the scope.
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 MAX_REASON_LENGTH = 1000
@@ -42,11 +45,13 @@ class ListQuery:
     owner: str | None
     limit: int
     cursor: str | None
+    ids: tuple[uuid.UUID, ...] = ()
 
-    def as_params(self, *, cursor: str) -> dict[str, str]:
-        """The query string of the next page: the same filters, the next cursor."""
-        kept = {"state": self.state, "kind": self.kind, "owner": self.owner, "limit": str(self.limit)}
-        return {**{name: value for name, value in kept.items() if value is not None}, "cursor": cursor}
+    def as_params(self, *, cursor: str | None) -> list[tuple[str, str]]:
+        """The query string (for ``urlencode``) of another page: the same filters, the given cursor."""
+        kept = [("state", self.state), ("kind", self.kind), ("owner", self.owner),
+                *(("id", str(goal_id)) for goal_id in self.ids), ("limit", str(self.limit)), ("cursor", cursor)]
+        return [(name, value) for name, value in kept if value is not None]
 
 
 def _refuse_unknown(names: Any, known: tuple[str, ...], problem: str) -> None:
@@ -100,7 +105,7 @@ def action_reason(body: dict[str, Any]) -> str:
 
 def list_query(query: QueryDict, *, staff: bool) -> ListQuery:
     _refuse_unknown(query, LIST_PARAMETERS, "unknown parameter")
-    repeated = [name for name in query if len(query.getlist(name)) > 1]
+    repeated = [name for name in query if len(query.getlist(name)) > 1 and name not in REPEATABLE_LIST_PARAMETERS]
     if repeated:
         raise invalid({name: "give this parameter at most once" for name in repeated})
     state = query.get("state") or None
@@ -114,4 +119,16 @@ def list_query(query: QueryDict, *, staff: bool) -> ListQuery:
     if not re.fullmatch(r"[0-9]{1,6}", limit_text) or not 1 <= int(limit_text) <= page_size:
         raise invalid({"limit": f"must be an integer from 1 to {page_size}"})
     return ListQuery(state=state, kind=query.get("kind") or None, owner=owner, limit=int(limit_text),
-                     cursor=query.get("cursor") or None)
+                     cursor=query.get("cursor") or None, ids=_goal_ids(query.getlist("id"), page_size))
+
+
+def _goal_ids(texts: list[str], page_size: int) -> tuple[uuid.UUID, ...]:
+    if len(texts) > page_size:
+        raise invalid({"id": f"give at most {page_size} ids (GOALS_API_PAGE_SIZE) in one request"})
+    ids: dict[uuid.UUID, None] = {}
+    for text in texts:
+        try:
+            ids[uuid.UUID(text)] = None
+        except ValueError:
+            raise invalid({"id": f"{text!r} is not a goal id (a UUID)"}) from None
+    return tuple(ids)

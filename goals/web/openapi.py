@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
+from goals.conf import goal_settings
 from goals.states import GoalState
 
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -129,6 +130,11 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 
+_IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "schema": {"type": "string"},
+                  "description": "An ETag from an earlier answer."}
+_NOT_MODIFIED = {"description": "Unchanged since the ETag given in `If-None-Match`; no body."}
+
+
 def _paths() -> dict[str, Any]:
     action_body = _body("ActionRequest", required=False)
     return {
@@ -141,14 +147,22 @@ def _paths() -> dict[str, Any]:
                     {"name": "kind", "in": "query", "schema": {"type": "string"}},
                     {"name": "owner", "in": "query", "schema": {"type": "string"},
                      "description": "A username; staff only."},
+                    {"name": "id", "in": "query", "style": "form", "explode": True,
+                     "schema": {"type": "array", "items": {"type": "string", "format": "uuid"},
+                                "maxItems": goal_settings().api_page_size},
+                     "description": "Only these goals (`?id=a&id=b`, at most `GOALS_API_PAGE_SIZE`): one request "
+                                    "watches many goals. Ids the caller may not see are left out."},
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1},
                      "description": "Goals per page, at most `GOALS_API_PAGE_SIZE` (the default)."},
                     {"name": "cursor", "in": "query", "schema": {"type": "string"},
                      "description": "Opaque; take it from `next`."},
+                    _IF_NONE_MATCH,
                 ],
                 "responses": _responses(
-                    {"200": {"description": "A page of goals.",
-                             "content": {"application/json": {"schema": _ref("schemas", "GoalPage")}}}},
+                    {"200": {"description": "A page of goals. `ETag` is set; `Cache-Control: private, no-cache`.",
+                             "headers": {"ETag": {"schema": {"type": "string"}}},
+                             "content": {"application/json": {"schema": _ref("schemas", "GoalPage")}}},
+                     "304": _NOT_MODIFIED},
                     "400", "401", "405"),
             },
             "post": {
@@ -167,12 +181,11 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "getGoal",
                 "summary": "A goal's state, progress, result or error",
-                "parameters": [{"name": "If-None-Match", "in": "header", "schema": {"type": "string"},
-                                "description": "An ETag from an earlier answer."}],
+                "parameters": [_IF_NONE_MATCH],
                 "responses": _responses(
                     {"200": _goal("The goal. `ETag` is set; `Cache-Control: private, no-cache`.",
                                   ETag={"schema": {"type": "string"}}),
-                     "304": {"description": "Unchanged since the ETag given in `If-None-Match`; no body."}},
+                     "304": _NOT_MODIFIED},
                     "401", "404", "405"),
             },
         },

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 
@@ -22,9 +21,10 @@ from goals.selectors import goal_for_status
 from goals.services import goal_cancel, goal_retry, goal_submit
 from goals.web import inputs
 from goals.web.auth import Caller
-from goals.web.cursor import BadCursor, cursor_after, page_after
+from goals.web.cursor import BadCursor
 from goals.web.endpoint import api_endpoint
 from goals.web.http import ApiError, conditional_json_response, invalid, json_response, read_json_object
+from goals.web.listing import goal_page
 from goals.web.openapi import openapi_document
 from goals.web.serialize import ensure_links_resolve, goal_json
 
@@ -82,23 +82,16 @@ def _submit(request: HttpRequest, caller: Caller) -> HttpResponse:
 
 def _list(request: HttpRequest, caller: Caller) -> HttpResponse:
     query = inputs.list_query(request.GET, staff=caller.is_staff)
-    goals = _visible(caller)
-    if query.state:
-        goals = goals.filter(state=query.state)
-    if query.kind:
-        goals = goals.filter(kind=query.kind)
-    if query.owner:
-        goals = goals.filter(**{f"owner__{get_user_model().USERNAME_FIELD}": query.owner})
-    if query.cursor:
-        try:
-            goals = page_after(goals, query.cursor)
-        except BadCursor:
-            raise invalid({"cursor": "not a cursor this API gave out (malformed or altered)"}) from None
-    # One row more than the page tells whether there is a next page, without a COUNT.
-    rows = list(goals.order_by("-created_at", "-pk")[: query.limit + 1])
-    page, more = rows[: query.limit], len(rows) > query.limit
-    next_url = f"{request.path}?{urlencode(query.as_params(cursor=cursor_after(page[-1])))}" if more else None
-    return json_response({"results": [goal_json(goal, staff=caller.is_staff) for goal in page], "next": next_url})
+    try:
+        page = goal_page(caller.user, query)
+    except BadCursor:
+        raise invalid({"cursor": "not a cursor this API gave out (malformed or altered)"}) from None
+    next_url = (f"{request.path}?{urlencode(query.as_params(cursor=page.next_cursor))}"
+                if page.next_cursor else None)
+    # Conditional like a single goal's status: a page polling its rows (``?id=...``) gets 304s while
+    # nothing on it changes.
+    return conditional_json_response(request, {
+        "results": [goal_json(goal, staff=caller.is_staff) for goal in page.goals], "next": next_url})
 
 
 @api_endpoint("GET")

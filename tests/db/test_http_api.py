@@ -479,6 +479,8 @@ def test_filters_carry_over_to_the_next_page(as_alice, alice, bob, staff):
     ("owner=bob", "owner"),
     ("page=2", "page"),
     ("state=failed&state=running", "state"),
+    ("id=not-a-uuid", "id"),
+    ("&".join(["id=00000000-0000-0000-0000-000000000001"] * 51), "id"),
 ])
 def test_bad_list_parameters_are_400_naming_them(as_alice, query, field):
     response = as_alice.get(f"/api/goals/?{query}")
@@ -508,6 +510,24 @@ def test_listing_costs_the_same_queries_for_1_and_30_goals(django_user_model, al
         make_goal(owner=alice)
     with django_assert_num_queries(2):
         assert len(client.get(url).json()["results"]) == 30
+
+
+def test_listing_by_ids_gives_only_those_the_caller_may_see_newest_first_and_304_while_unchanged(
+        as_alice, alice, bob, django_assert_num_queries):
+    now = timezone.now()
+    older, newer = make_goal(owner=alice, now=now - timedelta(minutes=1)), make_goal(owner=alice, now=now)
+    bobs = make_goal(owner=bob)
+    make_goal(owner=alice)  # not asked for
+    url = f"/api/goals/?id={older.pk}&id={bobs.pk}&id={newer.pk}&id={older.pk}"
+    first = as_alice.get(url)
+    assert [goal["id"] for goal in first.json()["results"]] == [str(newer.pk), str(older.pk)]
+    with django_assert_num_queries(2):  # the token, then one query for every goal asked for
+        unchanged = as_alice.get(url, headers={"If-None-Match": first["ETag"]})
+    assert (unchanged.status_code, unchanged.content) == (304, b"")
+    Goal.objects.filter(pk=older.pk).update(progress_message="halfway")
+    changed = as_alice.get(url, headers={"If-None-Match": first["ETag"]})
+    assert changed.status_code == 200
+    assert changed.json()["results"][1]["progress"]["message"] == "halfway"
 
 
 # --- create_api_token ----------------------------------------------------------------------------------------

@@ -64,8 +64,7 @@ def submit_twice(p: Probe, second: dict) -> HttpResponse:
     return submit(p.token, second)
 
 
-def not_modified(p: Probe) -> HttpResponse:
-    url = f"/api/goals/{p.goal(GoalState.RUNNING).pk}/"
+def not_modified(p: Probe, url: str) -> HttpResponse:
     return p.token.get(url, headers={"If-None-Match": p.token.get(url)["ETag"]})
 
 
@@ -86,6 +85,7 @@ def action_exercises(action: str, *, ok: GoalState, refused: GoalState) -> dict[
 # (path, method, status) -> a request that must answer with that status. 405s are exercised per path below.
 EXERCISES: dict[tuple[str, str, str], Callable[[Probe], HttpResponse]] = {
     ("/goals/", "get", "200"): lambda p: p.token.get("/api/goals/"),
+    ("/goals/", "get", "304"): lambda p: not_modified(p, f"/api/goals/?id={p.goal(GoalState.RUNNING).pk}"),
     ("/goals/", "get", "400"): lambda p: p.token.get("/api/goals/?state=nope"),
     ("/goals/", "get", "401"): lambda p: p.anon.get("/api/goals/"),
     ("/goals/", "post", "202"): lambda p: submit(p.token, NOOP),
@@ -97,7 +97,7 @@ EXERCISES: dict[tuple[str, str, str], Callable[[Probe], HttpResponse]] = {
     ("/goals/", "post", "413"): lambda p: p.token.generic("POST", "/api/goals/", oversized(), content_type=JSON),
     ("/goals/", "post", "415"): lambda p: p.token.post("/api/goals/", NOOP),
     ("/goals/{goal_id}/", "get", "200"): lambda p: p.token.get(f"/api/goals/{p.goal(GoalState.RUNNING).pk}/"),
-    ("/goals/{goal_id}/", "get", "304"): not_modified,
+    ("/goals/{goal_id}/", "get", "304"): lambda p: not_modified(p, f"/api/goals/{p.goal(GoalState.RUNNING).pk}/"),
     ("/goals/{goal_id}/", "get", "401"): lambda p: p.anon.get(f"/api/goals/{p.goal(GoalState.RUNNING).pk}/"),
     ("/goals/{goal_id}/", "get", "404"): lambda p: p.token.get(f"/api/goals/{UNKNOWN_ID}/"),
     **{("/goals/{goal_id}/cancel", *key): call
