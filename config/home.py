@@ -11,6 +11,8 @@ from goals.conf import goal_settings
 
 def home(request: HttpRequest) -> HttpResponse:
     links = [
+        ("Goals, live", reverse("goals:goal-list-page"),
+         "your goals (staff: everyone's), newest first, updating as they run; each links to its own page"),
         ("Goals, in the admin", reverse("admin:goals_goal_changelist"),
          "review every goal: state, attempts, journal; retry, cancel, acknowledge"),
         ("Reconciliation reports", reverse("admin:goals_reconciliationreport_changelist"),

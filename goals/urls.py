@@ -1,7 +1,7 @@
 """goaltrack's routes, namespaced ``goals``: a host mounts them with one ``include()`` under any prefix.
 
-    path("", include("goals.urls"))          # /api/goals/, /goals/<id>/, /metrics
-    path("tracking/", include("goals.urls"))  # /tracking/api/goals/, /tracking/goals/<id>/, ...
+    path("", include("goals.urls"))          # /api/goals/, /goals/, /goals/<id>/, /metrics
+    path("tracking/", include("goals.urls"))  # /tracking/api/goals/, /tracking/goals/, ...
 
 Everything in the app reverses these names through the ``goals:`` namespace, never a name the host
 defines; ``goals.checks`` reports a project that did not include them.
@@ -19,10 +19,11 @@ urlpatterns = []
 if not missing_required_apps():
     from goals.metrics import metrics_view
     from goals.web import urls as api_urls
-    from goals.web.pages import goal_progress_page
+    from goals.web.pages import goal_list_page, goal_progress_page
 
     urlpatterns = [
         path("api/", include(api_urls)),
+        path("goals/", goal_list_page, name="goal-list-page"),
         path("goals/<str:goal_id>/", goal_progress_page, name="goal-progress"),
         path("metrics", metrics_view, name="metrics"),
     ]

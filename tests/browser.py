@@ -7,12 +7,14 @@ browser tests skip, except under ``GOALS_REQUIRE_BROWSER`` (set by CI), where a 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 from django.test import Client
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -47,3 +49,27 @@ def signed_in_page(user: Any, live_server_url: str, *, width: int = 1280, height
             yield context.new_page()
         finally:
             browser.close()
+
+
+def in_another_thread(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``function`` in a thread of its own and return its result.
+
+    Inside ``signed_in_page`` Playwright runs an event loop in this thread, and Django refuses the ORM
+    there (``SynchronousOnlyOperation``); a test that changes a goal while the page watches calls here.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = function(*args, **kwargs)
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]

@@ -46,7 +46,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
-# The live progress page sends people without a session to sign in (the admin's login page).
+# The live pages send people without a session to sign in (the admin's login page).
 LOGIN_URL = "admin:login"
 WSGI_APPLICATION = "config.wsgi.application"
 

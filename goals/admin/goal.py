@@ -36,28 +36,18 @@ from goals.admin.overview import overview_context
 from goals.models import Attempt, Goal, GoalEvent
 from goals.states import GoalState
 from goals.web.inputs import scoped_idempotency_key
+from goals.web.palette import STATE_COLOURS, UNKNOWN_STATE_COLOUR
 
 # A review action goes through the services goal by goal; a selection "across" millions is refused.
 MAX_BULK_REVIEW = 1000
 # A bare idempotency key is searched as each user's stored key: one index probe per user, up to this many.
 MAX_KEY_SEARCH_USERS = 10_000
 
-STATE_COLOURS = {
-    GoalState.PENDING: "#6c757d",
-    GoalState.QUEUED: "#0d6efd",
-    GoalState.RUNNING: "#0aa2c0",
-    GoalState.RETRYING: "#fd7e14",
-    GoalState.SUCCEEDED: "#198754",
-    GoalState.FAILED: "#dc3545",
-    GoalState.CANCELLED: "#495057",
-    GoalState.EXPIRED: "#6f42c1",
-}
-
 
 def state_badge(state: str) -> str:
     return format_html('<span class="goal-state" style="background:{};color:#fff;padding:1px 6px;'
                        'border-radius:8px;white-space:nowrap;font-size:.75rem">{}</span>',
-                       STATE_COLOURS.get(state, "#333"), state)
+                       STATE_COLOURS.get(state, UNKNOWN_STATE_COLOUR), state)
 
 
 def short_uuid_html(value: Any) -> str:

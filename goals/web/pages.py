@@ -1,13 +1,17 @@
-"""The live progress page: what a person sees while their goal runs.
+"""The live pages: a person's goals, and one goal, as they run.
 
-The page renders the goal's current state on the server (it reads fine without JavaScript), then polls
-the JSON status endpoint, which answers ``304`` while nothing changed, and stops once the goal is final.
+Both render on the server (they read fine without JavaScript), then poll the JSON API, which answers
+``304`` while nothing they show changed, and stop once what they show is final. Each page polls with
+one request, whatever it shows: the goal page its goal's status, the list page the list endpoint
+asked for the ids of its rows that are not final yet.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,8 +21,28 @@ from django.views.decorators.http import require_safe
 
 from goals.models import Goal
 from goals.querysets import FINAL_VALUES
+from goals.registry import registered_kinds
+from goals.states import GoalState
+from goals.web import inputs
+from goals.web.cursor import BadCursor
+from goals.web.http import ApiError
+from goals.web.listing import goal_page
+from goals.web.palette import STATE_COLOURS, UNKNOWN_STATE_COLOUR
 
 POLL_INTERVAL_MS = 1000
+# The list page's polls slow down by this factor while nothing on it changes, up to the longest delay.
+POLL_BACKOFF = 1.5
+POLL_MAX_INTERVAL_MS = 15_000
+
+
+def _render(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+    return render(request, template, {
+        "state_colours": STATE_COLOURS,
+        "unknown_state_colour": UNKNOWN_STATE_COLOUR,
+        "final_states": list(FINAL_VALUES),
+        "poll": {"interval_ms": POLL_INTERVAL_MS, "backoff": POLL_BACKOFF, "max_interval_ms": POLL_MAX_INTERVAL_MS},
+        **context,
+    }, status=status)
 
 
 @require_safe
@@ -32,11 +56,47 @@ def goal_progress_page(request: HttpRequest, goal_id: str) -> HttpResponse:
     goal = Goal.objects.visible_to(request.user).filter(pk=pk).first()
     if goal is None:
         raise Http404("no such goal")
-    return render(request, "goals/progress.html", {
+    return _render(request, "goals/progress.html", {
         "goal": goal,
         "percent": goal.progress_percent,
         "result_json": json.dumps(goal.result, indent=2) if goal.result is not None else "",
         "status_url": reverse("goals:goal-status", args=[goal.pk]),
-        "final_states": list(FINAL_VALUES),
-        "poll_interval_ms": POLL_INTERVAL_MS,
+        "list_page_url": reverse("goals:goal-list-page"),
+    })
+
+
+@require_safe
+@login_required
+def goal_list_page(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's goals (staff: everyone's, filterable by owner), newest first, a page at a time.
+
+    Takes the list API's query parameters, checked by the same rules: a bad one answers 400 with the
+    problem shown above an empty table.
+    """
+    staff = request.user.is_staff
+    page_url = reverse("goals:goal-list-page")
+    context: dict[str, Any] = {
+        "staff": staff,
+        "states": GoalState.values,
+        "kinds": registered_kinds(),
+        "page_url": page_url,
+        "poll_url": reverse("goals:goal-list"),
+        "goals": [],
+        "query": {name: request.GET.get(name, "") for name in ("state", "kind", "owner")},
+        "filtered": any(request.GET.get(name) for name in ("state", "kind", "owner", "id")),
+    }
+    try:
+        query = inputs.list_query(request.GET, staff=staff)
+        page = goal_page(request.user, query)
+    except ApiError as exc:
+        return _render(request, "goals/goal_list.html", {**context, "errors": exc.details.get("fields", {})},
+                       status=exc.status)
+    except BadCursor:
+        return _render(request, "goals/goal_list.html", {
+            **context, "errors": {"cursor": ["not a link this page gave out (malformed or altered)"]}}, status=400)
+    return _render(request, "goals/goal_list.html", {
+        **context,
+        "goals": page.goals,
+        "older_url": f"{page_url}?{urlencode(query.as_params(cursor=page.next_cursor))}" if page.next_cursor else None,
+        "newest_url": f"{page_url}?{urlencode(query.as_params(cursor=None))}" if query.cursor else None,
     })

@@ -10,13 +10,13 @@ from django.test import override_settings
 pytestmark = pytest.mark.django_db
 
 
-def test_the_front_page_links_the_admin_the_reports_the_schema_and_the_metrics(client, admin_user):
+def test_the_front_page_links_the_live_list_the_admin_the_reports_and_the_schema(client, admin_user):
     page = client.get("/")
     assert page.status_code == 200
     links = re.findall(r'href="([^"]+)"', page.content.decode())
-    assert links == ["/admin/goals/goal/", "/admin/goals/reconciliationreport/", "/api/schema/"]
+    assert links == ["/goals/", "/admin/goals/goal/", "/admin/goals/reconciliationreport/", "/api/schema/"]
     client.force_login(admin_user)
-    assert [client.get(link).status_code for link in links] == [200, 200, 200]
+    assert [client.get(link).status_code for link in links] == [200, 200, 200, 200]
 
 
 @override_settings(GOALS_METRICS="open")

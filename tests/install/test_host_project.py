@@ -160,6 +160,7 @@ def test_a_generated_project_configured_as_the_readme_says_runs_goals_end_to_end
         "/admin/goals/reconciliationreport/",
         f"/admin/goals/reconciliationreport/{report_id}/change/",
         f"/tracking/goals/{over_http['id']}/",
+        "/tracking/goals/",
     ]
     answers = {page: browser.request(page)[0] for page in pages}
     assert answers == dict.fromkeys(pages, 200)
