@@ -4,7 +4,8 @@ Migrates, creates a demo admin, starts the web server, a Celery worker and beat 
 the same database and broker as this process (the embedded ones when no URL is set: this process owns
 them, so it must outlive its children), submits sample goals, prints their progress, and on Ctrl-C or
 SIGTERM stops every child before it exits: the worker with Celery's warm shutdown, so the goals it runs
-finish instead of dying mid-task (a second Ctrl-C stops it at once; late acks hand those goals back).
+finish instead of dying mid-task (a second Ctrl-C kills it at once: the reconciler settles those goals
+as any lost worker's).
 """
 
 from __future__ import annotations
@@ -128,8 +129,8 @@ class Command(BaseCommand):
         if worker.poll() is not None:
             return
         os.kill(worker.pid, signal.SIGTERM)
-        self.stdout.write("stopping the worker: running goals finish first (Ctrl-C again to stop at once; "
-                          "late acks hand them back to the queue)")
+        self.stdout.write("stopping the worker: running goals finish first (Ctrl-C again to kill it at once: "
+                          "the reconciler then retries or fails and flags the goals it ran)")
         deadline, interrupts = time.monotonic() + WORKER_WARM_SHUTDOWN_SECONDS, self.interrupts
         while worker.poll() is None and time.monotonic() < deadline and self.interrupts == interrupts:
             time.sleep(0.2)
