@@ -198,7 +198,7 @@ class GoalAdmin(admin.ModelAdmin):
 
     @admin.display(description="progress")
     def list_progress(self, goal: Goal) -> str:
-        return progress_bar(goal, width_px=64)
+        return progress_bar(goal, width_px=52)
 
     @admin.display(description="state", ordering="state")
     def state_display(self, goal: Goal) -> str:
