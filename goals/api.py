@@ -14,10 +14,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from goals.bulk import goal_submit_many
 from goals.context import ExecutionContext
 from goals.exceptions import (
     GoalError,
@@ -42,6 +44,7 @@ __all__ = [
     "executor",
     "retry",
     "submit",
+    "submit_many",
 ]
 
 
@@ -51,6 +54,18 @@ def submit(kind: str, params: dict[str, Any] | None = None, *, idempotency_key: 
     goal, _created = goal_submit(kind=kind, params=params, idempotency_key=idempotency_key, owner=owner,
                                  deadline=deadline)
     return goal
+
+
+def submit_many(kind: str, params_list: Sequence[dict[str, Any] | None], *,
+                idempotency_keys: Sequence[str | None] | None = None, owner: Any = None,
+                deadline: datetime | None = None) -> list[Goal]:
+    """Record one goal of ``kind`` per params, in one statement per few thousand, and send them once the
+    current transaction commits; returns the goals in order. Nothing is written unless every item is
+    valid (one ``GoalValidationError`` names each bad item as ``<index>.<field>``); an item whose
+    idempotency key was used before gets that goal."""
+    return [goal for goal, _created in goal_submit_many(kind=kind, params_list=params_list,
+                                                        idempotency_keys=idempotency_keys, owner=owner,
+                                                        deadline=deadline)]
 
 
 def _actor_name(actor: Any) -> str:

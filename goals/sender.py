@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 # Attempts held beyond this are sent by the committing thread itself: a broker or database slower than
 # the callers slows them down rather than piling attempts up in memory.
 MAX_HELD = 10_000
+# Attempts published and recorded queued together, when a bulk submit is sent on the committing thread.
+SEND_MANY_CHUNK = 1_000
 # The sender closes its database connection after this many idle seconds.
 IDLE_CLOSE_SECONDS = 30.0
 
@@ -47,12 +49,12 @@ class _Sender:
         self.thread: threading.Thread | None = None
         self.stopped = threading.Event()
 
-    def hold(self, dispatch: Dispatch) -> bool:
-        """Hold ``dispatch`` for the sender thread; False when it holds too many already."""
+    def hold(self, dispatches: list[Dispatch]) -> bool:
+        """Hold ``dispatches`` for the sender thread; False when that would be too many."""
         with self.lock:
-            if len(self.held) >= MAX_HELD:
+            if len(self.held) + len(dispatches) > MAX_HELD:
                 return False
-            self.held.append(dispatch)
+            self.held.extend(dispatches)
             if self.thread is None:
                 self.stopped = threading.Event()
                 self.thread = threading.Thread(target=self.run, args=(self.stopped,), name="goals-sender",
@@ -108,10 +110,19 @@ os.register_at_fork(after_in_child=_forget_after_fork)
 def send(dispatch: Dispatch) -> None:
     """Send a committed goal's attempt: soon, from the sender thread, or now on this thread with
     ``GOALS_SEND_IN_BACKGROUND = False`` or when the sender holds too many."""
-    if goal_settings().send_in_background and _sender.hold(dispatch):
+    if goal_settings().send_in_background and _sender.hold([dispatch]):
         return
     goal_dispatch(goal_id=dispatch.goal_id, attempt=dispatch.attempt, task_id=dispatch.task_id,
                   kind=dispatch.kind)
+
+
+def send_many(dispatches: list[Dispatch]) -> None:
+    """Send committed goals' attempts as ``send`` does, together: held for the sender thread if they fit,
+    else published on this thread, ``SEND_MANY_CHUNK`` at a time over one producer each."""
+    if not dispatches or (goal_settings().send_in_background and _sender.hold(dispatches)):
+        return
+    for start in range(0, len(dispatches), SEND_MANY_CHUNK):
+        goals_dispatch(dispatches=dispatches[start:start + SEND_MANY_CHUNK])
 
 
 def send_held() -> int:

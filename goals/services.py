@@ -28,7 +28,7 @@ from goals.validation import validate_submission
 logger = logging.getLogger(__name__)
 
 
-def _validate_options(idempotency_key: Any, deadline: Any) -> None:
+def validate_options(idempotency_key: Any, deadline: Any) -> None:
     if idempotency_key is not None and (not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 255):
         raise GoalValidationError({"idempotency_key": "must be a string of 1 to 255 characters"}, code="invalid")
     if deadline is not None and (not isinstance(deadline, datetime) or timezone.is_naive(deadline)):
@@ -36,13 +36,12 @@ def _validate_options(idempotency_key: Any, deadline: Any) -> None:
 
 
 # The goal's columns, named once: the statement returns them in this order (no cursor description to build).
-_GOAL_COLUMNS = [field.column for field in Goal._meta.concrete_fields]
+GOAL_COLUMNS = [field.column for field in Goal._meta.concrete_fields]
 
 
 @lru_cache(maxsize=1)
 def _insert_statement() -> str:
-    goal_t, attempt_t, event_t = Goal._meta.db_table, Attempt._meta.db_table, GoalEvent._meta.db_table
-    columns = ", ".join(_GOAL_COLUMNS)
+    goal_t, columns = Goal._meta.db_table, ", ".join(GOAL_COLUMNS)
     # One statement inserts the goal, its first attempt and its first event; on an idempotency-key
     # conflict it inserts nothing and returns no row.
     return f"""
@@ -54,7 +53,16 @@ def _insert_statement() -> str:
         ON CONFLICT (kind, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING {columns}
     ),
-    attempt AS (
+    {first_rows_sql()}
+    SELECT {columns} FROM goal
+    """
+
+
+def first_rows_sql() -> str:
+    """The CTEs that give every goal a ``goal`` CTE inserted its first attempt and its ``submit`` journal
+    row, in the same statement (``%(cause)s`` and ``%(actor)s`` are the journal's)."""
+    attempt_t, event_t = Attempt._meta.db_table, GoalEvent._meta.db_table
+    return f"""attempt AS (
         INSERT INTO {attempt_t} (goal_id, number, task_id, worker, created_at, outcome)
         SELECT id, 1, task_id, '', created_at, '' FROM goal
     ),
@@ -64,9 +72,7 @@ def _insert_statement() -> str:
         SELECT id, created_at, '{EventType.TRANSITION.value}', 'submit', '', state, 1, task_id,
                %(cause)s, %(actor)s, '{{}}'::jsonb
           FROM goal
-    )
-    SELECT {columns} FROM goal
-    """
+    )"""
 
 
 def goal_submit(
@@ -87,7 +93,7 @@ def goal_submit(
     ``GoalValidationError`` before anything is written.
     """
     spec, stored_params, encoded = validate_submission(kind, params)
-    _validate_options(idempotency_key, deadline)
+    validate_options(idempotency_key, deadline)
     owner_id = getattr(owner, "pk", owner)
     values = {
         "id": str(uuid.uuid4()),
@@ -113,7 +119,7 @@ def goal_submit(
                 code="idempotency_conflict",
             )
         return existing, False
-    goal = model_from_row(Goal, _GOAL_COLUMNS, row)
+    goal = model_from_row(Goal, GOAL_COLUMNS, row)
     transaction.on_commit(partial(send, Dispatch(goal_id=goal.id, attempt=1, task_id=goal.task_id, kind=kind)))
     return goal, True
 
