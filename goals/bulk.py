@@ -23,7 +23,7 @@ from goals.exceptions import GoalValidationError
 from goals.models import Cause, Goal
 from goals.registry import ExecutorSpec
 from goals.sender import send_many
-from goals.services import GOAL_COLUMNS, first_rows_sql, validate_options
+from goals.services import GOAL_COLUMNS, first_rows_sql, submitter_name, validate_options
 from goals.states import GoalState
 from goals.validation import validate_submission
 
@@ -107,7 +107,7 @@ def goal_submit_many(
         return []
     spec, checked = _checked_items(kind, params_list, keys)
     owner_id = getattr(owner, "pk", owner)
-    actor = actor or (owner.get_username() if hasattr(owner, "get_username") else "")
+    actor = actor or submitter_name(owner)
     goals: list[Goal | None] = [None] * len(params_list)
     created: list[bool] = [False] * len(params_list)
     with transaction.atomic():

@@ -35,6 +35,11 @@ def validate_options(idempotency_key: Any, deadline: Any) -> None:
         raise GoalValidationError({"deadline": "must be a timezone-aware datetime"}, code="invalid")
 
 
+def submitter_name(owner: Any) -> str:
+    """The journal's actor for a submit that names none: the owner's user name, if there is an owner."""
+    return owner.get_username() if hasattr(owner, "get_username") else ""
+
+
 # The goal's columns, named once: the statement returns them in this order (no cursor description to build).
 GOAL_COLUMNS = [field.column for field in Goal._meta.concrete_fields]
 
@@ -106,7 +111,7 @@ def goal_submit(
         "idempotency_key": idempotency_key,
         "deadline": deadline,
         "cause": cause,
-        "actor": actor or (getattr(owner, "get_username", lambda: "")() if owner is not None else ""),
+        "actor": actor or submitter_name(owner),
     }
     with hot_cursor() as cursor:
         cursor.execute(_insert_statement(), values)

@@ -23,8 +23,9 @@ class GoalPage:
     next_cursor: str | None
 
 
-def goal_page(user: Any, query: ListQuery) -> GoalPage:
+def goal_page(user: Any, query: ListQuery, *, with_owner: bool = False) -> GoalPage:
     """One page of the goals ``user`` may see that match ``query``: one query, whatever the history.
+    ``with_owner`` joins each goal's owner into it, for a page that shows them (the API shows none).
 
     Raises ``goals.web.cursor.BadCursor`` for a cursor this app did not give out.
     """
@@ -40,6 +41,8 @@ def goal_page(user: Any, query: ListQuery) -> GoalPage:
     if query.cursor:
         goals = page_after(goals, query.cursor)
     # One row more than the page tells whether there is a next page, without a COUNT.
-    rows = list(goals.select_related("owner").order_by("-created_at", "-pk")[: query.limit + 1])
+    if with_owner:
+        goals = goals.select_related("owner")
+    rows = list(goals.order_by("-created_at", "-pk")[: query.limit + 1])
     page = rows[: query.limit]
     return GoalPage(goals=page, next_cursor=cursor_after(page[-1]) if len(rows) > query.limit else None)

@@ -87,7 +87,7 @@ def goal_list_page(request: HttpRequest) -> HttpResponse:
     }
     try:
         query = inputs.list_query(request.GET, staff=staff)
-        page = goal_page(request.user, query)
+        page = goal_page(request.user, query, with_owner=staff)
     except ApiError as exc:
         return _render(request, "goals/goal_list.html", {**context, "errors": exc.details.get("fields", {})},
                        status=exc.status)
