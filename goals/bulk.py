@@ -8,6 +8,7 @@ commits. Idempotency holds per item, as for ``goal_submit``: a key already used 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -17,13 +18,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from goals.db import model_from_row
 from goals.dispatch import Dispatch
 from goals.exceptions import GoalValidationError
 from goals.models import Cause, Goal
 from goals.registry import ExecutorSpec
 from goals.sender import send_many
-from goals.services import GOAL_COLUMNS, first_rows_sql, submitter_name, validate_options
+from goals.services import first_rows_sql, submitter_name, validate_options
 from goals.states import GoalState
 from goals.validation import validate_submission
 
@@ -33,12 +33,16 @@ BATCH_SIZE = 5_000
 
 @lru_cache(maxsize=1)
 def _insert_many_statement() -> str:
-    goal_t, columns = Goal._meta.db_table, ", ".join(GOAL_COLUMNS)
-    # As goal_submit's statement, over arrays: a key already used inserts nothing for its item.
+    goal_t = Goal._meta.db_table
+    # As goal_submit's statement, over one JSON array of [id, task_id, key, params] (parsed once by the
+    # server, where arrays of text would be quoted item by item here): a key already used inserts nothing
+    # for its item. Only what the server decides comes back, in one row: the goals' created_at (now(), the
+    # same for the whole transaction) and the positions of the items not inserted; the rest is known here.
     return f"""
     WITH item AS (
-        SELECT * FROM unnest(%(ids)s::uuid[], %(params)s::jsonb[], %(task_ids)s::text[], %(keys)s::text[])
-               WITH ORDINALITY AS item(id, params, task_id, idempotency_key, position)
+        SELECT (item->>0)::uuid AS id, item->>1 AS task_id, item->>2 AS idempotency_key, item->3 AS params,
+               position
+          FROM jsonb_array_elements(%(items)s::jsonb) WITH ORDINALITY AS items(item, position)
     ),
     goal AS (
         INSERT INTO {goal_t} (id, kind, params, state, attempt, max_attempts, progress_current, progress_message,
@@ -47,10 +51,10 @@ def _insert_many_statement() -> str:
                idempotency_key, now(), %(deadline)s
           FROM item ORDER BY position
         ON CONFLICT (kind, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-        RETURNING {columns}
+        RETURNING id, task_id, state, created_at
     ),
     {first_rows_sql()}
-    SELECT {columns} FROM goal
+    SELECT now(), ARRAY(SELECT position FROM item WHERE NOT EXISTS (SELECT FROM goal WHERE goal.id = item.id))
     """
 
 
@@ -127,18 +131,35 @@ def _insert_batch(kind: str, max_attempts: int, items: list[tuple[Any, str]], ke
                   owner_id: Any, deadline: datetime | None, cause: str, actor: str) -> dict[int, Goal]:
     """Insert one batch; returns the goals inserted by their position in the batch."""
     ids = [uuid.uuid4() for _ in items]
-    values = {
-        "ids": ids, "params": [encoded for _stored, encoded in items],
-        "task_ids": [str(uuid.uuid4()) for _ in items], "keys": keys,
-        "kind": kind, "state": GoalState.PENDING.value, "max_attempts": max_attempts, "owner_id": owner_id,
-        "deadline": deadline, "cause": cause, "actor": actor,
-    }
-    position = {goal_id: index for index, goal_id in enumerate(ids)}
+    task_ids = [str(uuid.uuid4()) for _ in items]
+    document = "[" + ",".join(f'["{goal_id}","{task_id}",{"null" if key is None else json.dumps(key)},{encoded}]'
+                              for goal_id, task_id, key, (_stored, encoded) in zip(ids, task_ids, keys, items,
+                                                                                   strict=True)) + "]"
+    values = {"items": document, "kind": kind, "state": GoalState.PENDING.value, "max_attempts": max_attempts,
+              "owner_id": owner_id, "deadline": deadline, "cause": cause, "actor": actor}
     with connection.cursor() as cursor:
         cursor.execute(_insert_many_statement(), values)
-        rows = cursor.fetchall()
-    goals = (model_from_row(Goal, GOAL_COLUMNS, row) for row in rows)
-    return {position[goal.pk]: goal for goal in goals}
+        created_at, skipped = cursor.fetchone()
+    # The goals as from_db builds them, from what is known here and the created_at the server gave.
+    known = {"kind": kind, "state": GoalState.PENDING.value, "attempt": 1, "max_attempts": max_attempts,
+             "progress_current": 0, "progress_message": "", "owner_id": owner_id, "deadline": deadline,
+             "needs_review": False, "review_reason": ""}
+    template = [known.get(name) for name in _GOAL_FIELDS]
+    template[_CREATED_AT] = created_at
+    not_inserted = {position - 1 for position in skipped}  # ordinality counts from 1
+    built = {}
+    for index, (goal_id, task_id, key, (stored, _encoded)) in enumerate(zip(ids, task_ids, keys, items, strict=True)):
+        if index in not_inserted:
+            continue
+        values = template.copy()
+        values[_ID], values[_PARAMS], values[_TASK_ID], values[_KEY] = goal_id, stored, task_id, key
+        built[index] = Goal.from_db(connection.alias, _GOAL_FIELDS, values)
+    return built
+
+
+_GOAL_FIELDS = [field.attname for field in Goal._meta.concrete_fields]
+_ID, _PARAMS, _TASK_ID, _KEY, _CREATED_AT = (
+    _GOAL_FIELDS.index(name) for name in ("id", "params", "task_id", "idempotency_key", "created_at"))
 
 
 def _resolve_keys(kind: str, checked: list[tuple[Any, str]], keys: list[str | None],

@@ -16,7 +16,7 @@ from goals.conf import GoalSettings
 _POSITIVE = {"max_params_bytes", "progress_interval", "default_max_attempts", "default_retry_backoff",
              "default_retry_backoff_max", "default_timeout", "default_heartbeat_timeout", "reconcile_interval",
              "reconcile_batch_size", "reconcile_queued_timeout", "reconcile_results_lookback", "api_max_body_bytes",
-             "api_page_size"}
+             "api_max_bulk_body_bytes", "api_page_size"}
 _METRICS_MODES = {"off", "open", "token"}
 _NON_NEGATIVE = {"retry_backoff_min", "reconcile_callback_grace", "reconcile_pending_grace", "prune_after_days",
                  "callback_database_wait"}

@@ -51,6 +51,9 @@ class GoalSettings:
     """Scheduled pruning deletes final goals and reports older than this many days; 0 turns it off."""
     api_max_body_bytes: int = 128 * 1024
     """Largest request body the HTTP API reads; a larger one is refused with 413."""
+    api_max_bulk_body_bytes: int = 2 * 1024 * 1024
+    """Largest body of a bulk submit (``POST /api/goals/bulk``, up to 1,000 goals); Django's own
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (2.5 MB by default) still bounds it, if lower."""
     api_page_size: int = 50
     """Goals per page of ``GET /api/goals/`` (a client may ask for fewer with ``?limit=``)."""
     metrics: str = "off"

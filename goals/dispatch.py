@@ -11,6 +11,8 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +70,12 @@ def _journal_publish_failures(dispatches: list[Dispatch], exc: Exception) -> Non
         GoalEvent(goal_id=d.goal_id, created_at=now, event=EventType.PUBLISH_FAILED, attempt=d.attempt,
                   task_id=d.task_id, cause=Cause.PUBLISHER, actor=actor, details={"error": error})
         for d in dispatches
-    ])
+    ], batch_size=5_000)
+
+
+def _batches(producer: Any) -> bool:
+    """Whether the producer can batch publishes (``Producer.batch``, flushed once on exit)."""
+    return hasattr(producer, "batch") and producer.supports_batch_publish
 
 
 def goal_dispatch(*, goal_id: uuid.UUID | str, attempt: int, task_id: str, kind: str) -> bool:
@@ -78,21 +85,34 @@ def goal_dispatch(*, goal_id: uuid.UUID | str, attempt: int, task_id: str, kind:
     return str(goal_id) in sent
 
 
-def goals_dispatch(*, dispatches: list[Dispatch]) -> set[str]:
+def goals_dispatch(*, dispatches: list[Dispatch],
+                   also_given_up: Callable[[], list[Dispatch]] | None = None) -> set[str]:
     """Publish a set of committed goals' attempts over one producer and record them queued in one
     statement; returns the ids (as text) of the goals sent.
 
     The first broker failure ends the publishing: the goals not sent stay ``pending`` with a
-    ``publish_failed`` event, for a later pass, instead of each waiting out the broker's retries.
+    ``publish_failed`` event, for a later pass, instead of each waiting out the broker's retries; so do
+    the attempts ``also_given_up`` returns then (the rest of a larger send, not tried).
+
+    Where the transport batches publishes (kombu's ``Producer.batch``: Redis, from kombu 5.7), the set
+    goes out in one pipeline when the batch closes, so a failure then counts the whole set as not sent;
+    any of it that did reach the broker is delivered twice at worst, which the attempt fence absorbs.
     """
+    if not dispatches:
+        return set()
     sent: list[Dispatch] = []
+    batched = False
     try:
         with current_app.producer_or_acquire() as producer:
-            for dispatch in dispatches:
-                _publish(dispatch, producer=producer)
-                sent.append(dispatch)
+            batched = _batches(producer)
+            with producer.batch(max_size=len(dispatches)) if batched else nullcontext():
+                for dispatch in dispatches:
+                    _publish(dispatch, producer=producer)
+                    sent.append(dispatch)
     except (BrokerError, OSError) as exc:
-        _journal_publish_failures(dispatches[len(sent):], exc)
+        if batched:
+            sent = []
+        _journal_publish_failures([*dispatches[len(sent):], *(also_given_up() if also_given_up else [])], exc)
     # A mark is refused only if the worker already started the goal (or someone cancelled it): both fine.
     apply_transitions(ENQUEUE, [GoalMove(goal_id=d.goal_id, attempt=d.attempt) for d in sent],
                       cause=Cause.PUBLISHER, actor=process_name())

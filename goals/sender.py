@@ -30,11 +30,13 @@ from goals.dispatch import Dispatch, goal_dispatch, goals_dispatch
 
 logger = logging.getLogger(__name__)
 
-# Attempts held beyond this are sent by the committing thread itself: a broker or database slower than
-# the callers slows them down rather than piling attempts up in memory.
+# A caller finding this many attempts held sends its own on its thread: a broker or database slower than
+# the callers slows them down rather than piling attempts up in memory. A bulk submit's attempts are held
+# whole when less than this is held (the caller had them all in memory already).
 MAX_HELD = 10_000
-# Attempts published and recorded queued together, when a bulk submit is sent on the committing thread.
-SEND_MANY_CHUNK = 1_000
+# Attempts published over one producer and recorded queued in one statement, so that a bulk submit's
+# goals show ``queued`` a chunk at a time rather than all at the end.
+SEND_CHUNK = 2_000
 # The sender closes its database connection after this many idle seconds.
 IDLE_CLOSE_SECONDS = 30.0
 
@@ -45,6 +47,7 @@ class _Sender:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.held: list[Dispatch] = []
+        self.chunks_sent = 0  # how stop() tells a sender still getting through a bulk from a stuck one
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
         self.stopped = threading.Event()
@@ -52,7 +55,7 @@ class _Sender:
     def hold(self, dispatches: list[Dispatch]) -> bool:
         """Hold ``dispatches`` for the sender thread; False when that would be too many."""
         with self.lock:
-            if len(self.held) + len(dispatches) > MAX_HELD:
+            if self.held and len(self.held) + len(dispatches) > MAX_HELD:
                 return False
             self.held.extend(dispatches)
             if self.thread is None:
@@ -64,11 +67,20 @@ class _Sender:
         return True
 
     def send_held(self) -> int:
+        """Send one chunk of what is held; returns how many were taken. Once the broker fails, everything
+        held is given up at once (journaled ``publish_failed``), for the reconciler to send."""
         with self.lock:
-            dispatches, self.held = self.held, []
-        if dispatches:
-            goals_dispatch(dispatches=dispatches)
-        return len(dispatches)
+            chunk, self.held = self.held[:SEND_CHUNK], self.held[SEND_CHUNK:]
+        if not chunk:
+            return 0
+        goals_dispatch(dispatches=chunk, also_given_up=self.take_all)
+        self.chunks_sent += 1
+        return len(chunk)
+
+    def take_all(self) -> list[Dispatch]:
+        with self.lock:
+            taken, self.held = self.held, []
+        return taken
 
     def run(self, stopped: threading.Event) -> None:
         while True:
@@ -90,9 +102,15 @@ class _Sender:
         with self.lock:
             thread, self.thread = self.thread, None
             self.stopped.set()
-        if thread is not None:
-            self.wake.set()
+        if thread is None:
+            return
+        self.wake.set()
+        # ``timeout`` bounds a wait with no progress, not a bulk's whole send.
+        while True:
+            chunks = self.chunks_sent
             thread.join(timeout)
+            if not thread.is_alive() or self.chunks_sent == chunks:
+                return
 
 
 _sender = _Sender()
@@ -117,18 +135,24 @@ def send(dispatch: Dispatch) -> None:
 
 
 def send_many(dispatches: list[Dispatch]) -> None:
-    """Send committed goals' attempts as ``send`` does, together: held for the sender thread if they fit,
-    else published on this thread, ``SEND_MANY_CHUNK`` at a time over one producer each."""
+    """Send committed goals' attempts as ``send`` does, together: held for the sender thread unless it
+    holds too many already, else published on this thread, ``SEND_CHUNK`` at a time over one producer
+    each (giving up the rest at the first broker failure, as the sender does)."""
     if not dispatches or (goal_settings().send_in_background and _sender.hold(dispatches)):
         return
-    for start in range(0, len(dispatches), SEND_MANY_CHUNK):
-        goals_dispatch(dispatches=dispatches[start:start + SEND_MANY_CHUNK])
+    for start in range(0, len(dispatches), SEND_CHUNK):
+        chunk, rest = dispatches[start:start + SEND_CHUNK], dispatches[start + SEND_CHUNK:]
+        if len(goals_dispatch(dispatches=chunk, also_given_up=lambda rest=rest: rest)) < len(chunk):
+            return
 
 
 def send_held() -> int:
     """Send what the sender holds now, on the calling thread; returns how many. For code (tests,
     scripts) that reads a goal's state right after submitting it."""
-    return _sender.send_held()
+    total = 0
+    while taken := _sender.send_held():
+        total += taken
+    return total
 
 
 def stop(timeout: float = 10.0) -> None:

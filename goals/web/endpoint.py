@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
@@ -22,22 +23,35 @@ from goals.web.http import ApiError, invalid, too_large
 View = Callable[..., HttpResponse]
 
 
-def _check_declared_length(request: HttpRequest) -> None:
+def default_body_limit() -> int:
+    return goal_settings().api_max_body_bytes
+
+
+def bulk_body_limit() -> int:
+    """A bulk submit's limit, never above Django's own (which would refuse it first, with another figure)."""
+    django_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    bulk = goal_settings().api_max_bulk_body_bytes
+    return bulk if django_limit is None else min(bulk, django_limit)
+
+
+def _check_declared_length(request: HttpRequest, limit: int) -> None:
     # Refused before anything (authentication, the CSRF check's form parsing) reads the body.
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         raise invalid({"Content-Length": "must be an integer"}) from None
-    if declared > goal_settings().api_max_body_bytes:
-        raise too_large()
+    if declared > limit:
+        raise too_large(limit)
 
 
-def api_endpoint(*methods: str, public: bool = False) -> Callable[[View], View]:
+def api_endpoint(*methods: str, public: bool = False,
+                 body_limit: Callable[[], int] = default_body_limit) -> Callable[[View], View]:
     """Wrap ``view(request, caller, **url_kwargs)`` with the API's method, size and authentication checks.
 
     ``caller`` is a ``goals.web.auth.Caller``, or None for a ``public`` endpoint. The view is exempt from
     the CSRF middleware because token clients need no CSRF token; ``authenticate`` applies the same
-    check to session-authenticated requests itself.
+    check to session-authenticated requests itself. A body larger than ``body_limit()`` bytes is 413,
+    by its declared length before authentication and by what was read after (a body without one).
     """
     allowed = ", ".join(methods)
 
@@ -48,13 +62,16 @@ def api_endpoint(*methods: str, public: bool = False) -> Callable[[View], View]:
                 if request.method not in methods:
                     raise ApiError(405, "method_not_allowed", headers={"Allow": allowed},
                                    detail=f"{request.method} is not allowed here; use {allowed}")
-                _check_declared_length(request)
+                limit = body_limit()
+                _check_declared_length(request, limit)
                 caller = None if public else authenticate(request)
+                if request.method == "POST" and len(request.body) > limit:
+                    raise too_large(limit)
                 response = view(request, caller, **kwargs)
             except ApiError as exc:
                 response = exc.response()
             except RequestDataTooBig:
-                response = too_large().response()
+                response = too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE).response()
             # Per-user answers: shared caches must not keep them, browsers must revalidate (ETag).
             response.headers.setdefault("Cache-Control", "private, no-cache")
             patch_vary_headers(response, ("Authorization",))

@@ -15,8 +15,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
 
-from goals.conf import goal_settings
-
 JSON = "application/json"
 
 
@@ -40,8 +38,7 @@ def invalid(fields: Mapping[str, str | list[str]]) -> ApiError:
     return ApiError(400, "invalid", fields=named)
 
 
-def too_large() -> ApiError:
-    limit = goal_settings().api_max_body_bytes
+def too_large(limit: int) -> ApiError:
     return ApiError(413, "too_large", detail=f"the request body must not exceed {limit} bytes", limit=limit)
 
 
@@ -72,11 +69,8 @@ def conditional_json_response(request: HttpRequest, data: Any) -> HttpResponse:
 
 
 def read_json_object(request: HttpRequest, *, required: bool) -> dict[str, Any]:
-    """The body as a JSON object; ``{}`` for an empty optional body. Raises ``ApiError`` (400/413/415)."""
-    # Bounded: ``api_endpoint`` checked the declared length, and catches Django's own RequestDataTooBig.
-    body = request.body
-    if len(body) > goal_settings().api_max_body_bytes:
-        raise too_large()
+    """The body as a JSON object; ``{}`` for an empty optional body. Raises ``ApiError`` (400/415)."""
+    body = request.body  # bounded by ``api_endpoint``
     if not body:
         if required:
             raise invalid({"body": "a JSON object is required"})

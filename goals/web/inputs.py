@@ -21,6 +21,10 @@ from goals.states import GoalState
 from goals.web.http import invalid
 
 SUBMIT_FIELDS = ("kind", "params", "idempotency_key", "deadline")
+BULK_SUBMIT_FIELDS = ("kind", "items", "deadline")
+BULK_ITEM_FIELDS = ("params", "idempotency_key")
+# Goals one bulk request may submit: one statement, and an answer a client can read item by item.
+MAX_BULK_ITEMS = 1_000
 ACTION_FIELDS = ("reason",)
 LIST_PARAMETERS = ("state", "kind", "owner", "id", "limit", "cursor")
 # Given once per goal (``?id=a&id=b``): a page that watches its rows asks for all of them in one request.
@@ -35,6 +39,14 @@ class Submission:
     kind: str
     params: Any
     idempotency_key: str | None
+    deadline: datetime | None
+
+
+@dataclass(frozen=True)
+class BulkSubmission:
+    kind: str
+    params_list: list[Any]
+    idempotency_keys: list[str | None]
     deadline: datetime | None
 
 
@@ -65,10 +77,41 @@ def submission(body: dict[str, Any]) -> Submission:
     if "kind" not in body:
         raise invalid({"kind": "this field is required"})
     key = body.get("idempotency_key")
-    if key is not None and (not isinstance(key, str) or not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH):
-        raise invalid({"idempotency_key": f"must be a string of 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters"})
+    if problem := _idempotency_key_problem(key):
+        raise invalid({"idempotency_key": problem})
     return Submission(kind=body["kind"], params=body.get("params"), idempotency_key=key,
                       deadline=_deadline(body.get("deadline")))
+
+
+def bulk_submission(body: dict[str, Any]) -> BulkSubmission:
+    """``{"kind", "items": [{"params", "idempotency_key"}, ...], "deadline"}``; every item's problems are
+    named ``items.<index>.<field>`` in one 400."""
+    _refuse_unknown(body, BULK_SUBMIT_FIELDS, "unknown field")
+    problems = {name: "this field is required" for name in ("kind", "items") if name not in body}
+    items = body.get("items", [])
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BULK_ITEMS:
+        problems["items"] = f"must be a list of 1 to {MAX_BULK_ITEMS} goals"
+    if problems:
+        raise invalid(problems)
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            problems[f"items.{index}"] = f"must be a JSON object, not {type(item).__name__}"
+            continue
+        problems.update({f"items.{index}.{name}": f"unknown field; expected one of: {', '.join(BULK_ITEM_FIELDS)}"
+                         for name in sorted(set(item) - set(BULK_ITEM_FIELDS))})
+        if problem := _idempotency_key_problem(item.get("idempotency_key")):
+            problems[f"items.{index}.idempotency_key"] = problem
+    if problems:
+        raise invalid(problems)
+    return BulkSubmission(kind=body["kind"], params_list=[item.get("params") for item in items],
+                          idempotency_keys=[item.get("idempotency_key") for item in items],
+                          deadline=_deadline(body.get("deadline")))
+
+
+def _idempotency_key_problem(key: Any) -> str | None:
+    if key is not None and (not isinstance(key, str) or not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH):
+        return f"must be a string of 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters"
+    return None
 
 
 def _deadline(value: Any) -> datetime | None:

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from goals.conf import goal_settings
 from goals.states import GoalState
+from goals.web.inputs import MAX_BULK_ITEMS
 
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
@@ -45,7 +46,8 @@ ERROR_RESPONSES: dict[str, tuple[str, str]] = {
                                 "does not list); `Allow` names the ones it does."),
     "409": ("Conflict", "Refused in the goal's current state (`detail`, `state`), or an idempotency key reused "
                         "with different input (`fields.idempotency_key`)."),
-    "413": ("TooLarge", "The body is larger than `GOALS_API_MAX_BODY_BYTES` (`limit`)."),
+    "413": ("TooLarge", "The body is larger than `GOALS_API_MAX_BODY_BYTES` (`GOALS_API_MAX_BULK_BODY_BYTES` for a "
+                        "bulk submit; `limit` says which figure applied)."),
     "415": ("UnsupportedMediaType", "A body was sent without `Content-Type: application/json`."),
 }
 _ERROR_HEADERS = {
@@ -111,6 +113,30 @@ _SCHEMAS: dict[str, Any] = {
                          "description": "ISO-8601 with a timezone; the goal expires if not final by then."},
         },
     },
+    "BulkSubmitRequest": {
+        "type": "object", "required": ["kind", "items"], "additionalProperties": False,
+        "properties": {
+            "kind": {"type": "string", "description": "A registered executor: every goal of the request is of it."},
+            "items": {
+                "type": "array", "minItems": 1, "maxItems": MAX_BULK_ITEMS,
+                "items": {"type": "object", "additionalProperties": False, "properties": {
+                    "params": {"type": "object", "description": "Keyword arguments of the executor."},
+                    "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 200,
+                                        "description": "As for a single submit: a key used before (same caller "
+                                                       "and kind) answers with its goal, `created` false."}}},
+            },
+            "deadline": {"type": "string", "format": "date-time", "description": "For every goal of the request."},
+        },
+    },
+    "BulkSubmitResult": {
+        "type": "object", "required": ["results"],
+        "properties": {"results": {
+            "type": "array", "description": "One per item, in the request's order.",
+            "items": {"type": "object", "required": ["created", "goal"],
+                      "properties": {"created": {"type": "boolean",
+                                                 "description": "False: the goal an idempotency key named."},
+                                     "goal": _ref("schemas", "Goal")}}}},
+    },
     "ActionRequest": {
         "type": "object", "additionalProperties": False,
         "properties": {"reason": {"type": "string", "maxLength": 1000, "description": "Kept in the goal's journal."}},
@@ -173,6 +199,22 @@ def _paths() -> dict[str, Any]:
                     {"202": _goal("Recorded; it runs once a worker takes it.",
                                   Location={"schema": {"type": "string"}, "description": "The goal's status URL."}),
                      "200": _goal("The goal submitted earlier with this idempotency key.")},
+                    "400", "401", "403", "405", "409", "413", "415"),
+            },
+        },
+        "/goals/bulk": {
+            "post": {
+                "operationId": "submitGoals",
+                "summary": f"Submit up to {MAX_BULK_ITEMS:,} goals of one kind at once",
+                "description": "All or nothing: every item is checked first, and a 400 names each bad one as "
+                               "`items.<index>.<field>`, with nothing recorded. The body may be up to "
+                               "`GOALS_API_MAX_BULK_BODY_BYTES` (2 MiB).",
+                "requestBody": _body("BulkSubmitRequest", required=True),
+                "responses": _responses(
+                    {"202": {"description": "Recorded (at least one new goal); each runs once a worker takes it.",
+                             "content": {"application/json": {"schema": _ref("schemas", "BulkSubmitResult")}}},
+                     "200": {"description": "Every item named a goal submitted before with its idempotency key.",
+                             "content": {"application/json": {"schema": _ref("schemas", "BulkSubmitResult")}}}},
                     "400", "401", "403", "405", "409", "413", "415"),
             },
         },

@@ -11,6 +11,7 @@ from goals.web import views
 
 urlpatterns = [
     path("goals/", views.goal_collection, name="goal-list"),
+    path("goals/bulk", views.goal_bulk_submit, name="goal-bulk-submit"),
     path("goals/<str:goal_id>/", views.goal_detail, name="goal-status"),
     path("goals/<str:goal_id>/cancel", views.goal_cancel_view, name="goal-cancel"),
     path("goals/<str:goal_id>/retry", views.goal_retry_view, name="goal-retry"),

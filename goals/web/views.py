@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 
+from goals.bulk import goal_submit_many
 from goals.exceptions import GoalNotFound, GoalValidationError, TransitionNotAllowed
 from goals.models import Cause, Goal
 from goals.querysets import GoalQuerySet
@@ -22,7 +23,7 @@ from goals.services import goal_cancel, goal_retry, goal_submit
 from goals.web import inputs
 from goals.web.auth import Caller
 from goals.web.cursor import BadCursor
-from goals.web.endpoint import api_endpoint
+from goals.web.endpoint import api_endpoint, bulk_body_limit
 from goals.web.http import ApiError, conditional_json_response, invalid, json_response, read_json_object
 from goals.web.listing import goal_page
 from goals.web.openapi import openapi_document
@@ -53,13 +54,17 @@ def goal_collection(request: HttpRequest, caller: Caller) -> HttpResponse:
     return _list(request, caller)
 
 
-def _submit(request: HttpRequest, caller: Caller) -> HttpResponse:
+def _refuse_unless_links_resolve() -> None:
     # A 500 after the commit would have a retrying client submit the goal again: refuse before writing.
     try:
         ensure_links_resolve()
     except NoReverseMatch:
         raise ApiError(500, "not_configured", detail='the project does not include goals.urls ("goals" '
                        "namespace): nothing was submitted (system check goals.E023)") from None
+
+
+def _submit(request: HttpRequest, caller: Caller) -> HttpResponse:
+    _refuse_unless_links_resolve()
     submission = inputs.submission(read_json_object(request, required=True))
     try:
         goal, created = goal_submit(
@@ -78,6 +83,31 @@ def _submit(request: HttpRequest, caller: Caller) -> HttpResponse:
     if not created:
         return json_response(body)
     return json_response(body, status=202, headers={"Location": body["links"]["self"]})
+
+
+@api_endpoint("POST", body_limit=bulk_body_limit)
+def goal_bulk_submit(request: HttpRequest, caller: Caller) -> HttpResponse:
+    """Submit up to ``MAX_BULK_ITEMS`` goals of one kind: all or nothing, one answer per item, in order."""
+    _refuse_unless_links_resolve()
+    bulk = inputs.bulk_submission(read_json_object(request, required=True))
+    try:
+        submitted = goal_submit_many(
+            kind=bulk.kind, params_list=bulk.params_list, deadline=bulk.deadline, owner=caller.user,
+            idempotency_keys=[inputs.scoped_idempotency_key(caller.user, key) for key in bulk.idempotency_keys],
+            cause=Cause.API, actor=caller.username,
+        )
+    except GoalValidationError as exc:
+        # Item problems come as "<index>.<field>"; the request names them "items.<index>.<field>". Keys
+        # were checked above, so a complaint about one is a conflict (as for a single submit).
+        problems = {name if not name[:1].isdigit() else f"items.{name}": errors
+                    for name, errors in exc.message_dict.items()}
+        conflicts = {name: errors for name, errors in problems.items() if name.endswith(".idempotency_key")}
+        if conflicts:
+            raise ApiError(409, "conflict", fields=conflicts) from None
+        raise invalid(problems) from None
+    results = [{"created": created, "goal": goal_json(goal, staff=caller.is_staff)} for goal, created in submitted]
+    # 202 when anything was recorded now; 200 when every item named a goal submitted before.
+    return json_response({"results": results}, status=202 if any(r["created"] for r in results) else 200)
 
 
 def _list(request: HttpRequest, caller: Caller) -> HttpResponse:

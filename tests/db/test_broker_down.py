@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from goals.models import EventType, Goal
+from goals.models import EventType, Goal, GoalEvent
 from goals.states import GoalState
 from tests.conftest import ROOT, service_env
 
@@ -39,3 +39,36 @@ def test_submits_with_broker_down_return_at_once_and_keep_every_goal_pending_jou
         failed = goal.events.get(event=EventType.PUBLISH_FAILED)
         assert (failed.attempt, failed.task_id, failed.cause) == (1, goal.task_id, "publisher")
         assert "Error" in failed.details["error"]
+
+
+SUBMIT_MANY = """
+import json, time, django
+django.setup()
+from goals import sender
+from goals.api import submit_many
+sender.SEND_CHUNK = 7  # several chunks: the first failure gives up the rest without trying each
+started = time.monotonic()
+ids = [str(goal.id) for goal in submit_many("tests.typed", [{"name": f"goal {i}"} for i in range(30)])]
+returned = time.monotonic() - started
+sender.stop()
+print(json.dumps({"ids": ids, "returned": returned, "sent": time.monotonic() - started}))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_submit_with_the_broker_down_gives_up_at_the_first_failure_and_keeps_every_goal_pending():
+    done = subprocess.run(
+        [sys.executable, "-c", SUBMIT_MANY], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env=service_env(CELERY_BROKER_URL="redis://127.0.0.1:1/0"),
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["returned"] < 3.0, report
+    goals = Goal.objects.filter(pk__in=report["ids"])
+    assert {goal.state for goal in goals} == {GoalState.PENDING} and len(goals) == 30
+    failures = {event.goal_id: event for event in
+                GoalEvent.objects.filter(goal__in=goals, event=EventType.PUBLISH_FAILED)}
+    assert len(failures) == 30, "every goal's publish_failed is journaled, each once"
+    assert all("Error" in event.details["error"] for event in failures.values())
+    # One failure gives up every chunk, journaled together, rather than each chunk trying the broker.
+    assert len({event.created_at for event in failures.values()}) == 1

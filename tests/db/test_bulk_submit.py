@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from datetime import timedelta
+
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from goals import bulk
 from goals.api import GoalValidationError, submit, submit_many
@@ -31,6 +34,18 @@ def test_goals_attempts_and_journal_rows_go_in_one_statement_in_order(django_cap
     events = list(GoalEvent.objects.filter(goal__in=goals).values_list("transition", "actor"))
     assert events == [("submit", "alice")] * 7
     assert len(callbacks) == 1, "the tasks are handed to the sender together, once the transaction commits"
+
+
+def test_each_goal_handed_back_is_its_row_field_by_field():
+    alice = User.objects.create_user("alice")
+    deadline = timezone.now() + timedelta(hours=1)
+    goals = submit_many("tests.typed", [{"name": "a", "size": 2}, {"name": "b"}], idempotency_keys=["k1", None],
+                        owner=alice, deadline=deadline)
+    for goal in goals:
+        stored = Goal.objects.get(pk=goal.pk)
+        assert {f.attname: getattr(goal, f.attname) for f in Goal._meta.concrete_fields} == {
+            f.attname: getattr(stored, f.attname) for f in Goal._meta.concrete_fields}
+        assert goal._state.adding is False, "saving it later updates its row"
 
 
 def test_batches_split_a_large_call_into_statements_of_batch_size(monkeypatch):

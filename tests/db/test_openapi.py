@@ -64,6 +64,24 @@ def submit_twice(p: Probe, second: dict) -> HttpResponse:
     return submit(p.token, second)
 
 
+BULK = {"kind": "tests.typed", "items": [{"params": {"name": "a"}, "idempotency_key": "b-1"}, {"params": {"name": "b"}}]}
+
+
+def bulk(client: Client, body: Any) -> HttpResponse:
+    return client.post("/api/goals/bulk", body, content_type=JSON)
+
+
+def bulk_twice(p: Probe, second: dict) -> HttpResponse:
+    assert bulk(p.token, {**BULK, "items": BULK["items"][:1]}).status_code == 202
+    return bulk(p.token, second)
+
+
+def bulk_oversized() -> bytes:
+    from goals.web.endpoint import bulk_body_limit
+
+    return b'{"kind": "tests.noop", "items": [{"params": {"pad": "' + b"x" * bulk_body_limit() + b'"}}]}'
+
+
 def not_modified(p: Probe, url: str) -> HttpResponse:
     return p.token.get(url, headers={"If-None-Match": p.token.get(url)["ETag"]})
 
@@ -96,6 +114,16 @@ EXERCISES: dict[tuple[str, str, str], Callable[[Probe], HttpResponse]] = {
     ("/goals/", "post", "409"): lambda p: submit_twice(p, {**KEYED, "params": {"name": "b"}}),
     ("/goals/", "post", "413"): lambda p: p.token.generic("POST", "/api/goals/", oversized(), content_type=JSON),
     ("/goals/", "post", "415"): lambda p: p.token.post("/api/goals/", NOOP),
+    ("/goals/bulk", "post", "202"): lambda p: bulk(p.token, BULK),
+    ("/goals/bulk", "post", "200"): lambda p: bulk_twice(p, {**BULK, "items": BULK["items"][:1]}),
+    ("/goals/bulk", "post", "400"): lambda p: bulk(p.token, {**BULK, "items": [{"params": {"name": 1}}]}),
+    ("/goals/bulk", "post", "401"): lambda p: bulk(p.anon, BULK),
+    ("/goals/bulk", "post", "403"): lambda p: bulk(p.csrf, BULK),
+    ("/goals/bulk", "post", "409"): lambda p: bulk_twice(p, {**BULK, "items": [
+        {"params": {"name": "other"}, "idempotency_key": "b-1"}]}),
+    ("/goals/bulk", "post", "413"): lambda p: p.token.generic("POST", "/api/goals/bulk", bulk_oversized(),
+                                                              content_type=JSON),
+    ("/goals/bulk", "post", "415"): lambda p: p.token.post("/api/goals/bulk", {"kind": "tests.noop"}),
     ("/goals/{goal_id}/", "get", "200"): lambda p: p.token.get(f"/api/goals/{p.goal(GoalState.RUNNING).pk}/"),
     ("/goals/{goal_id}/", "get", "304"): lambda p: not_modified(p, f"/api/goals/{p.goal(GoalState.RUNNING).pk}/"),
     ("/goals/{goal_id}/", "get", "401"): lambda p: p.anon.get(f"/api/goals/{p.goal(GoalState.RUNNING).pk}/"),
@@ -197,7 +225,7 @@ def test_the_documented_answer_is_what_the_view_gives(document, probe, key):
     assert problems(document, response.json(), answer["content"][JSON]["schema"]) == []
 
 
-@pytest.mark.parametrize("path", ["/goals/", "/goals/{goal_id}/", "/goals/{goal_id}/cancel",
+@pytest.mark.parametrize("path", ["/goals/", "/goals/bulk", "/goals/{goal_id}/", "/goals/{goal_id}/cancel",
                                   "/goals/{goal_id}/retry", "/schema/"])
 def test_every_other_method_is_405_with_the_documented_methods_in_allow(document, probe, path):
     goal = probe.goal(GoalState.FAILED)
@@ -215,4 +243,7 @@ def test_request_bodies_of_the_examples_fit_their_documented_schemas(document):
     submit_schema = document["paths"]["/goals/"]["post"]["requestBody"]["content"][JSON]["schema"]
     assert problems(document, {**KEYED, "deadline": "2030-01-01T00:00:00Z"}, submit_schema) == []
     assert problems(document, {**NOOP, "colour": 1}, submit_schema) == ["$: undocumented colour"]
+    bulk_schema = document["paths"]["/goals/bulk"]["post"]["requestBody"]["content"][JSON]["schema"]
+    assert problems(document, {**BULK, "deadline": "2030-01-01T00:00:00Z"}, bulk_schema) == []
+    assert problems(document, {**BULK, "items": [{"size": 1}]}, bulk_schema) == ["$.items[0]: undocumented size"]
     assert set(document["components"]["securitySchemes"]) == {"token", "bearer", "session"}
