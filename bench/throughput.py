@@ -57,6 +57,10 @@ class Run:
     transactions_per_task: float
     statements_per_task: float
     worker_rss_mb: float
+    wal_bytes_per_task: float = 0.0
+    wal_records_per_task: float = 0.0
+    # Of the goal rows' updates, the share PostgreSQL made HOT (no index touched); goaltrack only.
+    hot_update_share: float | None = None
     # Every run's figure, in round order (on the median run only).
     runs_per_second: list[float] = field(default_factory=list)
 
@@ -84,6 +88,21 @@ def transactions() -> int:
         row = conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
                            [BENCH_DB]).fetchone()
     return int(row[0])
+
+
+def wal_position() -> tuple[int, int]:
+    """The server's WAL position in bytes and its WAL records so far (the whole server: nothing else runs)."""
+    with psycopg.connect(server_url("postgres"), autocommit=True) as conn:
+        row = conn.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, wal_records FROM pg_stat_wal").fetchone()
+    return int(row[0]), int(row[1])
+
+
+def goal_updates() -> tuple[int, int]:
+    """Updates of goal rows so far, and how many of them were HOT."""
+    with psycopg.connect(server_url(BENCH_DB), autocommit=True) as conn:
+        row = conn.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'goals_goal'"
+                           ).fetchone()
+    return int(row[0]), int(row[1])
 
 
 class Worker:
@@ -182,6 +201,7 @@ def one_run(broker: str, stack: str, settings_module: str, kind: str, work: str,
     clear_tables()
     connections.close_all()
     count_dir = tempfile.mkdtemp(prefix="sqlcount-")
+    updates_before, wal_before = goal_updates(), wal_position()  # before the count: its own read is not counted
     before, statements_before = transactions(), _statements
     if drain:
         clock = time.perf_counter()
@@ -210,11 +230,16 @@ def one_run(broker: str, stack: str, settings_module: str, kind: str, work: str,
         connections.close_all()
     time.sleep(0.5)  # backends that just closed have flushed their counters by now
     xacts = transactions() - before - polls
+    wal_after, updates_after = wal_position(), goal_updates()
+    updates, hot = (after - first for after, first in zip(updates_after, updates_before, strict=True))
     submit_statements = _statements - statements_before - polls
     worker_statements = sum(int(p.read_text()) for p in Path(count_dir).iterdir())
     shutil.rmtree(count_dir)
     return Run(broker, stack, work, n, round(seconds, 2), round(submitted, 2), round(n / seconds, 1),
-               round(xacts / n, 2), round((worker_statements + submit_statements) / n, 2), round(memory, 1))
+               round(xacts / n, 2), round((worker_statements + submit_statements) / n, 2), round(memory, 1),
+               wal_bytes_per_task=round((wal_after[0] - wal_before[0]) / n),
+               wal_records_per_task=round((wal_after[1] - wal_before[1]) / n, 1),
+               hot_update_share=round(hot / updates, 3) if kind == "goal" and updates else None)
 
 
 def median_run(runs: list[Run]) -> Run:
@@ -322,7 +347,8 @@ def report(results: list[Run], args: argparse.Namespace, total: float, logs: Pat
     lines = [f"{args.n:,} tasks per run, median of {args.runs} runs (stacks interleaved round by round); {versions}",
              f"worker: `{command}`", "",
              "| broker | work | stack | tasks/s | runs | vs tuned plain | vs default plain | transactions/task |"
-             " statements/task | worker RSS MB |", "|---|---|---|---|---|---|---|---|---|---|"]
+             " statements/task | WAL bytes/task | WAL records/task | HOT updates | worker RSS MB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in results:
         same = {r.stack: r for r in results if r.broker == run.broker and r.work == run.work}
         tuned, default = same.get(STACKS[2][0]), same.get(STACKS[1][0])
@@ -331,6 +357,8 @@ def report(results: list[Run], args: argparse.Namespace, total: float, logs: Pat
         each = ", ".join(f"{rate:.0f}" for rate in run.runs_per_second)
         lines.append(f"| {run.broker} | {run.work} | {run.stack} | {run.per_second:.1f} | {each} | {vs_tuned} | "
                      f"{vs_default} | {run.transactions_per_task:.2f} | {run.statements_per_task:.2f} | "
+                     f"{run.wal_bytes_per_task:,.0f} | {run.wal_records_per_task:.1f} | "
+                     f"{'-' if run.hot_update_share is None else f'{run.hot_update_share:.0%}'} | "
                      f"{run.worker_rss_mb:.0f} |")
     print("\n" + "\n".join(lines) + f"\n\ntotal {total:.0f}s; worker logs in {logs}")
     RESULTS_DIR.mkdir(exist_ok=True)

@@ -13,7 +13,7 @@ from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import Q
 
-from goals.querysets import ACTIVE_VALUES, FINAL_VALUES, GoalQuerySet
+from goals.querysets import ACTIVE_Q, ACTIVE_VALUES, FINAL_Q, FINAL_VALUES, GoalQuerySet
 from goals.states import GoalState
 
 
@@ -53,6 +53,11 @@ class Goal(models.Model):
         default=False, db_default=False, editable=False,
         help_text="Set by the reconciler when it found something it must not repair on its own.")
     review_reason = models.CharField(max_length=255, blank=True, default="", db_default="", editable=False)
+    # The state once final, NULL before: written by PostgreSQL itself, so it cannot disagree with
+    # ``state``, and it stays NULL through every active transition (which can then be HOT updates).
+    final_state = models.GeneratedField(
+        expression=models.Case(models.When(finished_at__isnull=False, then=models.F("state")), default=None),
+        output_field=models.CharField(max_length=16, null=True), db_persist=True)
 
     objects = GoalQuerySet.as_manager()
 
@@ -76,24 +81,27 @@ class Goal(models.Model):
                 name="goals_goal_finished_iff_final",
             ),
         ]
+        # No index names a column an active transition or a progress report changes (state, attempt,
+        # task_id, the phase times, the heartbeat, progress): those updates are then HOT (no index
+        # touched, the new row version on the same page, which migration 0008's fillfactor leaves room
+        # for). Active goals are found by ``finished_at IS NULL`` (see goals.querysets), final ones by
+        # ``final_state``; both change only with the final transition.
         indexes = [
-            # Partial indexes stay as small as the set of active goals, whatever the history holds.
-            models.Index(fields=["state", "kind"], condition=Q(state__in=ACTIVE_VALUES), name="goals_goal_active"),
-            # The reconciler walks active goals in id order (keyset batches): without this it walks the
-            # primary key through the whole history.
-            models.Index(fields=["id"], condition=Q(state__in=ACTIVE_VALUES), name="goals_goal_active_id"),
-            # The oldest active goal (admin overview, metrics): the plain created_at index would walk the
-            # history first.
-            models.Index(fields=["created_at"], condition=Q(state__in=ACTIVE_VALUES), name="goals_goal_active_created"),
-            models.Index(fields=["heartbeat_at"], condition=Q(state=GoalState.RUNNING), name="goals_goal_running_hb"),
-            models.Index(fields=["deadline"], condition=Q(state__in=ACTIVE_VALUES, deadline__isnull=False),
+            # Partial indexes stay as small as the set of active goals, whatever the history holds. The
+            # reconciler walks active goals in id order (keyset batches) and judges each one there:
+            # heartbeats, queue times and attempts need no index of their own.
+            models.Index(fields=["id"], condition=ACTIVE_Q, name="goals_goal_active_id"),
+            # The oldest active goal (admin overview, metrics), and lists of one active state newest first.
+            models.Index(fields=["created_at"], condition=ACTIVE_Q, name="goals_goal_active_created"),
+            models.Index(fields=["deadline"], condition=ACTIVE_Q & Q(deadline__isnull=False),
                          name="goals_goal_active_deadline"),
             models.Index(fields=["created_at"], condition=Q(needs_review=True), name="goals_goal_needs_review"),
             # Pruning walks final goals by age.
-            models.Index(fields=["finished_at"], condition=Q(state__in=FINAL_VALUES), name="goals_goal_final_finished"),
+            models.Index(fields=["finished_at"], condition=FINAL_Q, name="goals_goal_final_finished"),
             # The admin list and the HTTP list filter by one column and show the newest first. Goals
             # submitted from Python often have no owner; the HTTP list asks for one owner's goals.
-            models.Index(fields=["state", "created_at"], name="goals_goal_state_created"),
+            models.Index(fields=["final_state", "created_at"], condition=Q(final_state__isnull=False),
+                         name="goals_goal_final_state_created"),
             models.Index(fields=["kind", "created_at"], name="goals_goal_kind_created"),
             models.Index(fields=["owner", "created_at"], condition=Q(owner__isnull=False),
                          name="goals_goal_owner_created"),

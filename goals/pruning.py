@@ -9,7 +9,6 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from goals.models import Attempt, Goal, GoalEvent, ReconciliationFinding, ReconciliationReport
-from goals.querysets import FINAL_VALUES, sql_list
 
 
 @dataclass
@@ -20,11 +19,10 @@ class PruneCounts:
 
 def _delete_goals_statement() -> str:
     goal_t, attempt_t, event_t = Goal._meta.db_table, Attempt._meta.db_table, GoalEvent._meta.db_table
-    final = sql_list(FINAL_VALUES)
     return f"""
     WITH doomed AS (
         SELECT id FROM {goal_t}
-         WHERE state IN ({final}) AND finished_at < %(cutoff)s
+         WHERE finished_at < %(cutoff)s  -- only final goals have finished
          ORDER BY finished_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
     ),
     events AS (DELETE FROM {event_t} WHERE goal_id IN (SELECT id FROM doomed)),

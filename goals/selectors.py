@@ -18,7 +18,6 @@ from django_celery_results.models import TaskResult
 
 from goals.db import hot_cursor, model_from_row
 from goals.models import Goal, GoalEvent, ReconciliationReport
-from goals.querysets import FINAL_VALUES, sql_list
 
 
 @dataclass(frozen=True)
@@ -92,13 +91,12 @@ def goal_callback_latency(*, since: datetime, bounds: tuple[float, ...]) -> Late
     result_t = TaskResult._meta.db_table
     columns = ", ".join([*(f"count(*) FILTER (WHERE seconds <= %(bound{i})s)" for i in range(len(bounds))),
                          "count(*)", "COALESCE(sum(seconds), 0)"])
-    # Final states as literals, so PostgreSQL matches the partial index on final goals' finished_at.
     sql = f"""
         WITH latency AS (
             SELECT GREATEST(EXTRACT(EPOCH FROM g.finished_at - r.date_done)::float8, 0) AS seconds
               FROM {goal_t} AS g
               JOIN {result_t} AS r ON r.task_id = g.task_id
-             WHERE g.state IN ({sql_list(FINAL_VALUES)}) AND g.finished_at >= %(since)s AND r.date_done IS NOT NULL
+             WHERE g.finished_at >= %(since)s AND r.date_done IS NOT NULL  -- only final goals have finished
         )
         SELECT {columns} FROM latency
     """

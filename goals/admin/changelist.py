@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from goals.conf import goal_settings
-from goals.querysets import GoalQuerySet
+from goals.querysets import ACTIVE_Q, GoalQuerySet
 from goals.registry import get_executor, registered_kinds
 from goals.selectors import goal_kinds
 from goals.states import GoalState
@@ -83,7 +83,7 @@ def _stale_condition(now: datetime) -> Q:
         condition |= Q(kind=kind, heartbeat_at__lt=now - timedelta(seconds=get_executor(kind).heartbeat_timeout))
     default = now - timedelta(seconds=goal_settings().default_heartbeat_timeout)
     condition |= ~Q(kind__in=kinds) & Q(heartbeat_at__lt=default)
-    return Q(state=GoalState.RUNNING) & condition
+    return ACTIVE_Q & Q(state=GoalState.RUNNING) & condition
 
 
 class _YesFilter(admin.SimpleListFilter):
@@ -115,6 +115,22 @@ class OverdueFilter(_YesFilter):
 
     def select(self, queryset: QuerySet) -> QuerySet:
         return queryset.overdue()
+
+
+class StateFilter(admin.SimpleListFilter):
+    """The stock field filter's choices and parameter, through ``in_state`` (which names the column
+    the indexes hold: active goals by ``finished_at``, final ones by ``final_state``)."""
+
+    title = "state"
+    parameter_name = "state__exact"
+
+    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
+        return list(GoalState.choices)
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        if self.value() in GoalState.values:
+            return queryset.in_state(self.value())
+        return queryset
 
 
 class KindFilter(admin.SimpleListFilter):

@@ -29,6 +29,7 @@ from goals.admin.changelist import (
     OverdueFilter,
     OwnerFilter,
     StaleFilter,
+    StateFilter,
     with_cheap_date_hierarchy,
 )
 from goals.admin.display import breakable_name, error_html, relative_time_html, timestamp_field, timestamp_html
@@ -145,7 +146,7 @@ class GoalAdmin(admin.ModelAdmin):
     list_display = ["short_id", "state_and_attempt", "list_progress", "kind_display", "owner", "age",
                     "since_heartbeat", "deadline_from_now", "flagged"]
     list_display_links = ["short_id"]
-    list_filter = ["state", KindFilter, "needs_review", StaleFilter, OverdueFilter, OwnerFilter]
+    list_filter = [StateFilter, KindFilter, "needs_review", StaleFilter, OverdueFilter, OwnerFilter]
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
     search_fields = ["id"]  # searched by get_search_results below: exact id, idempotency key or task id

@@ -22,7 +22,7 @@ from django_celery_results.models import TaskResult
 
 from goals.conf import GoalSettings
 from goals.models import Attempt, Finding, Goal
-from goals.querysets import ACTIVE_VALUES, sql_list
+from goals.querysets import active_sql, sql_list
 from goals.registry import get_executor, hard_time_limit, registered_kinds
 from goals.states import GoalState
 from goals.task_names import EXECUTE_TASK
@@ -112,7 +112,7 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
                WHERE r.task_id = g.task_id AND ({needs_result})
                LIMIT 1  -- task ids are unique; this keeps the subquery whole, so the goal-only test gates it
           ) r ON true
-         WHERE g.state IN ({sql_list(ACTIVE_VALUES)}) AND NOT g.needs_review AND g.id > %(after)s
+         WHERE {active_sql("g")} AND NOT g.needs_review AND g.id > %(after)s
     )
     SELECT s.finding, g.id, g.task_id, s.state, s.attempt, g.state, g.attempt, g.max_attempts, g.kind,
            s.result_status, r.result, r.traceback,
@@ -230,7 +230,7 @@ def scanned_counts(*, since: datetime) -> tuple[int, int]:
     """How many active goals and recent goal-task result rows a pass looks at (index-only counts)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT (SELECT count(*) FROM {Goal._meta.db_table} WHERE state IN ({sql_list(ACTIVE_VALUES)})),"
+            f"SELECT (SELECT count(*) FROM {Goal._meta.db_table} g WHERE {active_sql('g')}),"
             f" (SELECT count(*) FROM {TaskResult._meta.db_table} WHERE date_done >= %s AND task_name = %s)",
             [since, EXECUTE_TASK],
         )

@@ -31,7 +31,7 @@ def goal_page(user: Any, query: ListQuery, *, with_owner: bool = False) -> GoalP
     """
     goals = Goal.objects.visible_to(user)
     if query.state:
-        goals = goals.filter(state=query.state)
+        goals = goals.in_state(query.state)
     if query.kind:
         goals = goals.filter(kind=query.kind)
     if query.owner:

@@ -65,7 +65,8 @@ def test_a_bulk_submit_with_the_broker_down_gives_up_at_the_first_failure_and_ke
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["returned"] < 3.0, report
     goals = Goal.objects.filter(pk__in=report["ids"])
-    assert {goal.state for goal in goals} == {GoalState.PENDING} and len(goals) == 30
+    assert len(goals) == 30
+    assert {goal.state for goal in goals} == {GoalState.PENDING}
     failures = {event.goal_id: event for event in
                 GoalEvent.objects.filter(goal__in=goals, event=EventType.PUBLISH_FAILED)}
     assert len(failures) == 30, "every goal's publish_failed is journaled, each once"

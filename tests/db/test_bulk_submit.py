@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from datetime import timedelta
 
+import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext

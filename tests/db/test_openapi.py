@@ -64,7 +64,8 @@ def submit_twice(p: Probe, second: dict) -> HttpResponse:
     return submit(p.token, second)
 
 
-BULK = {"kind": "tests.typed", "items": [{"params": {"name": "a"}, "idempotency_key": "b-1"}, {"params": {"name": "b"}}]}
+BULK = {"kind": "tests.typed",
+        "items": [{"params": {"name": "a"}, "idempotency_key": "b-1"}, {"params": {"name": "b"}}]}
 
 
 def bulk(client: Client, body: Any) -> HttpResponse:
