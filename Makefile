@@ -29,7 +29,7 @@ test: $(STAMP)
 matrix: $(STAMP)
 	$(BIN)/nox -t others $(NOX_ARGS)
 
-# Benchmarks run on purpose, never in CI (about 16 minutes on 2 cores): see bench/README.md.
+# Benchmarks run on purpose, never in CI (about 25 minutes on 2 cores): see bench/README.md.
 bench: $(STAMP)
 	scripts/ensure-debian-package /usr/bin/ab apache2-utils
 	$(BIN)/python bench/reconcile_scale.py
@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py --n 2000 --runs 3 --brokers redis
 	$(BIN)/python bench/throughput.py --n 2000 --runs 3 --brokers rabbitmq --work noop
 	$(BIN)/python bench/status_reads.py
+	$(BIN)/python bench/bulk_submit.py --n 100000 --loop-n 5000 --runs 3
 
 # The fault-injection suite at full size (about 30 minutes): real faults against real processes, on the services
 # DATABASE_URL and CELERY_BROKER_URL name; see faults/README.md. make test runs a short version of each.

@@ -4,15 +4,16 @@ does not wait for the broker or for the "queued" mark.
 A goal is committed before its task is sent; once committed, ``pending`` already says "not known to be
 sent", so nothing requires the caller to wait for the publish (as long as the broker round trip, about
 as long as the commit) or for the "queued" mark written after it (a hint nobody waits on). ``send``
-hands the attempt to one sender thread per process, which publishes every attempt it holds over one
-producer and records them queued in one fenced, journaled statement (``goals.dispatch.goals_dispatch``),
-then does the same for whatever arrived meanwhile: group commit, with no added delay. The caller's wait
-for its commit and the sender's publishing overlap.
+hands the attempt to one sender thread per process, which publishes the attempts it holds (up to
+``SEND_CHUNK`` at a time) over one producer and records them queued in one fenced, journaled statement
+(``goals.dispatch.goals_dispatch``), then does the same for the rest and whatever arrived meanwhile:
+group commit, with no added delay. The caller's wait for its commit and the sender's publishing overlap.
+``send_many`` hands over a bulk submit's attempts the same way, all at once.
 
 An attempt lost with its process (SIGKILL before the thread sent it) leaves the goal ``pending``, the
 state it was in: the reconciler sends it after ``GOALS_RECONCILE_PENDING_GRACE``, exactly as for a crash
-between commit and publish. A broker that is down costs the sender, not the callers: the first failure
-of a group journals ``publish_failed`` for the rest of it. ``GOALS_SEND_IN_BACKGROUND = False`` publishes
+between commit and publish. A broker that is down costs the sender, not the callers: its first failure
+journals ``publish_failed`` for everything held, in one write. ``GOALS_SEND_IN_BACKGROUND = False`` publishes
 on the committing thread instead (``goals.dispatch.goal_dispatch``), as does a sender holding too many.
 """
 
@@ -53,7 +54,8 @@ class _Sender:
         self.stopped = threading.Event()
 
     def hold(self, dispatches: list[Dispatch]) -> bool:
-        """Hold ``dispatches`` for the sender thread; False when that would be too many."""
+        """Hold ``dispatches`` for the sender thread; False when it holds some already and would then hold
+        more than ``MAX_HELD``."""
         with self.lock:
             if self.held and len(self.held) + len(dispatches) > MAX_HELD:
                 return False
