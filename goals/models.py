@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import Q
 
@@ -210,9 +209,10 @@ class GoalEvent(models.Model):
     class Meta:
         ordering = ["goal", "id"]
         indexes = [
+            # No index on created_at: rows are appended in time order, so a recent window is the tail of
+            # the primary key (goals.selectors.goal_event_counts). A BRIN index there was rewritten by
+            # most inserts, each widening the last range's maximum.
             models.Index(fields=["goal", "id"], name="goals_event_goal_id"),
-            # Rows are appended in time order: a BRIN index finds a recent window for a few pages of index.
-            BrinIndex(fields=["created_at"], name="goals_event_created_brin"),
         ]
 
     def __str__(self) -> str:

@@ -236,6 +236,11 @@ def test_reconciler_figures_before_any_pass():
 def test_transitions_refusals_and_publish_failures_within_the_window():
     goal = make_goal(state=GoalState.RUNNING)
     recent, old = NOW() - timedelta(minutes=10), NOW() - timedelta(hours=1, minutes=1)
+    # Before the window, and written first: the journal is appended in time order. Not counted.
+    journal(goal, EventType.TRANSITION, transition="start", cause=Cause.EXECUTOR, at=old)
+    journal(goal, EventType.TRANSITION, transition="fail", cause=Cause.EXECUTOR, at=old)
+    journal(goal, EventType.IGNORED, transition="start", at=old)
+    journal(goal, EventType.PUBLISH_FAILED, cause=Cause.PUBLISHER, at=old)
     for transition, cause, n in [("enqueue", Cause.PUBLISHER, 3), ("start", Cause.EXECUTOR, 2),
                                  ("succeed", Cause.EXECUTOR, 1), ("succeed", Cause.RECONCILER, 1)]:
         for _ in range(n):
@@ -244,11 +249,6 @@ def test_transitions_refusals_and_publish_failures_within_the_window():
         journal(goal, EventType.IGNORED, transition="succeed", at=recent)
     journal(goal, EventType.PUBLISH_FAILED, cause=Cause.PUBLISHER, at=recent)
     journal(goal, EventType.FLAGGED, cause=Cause.RECONCILER, at=recent)
-    # Before the window: not counted.
-    journal(goal, EventType.TRANSITION, transition="start", cause=Cause.EXECUTOR, at=old)
-    journal(goal, EventType.TRANSITION, transition="fail", cause=Cause.EXECUTOR, at=old)
-    journal(goal, EventType.IGNORED, transition="start", at=old)
-    journal(goal, EventType.PUBLISH_FAILED, cause=Cause.PUBLISHER, at=old)
 
     samples = scrape()
 
