@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test matrix lint bench faults venv clean-local
+.PHONY: demo test matrix lint bench bench-scale faults venv clean-local
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py --n 2000 --runs 3 --brokers rabbitmq --work noop
 	$(BIN)/python bench/status_reads.py
 	$(BIN)/python bench/bulk_submit.py --n 100000 --loop-n 5000 --runs 3
+
+# 1M and 10M goals with their journal (about an hour, most of it building; about 30 GB of disk at 10M):
+# the reconciler, the admin's lists, the status read, and pruning 1M goals under load. See bench/README.md.
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
 
 # The fault-injection suite at full size (about 30 minutes): real faults against real processes, on the services
 # DATABASE_URL and CELERY_BROKER_URL name; see faults/README.md. make test runs a short version of each.

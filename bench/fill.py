@@ -62,6 +62,25 @@ SELECT task_id, 'goals.execute', format('["%%s", 1]', id), '{{}}', status, 'benc
 """
 
 
+# The journal of the goals just built: submit, then enqueue, start and the final transition where the
+# goal went through them, each stamped with the goal's own time for it (as the real journal is).
+JOURNAL = """
+INSERT INTO goals_goalevent (goal_id, created_at, event, transition, from_state, to_state, attempt, task_id, cause,
+                             actor, details)
+SELECT g.id, e.at, 'transition', e.transition, e.from_state, e.to_state, 1, g.task_id, e.cause, e.actor, '{}'
+  FROM goals_goal g
+ CROSS JOIN LATERAL (VALUES
+     ('submit', '', 'pending', g.created_at, 'api', 'bench'),
+     ('enqueue', 'pending', 'queued', g.queued_at, 'publisher', 'bench-host:1'),
+     ('start', 'queued', 'running', g.started_at, 'executor', 'bench-host:2'),
+     (CASE WHEN g.state = 'failed' THEN 'fail' ELSE 'succeed' END, 'running', g.state, g.finished_at, 'executor',
+      'bench-host:2')
+ ) AS e(transition, from_state, to_state, at, cause, actor)
+ WHERE e.at IS NOT NULL
+ ORDER BY e.at
+"""
+
+
 def server_url(database: str) -> str:
     url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/goaltrack"
     return urlsplit(url)._replace(path=f"/{database}").geturl()
@@ -72,9 +91,11 @@ def admin_sql(statement: str) -> None:
         conn.execute(statement)
 
 
-def build(total: int, now: datetime, *, kinds: int = 1, active: int | None = None) -> float:
+def build(total: int, now: datetime, *, kinds: int = 1, active: int | None = None, anomalies: int | None = None,
+          journal: bool = False) -> float:
     """Replace the goals with ``total`` new ones (of ``kinds`` kinds: ``bench.noop``, ``bench.kind1``, ...),
-    ``active`` of them active (1% by default), a tenth of those anomalies."""
+    ``active`` of them active (1% by default), ``anomalies`` of those anomalies (a tenth by default);
+    with ``journal``, their journal rows too (up to four a goal, in time order)."""
     from django.db import connection
 
     clock = time.perf_counter()
@@ -88,7 +109,11 @@ def build(total: int, now: datetime, *, kinds: int = 1, active: int | None = Non
         cursor.execute("TRUNCATE goals_goal, goals_attempt, goals_goalevent, goals_reconciliationfinding,"
                        " goals_reconciliationreport, django_celery_results_taskresult")
         cursor.execute(GENERATE.format(roles=roles, kind=kind.replace("%", "%%")),
-                       {"total": total, "active": active, "anomalies": active // 10, "now": now})
-        for table in ("goals_goal", "goals_attempt", "django_celery_results_taskresult"):
+                       {"total": total, "active": active, "now": now,
+                        "anomalies": active // 10 if anomalies is None else anomalies})
+        if journal:
+            cursor.execute(JOURNAL)
+        for table in ("goals_goal", "goals_attempt", "django_celery_results_taskresult",
+                      *(["goals_goalevent"] if journal else [])):
             cursor.execute(f"VACUUM ANALYZE {table}")
     return time.perf_counter() - clock

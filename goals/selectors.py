@@ -59,19 +59,22 @@ class EventCount:
 def goal_event_counts(*, since: datetime) -> list[EventCount]:
     """Journal rows written since ``since``, per event type, transition and cause, in one GROUP BY.
 
-    Rows are appended in time order, so the window is the tail of the primary key: from the newest row
-    written before ``since`` on, found by walking the key back from its end. ``since`` should be recent:
+    Rows are appended in time order, so the window is the tail of the primary key: after the newest row
+    written before ``since``, found by walking the key back from its end. ``since`` should be recent:
     the cost is the window's, however long the journal. A row stamped inside the window but inserted
     before that newest older one (a transaction that began before ``since`` and inserted after) is missed:
     for a metric, a row or two at the window's edge.
     """
     event_t = GoalEvent._meta.db_table
     with connection.cursor() as cursor:
+        # Two statements: the window's first id as a literal lets the planner read the key's range; as a
+        # subquery's result it is unknown when planning, and the journal is scanned.
+        cursor.execute(f"SELECT id FROM {event_t} WHERE created_at < %s ORDER BY id DESC LIMIT 1", [since])
+        before = cursor.fetchone()
         cursor.execute(f"""
             SELECT event, transition, cause, count(*) FROM {event_t}
-             WHERE id > COALESCE((SELECT id FROM {event_t} WHERE created_at < %(since)s ORDER BY id DESC LIMIT 1), 0)
-               AND created_at >= %(since)s
-             GROUP BY event, transition, cause""", {"since": since})
+             WHERE id > %(after)s AND created_at >= %(since)s
+             GROUP BY event, transition, cause""", {"after": before[0] if before else 0, "since": since})
         return [EventCount(*row) for row in cursor.fetchall()]
 
 
