@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -256,13 +258,30 @@ class GoalAdmin(admin.ModelAdmin):
             ids = [uuid.UUID(term)]
         except ValueError:
             ids = []
-        # By any attempt's task id, not only the current one's, through the attempts' unique index. Read
-        # first: OR-ed with the key, a subquery would be tested against every goal instead of probed.
-        ids += Attempt.objects.filter(task_id=term).values_list("goal_id", flat=True)[:1]
-        keys = self.idempotency_key_candidates(request, term)
+        task_goal, owner_pks = self._search_probes(request, term)
+        ids += [task_goal] if task_goal else []
+        keys = self.idempotency_key_candidates(request, term, owner_pks)
         return queryset.filter(Q(pk__in=ids) | Q(idempotency_key__in=keys)), False
 
-    def idempotency_key_candidates(self, request: HttpRequest, term: str) -> list[str]:
+    def _search_probes(self, request: HttpRequest, term: str) -> tuple[Any, list[Any]]:
+        """The goal of the attempt whose task id is ``term`` (any attempt's, not only the current one's,
+        through the attempts' unique index), and the users whose scoped keys ``term`` may be: two index
+        probes, read first in one round trip (OR-ed into the goal query, a subquery would be tested
+        against every goal instead of probed)."""
+        user_model = get_user_model()
+        users = user_model._default_manager.order_by().values_list("pk", flat=True)
+        owner = request.GET.get(OwnerFilter.parameter_name)
+        if owner:
+            users = users.filter(username=owner)  # as OwnerFilter matches it
+        users_sql, users_params = users[: MAX_KEY_SEARCH_USERS + 1].query.sql_with_params()
+        attempt_t = Attempt._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT (SELECT goal_id FROM {attempt_t} WHERE task_id = %s LIMIT 1),"
+                           f" ARRAY({users_sql})", [term, *users_params])
+            task_goal, owner_pks = cursor.fetchone()
+        return task_goal, owner_pks
+
+    def idempotency_key_candidates(self, request: HttpRequest, term: str, owner_pks: list[Any]) -> list[str]:
         """Every stored key the searched ``term`` may stand for, to be matched exactly.
 
         The HTTP API stores a signed-in caller's key scoped by the caller (``scoped_idempotency_key``:
@@ -276,18 +295,12 @@ class GoalAdmin(admin.ModelAdmin):
         Its cost follows the users, not the goals: the owner filter, when set, narrows it to that user,
         and past ``MAX_KEY_SEARCH_USERS`` users only the typed form is searched, with a warning.
         """
-        user_model = get_user_model()
-        users = user_model._default_manager.order_by().only("pk")
-        owner = request.GET.get(OwnerFilter.parameter_name)
-        if owner:
-            users = users.filter(username=owner)  # as OwnerFilter matches it
-        owners = list(users[: MAX_KEY_SEARCH_USERS + 1])
-        if len(owners) > MAX_KEY_SEARCH_USERS:
+        if len(owner_pks) > MAX_KEY_SEARCH_USERS:
             self.message_user(request, f"More than {MAX_KEY_SEARCH_USERS} users: a key sent over HTTP is found "
                               "only in its stored form, user:<user id>:<key>, or with the owner filter set.",
                               messages.WARNING)
-            owners = []
-        return [term, *(scoped_idempotency_key(owner, term) for owner in owners)]
+            owner_pks = []
+        return [term, *(scoped_idempotency_key(SimpleNamespace(pk=pk), term) for pk in owner_pks)]
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)

@@ -123,6 +123,9 @@ def test_search_by_key_is_exact_matches_on_the_key_index(admin_client):
     sql = " ".join(q["sql"] for q in queries.captured_queries if "idempotency_key" in q["sql"])
     assert "LIKE" not in sql.upper()
     assert f"'{goal.idempotency_key}'" in sql, "the stored form is computed and matched exactly"
+    # Session, user, the kind filter's choices, the task id and user probes in one round trip, the
+    # capped count, the page, the date hierarchy's two.
+    assert len(queries.captured_queries) == 8, [q["sql"][:80] for q in queries.captured_queries]
 
 
 def test_past_the_user_cap_a_bare_key_finds_only_unscoped_keys_and_says_so(admin_client, monkeypatch):
