@@ -46,9 +46,10 @@ t AS MATERIALIZED (
                                                      ELSE make_interval(secs => i %% 2000000) END) AS x(b)
 ),
 g AS (INSERT INTO goals_goal (id, kind, params, state, attempt, max_attempts, progress_current, progress_message,
-                              task_id, created_at, queued_at, started_at, heartbeat_at, finished_at, deadline)
+                              task_id, created_at, queued_at, started_at, heartbeat_at, finished_at, final_state,
+                              deadline)
       SELECT id, {kind}, '{{}}', state, 1, 3, 0, '', task_id, created, queued, started, heartbeat, finished,
-             deadline FROM t),
+             CASE WHEN finished IS NOT NULL THEN state END, deadline FROM t),
 a AS (INSERT INTO goals_attempt (goal_id, number, task_id, worker, created_at, queued_at, started_at, finished_at,
                                  outcome)
       SELECT id, 1, task_id, '', created, queued, started, finished, CASE WHEN finished IS NULL THEN '' ELSE state END

@@ -47,7 +47,7 @@ def setup_rows() -> tuple[str, str, str, str]:
     now = timezone.now()
     goal = Goal.objects.create(kind="bench.noop", state="succeeded", attempt=1, max_attempts=1, task_id=task_id,
                                owner=user, result={"rows": 42}, created_at=now, started_at=now, finished_at=now,
-                               progress_current=10, progress_total=10, progress_message="done")
+                               final_state="succeeded", progress_current=10, progress_total=10, progress_message="done")
     request = Context(id=task_id, task="goals.execute", args=[str(goal.pk), 1], kwargs={}, hostname="bench@host",
                       argsrepr=None, kwargsrepr=None)
     current_app.backend.mark_as_done(task_id, {"rows": 42}, request=request)

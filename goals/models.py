@@ -52,11 +52,10 @@ class Goal(models.Model):
         default=False, db_default=False, editable=False,
         help_text="Set by the reconciler when it found something it must not repair on its own.")
     review_reason = models.CharField(max_length=255, blank=True, default="", db_default="", editable=False)
-    # The state once final, NULL before: written by PostgreSQL itself, so it cannot disagree with
-    # ``state``, and it stays NULL through every active transition (which can then be HOT updates).
-    final_state = models.GeneratedField(
-        expression=models.Case(models.When(finished_at__isnull=False, then=models.F("state")), default=None),
-        output_field=models.CharField(max_length=16, null=True), db_persist=True)
+    # The state once final, NULL before: set by the final transition with ``state`` (and cleared by a
+    # retry), held equal to it by a check constraint, and NULL through every active transition, which
+    # can then be HOT updates (an index may hold it; none may hold ``state``).
+    final_state = models.CharField(max_length=16, null=True, blank=True, editable=False)  # noqa: DJ001
 
     objects = GoalQuerySet.as_manager()
 
@@ -78,6 +77,11 @@ class Goal(models.Model):
                 condition=(Q(state__in=FINAL_VALUES) & Q(finished_at__isnull=False))
                 | (Q(state__in=ACTIVE_VALUES) & Q(finished_at__isnull=True)),
                 name="goals_goal_finished_iff_final",
+            ),
+            models.CheckConstraint(
+                condition=Q(finished_at__isnull=True, final_state__isnull=True)
+                | Q(finished_at__isnull=False, final_state=models.F("state")),
+                name="goals_goal_final_state_is_state",
             ),
         ]
         # No index names a column an active transition or a progress report changes (state, attempt,

@@ -3,7 +3,8 @@
 Active means ``finished_at IS NULL`` here and in the indexes, never ``state IN (...)``: a check
 constraint makes the two equivalent, and an index that named ``state`` (even only in its predicate)
 would stop every state change from being a HOT update. Final goals are told apart by ``final_state``,
-a generated column that stays NULL through every active transition.
+a column the final transition sets with the state (a check constraint holds them equal), NULL through
+every active transition.
 """
 
 from __future__ import annotations

@@ -38,20 +38,21 @@ from goals.states import (
 # a goal started before it was queued.
 _AT = "clock_timestamp()"
 
-# Phase timestamps each transition stamps on the goal row.
+# Phase timestamps each transition stamps on the goal row; a final one also sets final_state to its
+# target (the check constraint goals_goal_final_state_is_state holds them equal), and a retry clears it.
 _GOAL_SETS: dict[str, tuple[str, ...]] = {
     START.name: (f"started_at = {_AT}", f"heartbeat_at = {_AT}"),
     ENQUEUE.name: (f"queued_at = {_AT}",),
-    SUCCEED.name: (f"finished_at = {_AT}",),
-    FAIL.name: (f"finished_at = {_AT}",),
+    SUCCEED.name: (f"finished_at = {_AT}", f"final_state = '{SUCCEED.target.value}'"),
+    FAIL.name: (f"finished_at = {_AT}", f"final_state = '{FAIL.target.value}'"),
     # Celery's retry published the next attempt before this runs: it is queued (with a countdown).
     SCHEDULE_RETRY.name: (f"queued_at = {_AT}", "started_at = NULL", "heartbeat_at = NULL"),
     REDISPATCH.name: ("queued_at = NULL", "started_at = NULL", "heartbeat_at = NULL"),
     RETRY.name: ("queued_at = NULL", "started_at = NULL", "heartbeat_at = NULL", "finished_at = NULL",
-                 "result = NULL", "error = NULL", "progress_current = 0", "progress_total = NULL",
+                 "final_state = NULL", "result = NULL", "error = NULL", "progress_current = 0", "progress_total = NULL",
                  "progress_message = ''"),
-    CANCEL.name: (f"finished_at = {_AT}",),
-    EXPIRE.name: (f"finished_at = {_AT}",),
+    CANCEL.name: (f"finished_at = {_AT}", f"final_state = '{CANCEL.target.value}'"),
+    EXPIRE.name: (f"finished_at = {_AT}", f"final_state = '{EXPIRE.target.value}'"),
 }
 
 # How a transition ends the attempt it leaves (new-attempt transitions) or the current one.

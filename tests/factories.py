@@ -24,6 +24,7 @@ def make_goal(*, state: GoalState = GoalState.QUEUED, attempt: int = 1, max_atte
         started_at=now if state == GoalState.RUNNING else None,
         heartbeat_at=now if state == GoalState.RUNNING else None,
         finished_at=now if state in FINAL_STATES else None,
+        final_state=state if state in FINAL_STATES else None,
         **fields,
     )
     for number in range(1, attempt + 1):

@@ -12,10 +12,10 @@ class Migration(migrations.Migration):
     ]
 
     # Active transitions and progress reports become HOT updates: no index names a column they change
-    # (see Goal.Meta.indexes), and a fillfactor below 100 leaves room on each page for the new row
-    # version. The old indexes go first, so that adding final_state (a stored generated column: the
-    # table is rewritten, under an exclusive lock, at the new fillfactor) does not rebuild them; then
-    # the new ones are built. On a large table, run it in a quiet hour: see the README's upgrade notes.
+    # (see Goal.Meta.indexes), and a fillfactor below 100 leaves room on each page for new row versions
+    # (pages written from now on; existing ones keep theirs). final_state is a plain nullable column
+    # (added without rewriting the table), filled in once for the goals already final, before the
+    # constraint holding it to the state is checked. See the README's upgrade notes.
     operations = [
         migrations.RemoveIndex(
             model_name='goal',
@@ -52,7 +52,15 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='goal',
             name='final_state',
-            field=models.GeneratedField(db_persist=True, expression=models.Case(models.When(finished_at__isnull=False, then=models.F('state')), default=None), output_field=models.CharField(max_length=16, null=True)),
+            field=models.CharField(blank=True, editable=False, max_length=16, null=True),
+        ),
+        migrations.RunSQL(
+            "UPDATE goals_goal SET final_state = state WHERE finished_at IS NOT NULL",
+            migrations.RunSQL.noop,
+        ),
+        migrations.AddConstraint(
+            model_name='goal',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('final_state__isnull', True), ('finished_at__isnull', True)), models.Q(('final_state', models.F('state')), ('finished_at__isnull', False)), _connector='OR'), name='goals_goal_final_state_is_state'),
         ),
         migrations.AddIndex(
             model_name='goal',

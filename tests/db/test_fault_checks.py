@@ -77,7 +77,7 @@ def test_a_goal_still_active_is_not_terminal():
 def test_a_row_changed_behind_the_journal_is_a_violation():
     run = run_id()
     goal = succeeded_goal(run)
-    Goal.objects.filter(pk=goal.id).update(state="running", finished_at=None)
+    Goal.objects.filter(pk=goal.id).update(state="running", finished_at=None, final_state=None)
     verdict = verify(run)
     assert (verdict.journal_violations, verdict.not_terminal) == (1, 1)
 
