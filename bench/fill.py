@@ -32,13 +32,23 @@ ROLES = [
     ("succeeded", "succeeded", "-2 days", "-2 days", "-2 days", "-2 days", "-2 days", None, "SUCCESS"),
     ("failed", "failed", "-2 days", "-2 days", "-2 days", "-2 days", "-2 days", None, "FAILURE"),
 ]
+# Ids are UUIDv7 of the goal's creation time (its task id: of its queueing, or now), as goals.ids makes them.
+UUID7_AT = """
+CREATE FUNCTION pg_temp.uuid7_at(at timestamptz) RETURNS uuid LANGUAGE sql VOLATILE AS $$
+    SELECT encode(set_byte(overlay(random_bytes PLACING substring(int8send(floor(extract(epoch FROM
+                  COALESCE(at, now())) * 1000)::int8) FROM 3) FROM 1 FOR 6), 6,
+                  (get_byte(random_bytes, 6) & 15) | 112), 'hex')::uuid
+      FROM (SELECT uuid_send(gen_random_uuid()) AS random_bytes) AS r
+$$
+"""
 # History is spread over ~23 days before the roles' offsets, all outside the pass's result lookback.
 GENERATE = """
 WITH roles (n, name, state, created, queued, started, heartbeat, finished, deadline, status) AS (VALUES {roles}),
 t AS MATERIALIZED (
-    SELECT i, gen_random_uuid() AS id, gen_random_uuid()::text AS task_id, r.state, r.status, b + r.created::interval
-           AS created, b + r.queued::interval AS queued, b + r.started::interval AS started, b + r.heartbeat::interval
-           AS heartbeat, b + r.finished::interval AS finished, b + r.deadline::interval AS deadline
+    SELECT i, pg_temp.uuid7_at(b + r.created::interval) AS id, pg_temp.uuid7_at(b + r.queued::interval)::text
+           AS task_id, r.state, r.status, b + r.created::interval AS created, b + r.queued::interval AS queued,
+           b + r.started::interval AS started, b + r.heartbeat::interval AS heartbeat,
+           b + r.finished::interval AS finished, b + r.deadline::interval AS deadline
       FROM generate_series(1, %(total)s) AS i
       JOIN roles r ON r.n = CASE WHEN i <= %(anomalies)s THEN i %% 4 WHEN i <= %(active)s THEN 4 + i %% 4
                                  ELSE 8 + (i %% 10 = 0)::int END
@@ -109,6 +119,8 @@ def build(total: int, now: datetime, *, kinds: int = 1, active: int | None = Non
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE goals_goal, goals_attempt, goals_goalevent, goals_reconciliationfinding,"
                        " goals_reconciliationreport, django_celery_results_taskresult")
+        cursor.execute("DROP FUNCTION IF EXISTS pg_temp.uuid7_at(timestamptz)")
+        cursor.execute(UUID7_AT)
         cursor.execute(GENERATE.format(roles=roles, kind=kind.replace("%", "%%")),
                        {"total": total, "active": active, "now": now,
                         "anomalies": active // 10 if anomalies is None else anomalies})

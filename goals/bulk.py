@@ -9,7 +9,6 @@ commits. Idempotency holds per item, as for ``goal_submit``: a key already used 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache, partial
@@ -20,6 +19,7 @@ from django.db import connection, transaction
 
 from goals.dispatch import Dispatch
 from goals.exceptions import GoalValidationError
+from goals.ids import new_id, new_task_id
 from goals.models import Cause, Goal
 from goals.registry import ExecutorSpec
 from goals.sender import send_many
@@ -130,8 +130,8 @@ def goal_submit_many(
 def _insert_batch(kind: str, max_attempts: int, items: list[tuple[Any, str]], keys: list[str | None],
                   owner_id: Any, deadline: datetime | None, cause: str, actor: str) -> dict[int, Goal]:
     """Insert one batch; returns the goals inserted by their position in the batch."""
-    ids = [uuid.uuid4() for _ in items]
-    task_ids = [str(uuid.uuid4()) for _ in items]
+    ids = [new_id() for _ in items]
+    task_ids = [new_task_id() for _ in items]
     document = "[" + ",".join(f'["{goal_id}","{task_id}",{"null" if key is None else json.dumps(key)},{encoded}]'
                               for goal_id, task_id, key, (_stored, encoded) in zip(ids, task_ids, keys, items,
                                                                                    strict=True)) + "]"

@@ -8,13 +8,13 @@ a late, duplicate or out-of-order callback from an older attempt changes nothing
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from django.db import transaction
 
 from goals.dispatch import goal_dispatch
 from goals.exceptions import GoalBehindMessage, GoalNotFound
+from goals.ids import new_task_id
 from goals.models import AttemptOutcome, Cause
 from goals.registry import get_executor
 from goals.review import goal_flag_for_review, not_run_again_reason
@@ -68,7 +68,7 @@ def _recover_lost_attempt(outcome: TransitionOutcome, *, task_id: str, worker: s
                            max_attempts=outcome.max_attempts)
         return
     resent = apply_transition(REDISPATCH, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
-                              new_task_id=str(uuid.uuid4()), error=lost, caller_task_id=task_id,
+                              new_task_id=new_task_id(), error=lost, caller_task_id=task_id,
                               closed_outcome=AttemptOutcome.WORKER_LOST, details={"reason": "redelivered"})
     if resent.applied:
         goal_dispatch(goal_id=goal_id, attempt=resent.attempt, task_id=resent.task_id, kind=resent.kind)

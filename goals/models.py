@@ -6,18 +6,17 @@ which compare-and-sets them in one UPDATE and journals the change in the same st
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from goals.ids import new_id
 from goals.querysets import ACTIVE_Q, ACTIVE_VALUES, FINAL_Q, FINAL_VALUES, GoalQuerySet
 from goals.states import GoalState
 
 
 class Goal(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     kind = models.CharField(max_length=100, help_text="Name of the registered executor that does the work.")
     params = models.JSONField(default=dict, blank=True, help_text="Keyword arguments for the executor.")
     state = models.CharField(max_length=16, choices=GoalState.choices, default=GoalState.PENDING,

@@ -18,6 +18,7 @@ from django.utils import timezone
 from goals.db import hot_cursor, model_from_row
 from goals.dispatch import Dispatch
 from goals.exceptions import GoalNotFound, GoalValidationError
+from goals.ids import new_id, new_task_id
 from goals.models import Attempt, Cause, EventType, Goal, GoalEvent
 from goals.registry import get_executor
 from goals.sender import send
@@ -101,12 +102,12 @@ def goal_submit(
     validate_options(idempotency_key, deadline)
     owner_id = getattr(owner, "pk", owner)
     values = {
-        "id": str(uuid.uuid4()),
+        "id": str(new_id()),
         "kind": kind,
         "params": encoded,
         "state": GoalState.PENDING.value,
         "max_attempts": spec.max_attempts,
-        "task_id": str(uuid.uuid4()),
+        "task_id": new_task_id(),
         "owner_id": owner_id,
         "idempotency_key": idempotency_key,
         "deadline": deadline,
@@ -145,7 +146,7 @@ def goal_retry(*, goal_id: uuid.UUID | str, actor: str = "", reason: str = "", c
         except Goal.DoesNotExist:
             raise GoalNotFound(goal_id) from None
         outcome: TransitionOutcome = apply_transition(
-            RETRY, goal_id=goal_id, attempt=None, cause=cause, actor=actor, new_task_id=str(uuid.uuid4()),
+            RETRY, goal_id=goal_id, attempt=None, cause=cause, actor=actor, new_task_id=new_task_id(),
             budget=get_executor(kind).max_attempts, details={"reason": reason} if reason else None,
         ).raise_if_refused()
         transaction.on_commit(partial(send, Dispatch(goal_id=goal_id, attempt=outcome.attempt,

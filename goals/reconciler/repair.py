@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ from celery import current_app
 
 from goals.dispatch import Dispatch, goals_dispatch
 from goals.exceptions import UnknownExecutor
+from goals.ids import new_task_id
 from goals.models import Action, AttemptOutcome, Cause, Finding
 from goals.reconciler.detect import Candidate
 from goals.registry import get_executor
@@ -124,7 +124,7 @@ def _move(candidate: Candidate, action: str) -> GoalMove:
     if action == Action.APPLIED_FAILURE:
         return GoalMove(error=_stored_error(candidate), **common)
     if action == Action.REDISPATCHED:
-        return GoalMove(new_task_id=str(uuid.uuid4()), closed_outcome=_DEAD_ATTEMPT[candidate.finding], **common)
+        return GoalMove(new_task_id=new_task_id(), closed_outcome=_DEAD_ATTEMPT[candidate.finding], **common)
     if action == Action.FAILED:
         return _failure(candidate)
     return GoalMove(**common)

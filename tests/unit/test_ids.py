@@ -1,0 +1,29 @@
+"""Goal and task ids are UUIDv7: valid RFC 9562 UUIDs whose order follows their creation time."""
+
+import time
+import uuid
+
+from goals.ids import new_id, new_task_id
+
+
+def test_an_id_is_a_version_7_rfc_uuid_carrying_its_creation_millisecond():
+    before = time.time_ns() // 1_000_000
+    value = new_id()
+    after = time.time_ns() // 1_000_000
+    assert value.version == 7
+    assert value.variant == uuid.RFC_4122
+    assert before <= value.int >> 80 <= after
+
+
+def test_ids_made_in_later_milliseconds_sort_after_earlier_ones():
+    earlier = [new_id() for _ in range(50)]
+    time.sleep(0.002)
+    later = [new_id() for _ in range(50)]
+    assert max(earlier) < min(later)
+    assert len(set(earlier + later)) == 100
+
+
+def test_a_task_id_is_the_text_form_of_a_version_7_uuid():
+    text = new_task_id()
+    assert uuid.UUID(text).version == 7
+    assert str(uuid.UUID(text)) == text
