@@ -15,8 +15,10 @@ At the largest size it then prunes the ``--prune`` oldest final goals (1 M; ``go
 ``manage.py prune_goals`` and the nightly task run it, with the cutoff their finish times give) in a
 process of its own, while this process submits goals in a loop and a real worker runs them, and
 compares the submits' latency during the prune with the same loop's just before it; a sampler reads
-the longest lock wait (``pg_locks``) every 50 ms meanwhile. It takes a while (the 10 M build is most
-of it) and about 30 GB of disk at 10 M: watch ``df -h``. The database is dropped at the end.
+the longest lock wait (``pg_locks``) every 50 ms meanwhile. Then it compacts the journals of the next
+``--prune`` oldest goals. At each size it also compares ``submit()`` with random (uuid4) against
+time-ordered (UUIDv7) ids, in interleaved rounds that each start after a checkpoint. It takes a while
+(the 10 M build is most of it) and about 30 GB of disk at 10 M: watch ``df -h``. The database is dropped at the end.
 """
 
 from __future__ import annotations
@@ -112,6 +114,44 @@ def submit_latencies(seconds: float, stop: threading.Event | None = None) -> lis
     return latencies
 
 
+def blocks_read() -> int:
+    """Blocks the bench database has read into shared buffers so far (from disk or the OS cache)."""
+    with psycopg.connect(server_url("postgres"), autocommit=True) as conn:
+        row = conn.execute("SELECT blks_read FROM pg_stat_database WHERE datname = %s", [BENCH_DB]).fetchone()
+    return int(row[0])
+
+
+def submit_costs(count: int, rounds: int) -> dict[str, tuple[float, float, float]]:
+    """Per ``submit()`` with random (uuid4) and with time-ordered (UUIDv7, goals.ids) goal and task ids,
+    in interleaved rounds of ``count``: median milliseconds, WAL bytes and blocks read. Each round starts
+    right after a checkpoint, when a page's first change writes it whole to the WAL: the state a busy
+    server is in for a while after each of its checkpoints."""
+    import uuid
+
+    from throughput import wal_position
+
+    from goals import sender, services
+    from goals.api import submit
+
+    schemes = {"uuid4": (uuid.uuid4, lambda: str(uuid.uuid4())), "uuid7": (services.new_id, services.new_task_id)}
+    figures: dict[str, list[tuple[float, float, float]]] = {name: [] for name in schemes}
+    try:
+        for _ in range(rounds):
+            for name, (goal_id, task_id) in schemes.items():
+                services.new_id, services.new_task_id = goal_id, task_id
+                admin_sql("CHECKPOINT")
+                wal, reads, clock = wal_position()[0], blocks_read(), time.perf_counter()
+                for _ in range(count):
+                    submit("bench.noop", {})
+                sender.stop()  # the "queued" marks are part of the cost
+                figures[name].append(((time.perf_counter() - clock) * 1000 / count,
+                                      (wal_position()[0] - wal) / count, (blocks_read() - reads) / count))
+    finally:
+        services.new_id, services.new_task_id = schemes["uuid7"]
+    return {name: tuple(statistics.median(value[i] for value in values) for i in range(3))
+            for name, values in figures.items()}
+
+
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
 
@@ -153,6 +193,22 @@ def prune_under_load(count: int, load_seconds: float) -> dict[str, float]:
             "submits_during": len(during), "longest_lock_wait": sampler.longest}
 
 
+def compaction(count: int) -> dict[str, float]:
+    """Compacting the journals of the ``count`` oldest final goals left (``goals.pruning.compact_journals``,
+    as ``prune_goals --journal-older-than`` runs it): seconds and rows deleted."""
+    from goals.models import Goal, GoalEvent
+    from goals.pruning import compact_journals
+
+    oldest = Goal.objects.final().order_by("finished_at").values_list("finished_at", flat=True)
+    cutoff = oldest[count] if oldest[count:count + 1] else oldest.last()
+    before = GoalEvent.objects.count()
+    clock = time.perf_counter()
+    deleted = compact_journals(cutoff=cutoff)
+    seconds = time.perf_counter() - clock
+    print(f"  compaction: {deleted:,} journal rows of {count:,} goals in {seconds:.0f}s", flush=True)
+    return {"compacted_rows": deleted, "compact_seconds": seconds, "journal_before": before}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
@@ -161,6 +217,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--prune", type=int, default=1_000_000, help="final goals to prune under load")
     parser.add_argument("--load-seconds", type=float, default=20.0)
+    parser.add_argument("--id-submits", type=int, default=2000, help="submits per round, per id scheme")
     args = parser.parse_args()
     started = time.perf_counter()
     admin_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
@@ -207,10 +264,15 @@ def main() -> None:
                 row[name] = (milliseconds, queries)
                 print(f"  {name}: {milliseconds:.1f} ms; slowest query {slowest}", flush=True)
             row["status read (selector)"] = status_read_ms(goal.pk, args.runs)
+            row["ids"] = submit_costs(args.id_submits, 3)
+            for name, (milliseconds, wal, reads) in row["ids"].items():
+                print(f"  submit with {name} ids: {milliseconds:.2f} ms, {wal:,.0f} WAL bytes, {reads:.1f} blocks"
+                      " read", flush=True)
             rows[total] = row
             print(f"  pass {row['pass']:.3f}s, dry run {row['dry']:.3f}s, {row['findings']} findings; status read"
                   f" {row['status read (selector)']:.2f} ms", flush=True)
         pruned = prune_under_load(args.prune, args.load_seconds)
+        pruned.update(compaction(args.prune))
     finally:
         sender.stop()
         connections.close_all()
@@ -244,6 +306,12 @@ def report(rows: dict[int, dict[str, Any]], pruned: dict[str, float], args: argp
         if isinstance(value, tuple):  # a page: (milliseconds, queries)
             line(name, [rows[s][name][0] for s in sizes], "ms", [rows[s][name][1] for s in sizes])
     line("status read (selector)", [rows[s]["status read (selector)"] for s in sizes], "ms")
+    for index, (figure, unit) in enumerate((("ms", "ms"), ("WAL bytes", "B"), ("blocks read", "blocks"))):
+        for name in ("uuid4", "uuid7"):
+            line(f"submit, {name} ids: {figure}", [rows[s]["ids"][name][index] for s in sizes], unit)
+        ratios = ", ".join(f"{s:,}: x{rows[s]['ids']['uuid4'][index] / max(rows[s]['ids']['uuid7'][index], 1e-9):.2f}"
+                           for s in sizes)
+        print(f"| submit {figure}, uuid4 / uuid7 | {ratios} | | |")
     if pruned:
         print(f"\nPruning {pruned['doomed']:,.0f} final goals at {sizes[-1]:,} while submitting: "
               f"{pruned['prune_seconds']:.0f}s ({pruned['doomed'] / pruned['prune_seconds']:,.0f} goals/s); "
@@ -251,6 +319,11 @@ def report(rows: dict[int, dict[str, Any]], pruned: dict[str, float], args: argp
               f"{pruned['during_p50']:.1f}/{pruned['during_p99']:.1f} ms during "
               f"(p99 x{pruned['during_p99'] / pruned['quiet_p99']:.2f}, {pruned['submits_during']:,} submits); "
               f"longest lock wait {pruned['longest_lock_wait']:.2f}s")
+    if "compacted_rows" in pruned:
+        print(f"\nCompacting the journals of the next {args.prune:,} oldest final goals (nothing else running):"
+              f" {pruned['compacted_rows']:,.0f} of {pruned['journal_before']:,.0f} journal rows deleted in"
+              f" {pruned['compact_seconds']:.0f}s ({pruned['compacted_rows'] / pruned['compact_seconds']:,.0f}"
+              " rows/s)")
     print(f"\ntotal {total:.0f}s")
 
 

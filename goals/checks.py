@@ -19,7 +19,7 @@ _POSITIVE = {"max_params_bytes", "progress_interval", "default_max_attempts", "d
              "api_max_bulk_body_bytes", "api_page_size"}
 _METRICS_MODES = {"off", "open", "token"}
 _NON_NEGATIVE = {"retry_backoff_min", "reconcile_callback_grace", "reconcile_pending_grace", "prune_after_days",
-                 "callback_database_wait"}
+                 "journal_detail_days", "callback_database_wait"}
 
 
 @register()

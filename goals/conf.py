@@ -49,6 +49,9 @@ class GoalSettings:
     """Mail the site admins (``mail_admins``) when a pass flags goals for review."""
     prune_after_days: int = 0
     """Scheduled pruning deletes final goals and reports older than this many days; 0 turns it off."""
+    journal_detail_days: int = 0
+    """Scheduled pruning compacts the journal of goals finished more than this many days ago to its
+    summary rows (``goals.pruning.compact_journals``); 0 keeps every row for as long as its goal."""
     api_max_body_bytes: int = 128 * 1024
     """Largest request body the HTTP API reads; a larger one is refused with 413."""
     api_max_bulk_body_bytes: int = 2 * 1024 * 1024

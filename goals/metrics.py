@@ -3,7 +3,7 @@
 Every figure is read from the database at scrape time by one collector on a private registry, so any
 web process gives the same answer and nothing is lost when a process restarts. A scrape runs a fixed
 handful of queries whose cost follows the active goals and the last ``WINDOW`` of history (partial
-indexes on active and final goals, a BRIN index on the journal), never the whole history.
+indexes on active and final goals, the tail of the journal's primary key), never the whole history.
 
 Figures over the window are gauges recomputed at every scrape, not running counters: graph them as
 they are; ``rate()`` and ``increase()`` do not apply, and ``histogram_quantile()`` takes the latency

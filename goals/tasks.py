@@ -27,7 +27,8 @@ from goals.db import retry_while_unreachable
 from goals.dispatch import process_name
 from goals.errors import error_record
 from goals.exceptions import GoalBehindMessage, GoalNoLongerRunning, ResultNotSerializable
-from goals.pruning import prune
+from goals.ids import new_task_id
+from goals.pruning import COMPACT_WINDOW, PruneCounts, compact_journals, prune
 from goals.reconciler.passes import scheduled_pass
 from goals.registry import get_executor
 from goals.results import result_row, writes_own_result_rows
@@ -177,7 +178,7 @@ def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
     except Exception as exc:
         if attempt < run.max_attempts and isinstance(exc, spec.retry_on):
             countdown = spec.backoff(attempt, settings.retry_backoff_min)
-            next_task_id = str(uuid.uuid4())
+            next_task_id = new_task_id()
             self.request.goal_retry = (next_task_id, countdown)
             raise self.retry(exc=exc, args=(goal_id, attempt + 1), task_id=next_task_id,
                              countdown=countdown) from exc
@@ -193,12 +194,16 @@ def reconcile_goals() -> dict[str, Any]:
 
 @shared_task(name=PRUNE_TASK)
 def prune_goals() -> dict[str, int]:
-    """Scheduled retention: deletes what ``manage.py prune_goals`` would, when ``GOALS_PRUNE_AFTER_DAYS`` > 0."""
-    days = goal_settings().prune_after_days
-    if days <= 0:
-        return {"goals": 0, "reports": 0}
-    counts = prune(cutoff=timezone.now() - timedelta(days=days))
-    return {"goals": counts.goals, "reports": counts.reports}
+    """Scheduled retention: deletes what ``manage.py prune_goals`` would when ``GOALS_PRUNE_AFTER_DAYS`` > 0,
+    and compacts the journals that aged past ``GOALS_JOURNAL_DETAIL_DAYS`` (when > 0) since the last nights."""
+    config, now = goal_settings(), timezone.now()
+    counts = PruneCounts()
+    if config.prune_after_days > 0:
+        counts = prune(cutoff=now - timedelta(days=config.prune_after_days))
+    if config.journal_detail_days > 0:
+        cutoff = now - timedelta(days=config.journal_detail_days)
+        counts.journal_rows = compact_journals(cutoff=cutoff, since=cutoff - COMPACT_WINDOW)
+    return {"goals": counts.goals, "reports": counts.reports, "journal_rows": counts.journal_rows}
 
 
 @worker_process_shutdown.connect
