@@ -28,8 +28,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    # The journal's BRIN index is a django.contrib.postgres index: Django 6.1 checks the app is installed.
-    "django.contrib.postgres",
     "django_celery_results",
     "django_celery_beat",
     "goals",

@@ -33,7 +33,7 @@ def test_goal_life_statement_count(worker):
     goal = wait_final(goal.id, worker=worker)
     assert goal.state == GoalState.SUCCEEDED
 
-    on_worker = [statement for statement in worker.statements(goal.id) if not once_per_process(statement["sql"])]
+    on_worker = worker.statements(goal.id)
     kinds = [classify(statement["sql"]) for statement in on_worker]
     # The succeed transition writes the django-celery-results row itself (goals.results).
     assert kinds == ["transition"] + ["progress"] * 10 + ["transition"], kinds
@@ -43,13 +43,6 @@ def test_goal_life_statement_count(worker):
     assert len(on_worker) + len(submitted) == 14
     # Every statement commits on its own.
     assert transactions(on_worker) + len(submitted) == 14
-
-
-def once_per_process(sql: str) -> bool:
-    """django.contrib.postgres looks up its types' OIDs on a process's first connection, and caches them for
-    the process: a pool child whose first task is this goal's runs them (Celery before 5.7 connects only
-    then), later goals never do. Not a goal's cost."""
-    return sql.startswith("SELECT oid, typarray FROM pg_type")
 
 
 def classify(sql: str) -> str:
