@@ -81,14 +81,14 @@ INSERT INTO goals_goalevent (goal_id, created_at, event, transition, from_state,
 SELECT g.id, e.at, 'transition', e.transition, e.from_state, e.to_state, 1, g.task_id, e.cause, e.actor, '{}'
   FROM goals_goal g
  CROSS JOIN LATERAL (VALUES
-     ('submit', '', 'pending', g.created_at, 'api', 'bench'),
-     ('enqueue', 'pending', 'queued', g.queued_at, 'publisher', 'bench-host:1'),
-     ('start', 'queued', 'running', g.started_at, 'executor', 'bench-host:2'),
-     (CASE WHEN g.state = 'failed' THEN 'fail' ELSE 'succeed' END, 'running', g.state, g.finished_at, 'executor',
+     (1, 'submit', '', 'pending', g.created_at, 'api', 'bench'),
+     (2, 'enqueue', 'pending', 'queued', g.queued_at, 'publisher', 'bench-host:1'),
+     (3, 'start', 'queued', 'running', g.started_at, 'executor', 'bench-host:2'),
+     (4, CASE WHEN g.state = 'failed' THEN 'fail' ELSE 'succeed' END, 'running', g.state, g.finished_at, 'executor',
       'bench-host:2')
- ) AS e(transition, from_state, to_state, at, cause, actor)
+ ) AS e(step, transition, from_state, to_state, at, cause, actor)
  WHERE e.at IS NOT NULL
- ORDER BY e.at
+ ORDER BY e.at, e.step  -- a history goal's steps share one time: their ids still follow the steps
 """
 
 
