@@ -17,8 +17,9 @@ process of its own, while this process submits goals in a loop and a real worker
 compares the submits' latency during the prune with the same loop's just before it; a sampler reads
 the longest lock wait (``pg_locks``) every 50 ms meanwhile. Then it compacts the journals of the next
 ``--prune`` oldest goals. At each size it also compares ``submit()`` with random (uuid4) against
-time-ordered (UUIDv7) ids, in interleaved rounds that each start after a checkpoint. It takes a while
-(the 10 M build is most of it) and about 30 GB of disk at 10 M: watch ``df -h``. The database is dropped at the end.
+time-ordered (UUIDv7) ids, in interleaved rounds that each start after a checkpoint. It takes about 35
+minutes (the 10 M build is most of it) and 25 GB of disk at 10 M: watch ``df -h``. The database is dropped
+at the end.
 """
 
 from __future__ import annotations
