@@ -157,6 +157,15 @@ def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
 
 
+def oldest_finish_after(count: int) -> Any:
+    """The finish time of the ``count``-th oldest final goal (the last one's if there are fewer): the
+    cutoff before which ``count`` goals finished."""
+    from goals.models import Goal
+
+    oldest = Goal.objects.final().order_by("finished_at").values_list("finished_at", flat=True)
+    return oldest[count] if oldest[count:count + 1] else oldest.last()
+
+
 def prune_under_load(count: int, load_seconds: float) -> dict[str, float]:
     """Submit latency without and during a prune of the ``count`` oldest final goals, the prune's own
     figures, and the longest lock wait."""
@@ -165,8 +174,7 @@ def prune_under_load(count: int, load_seconds: float) -> dict[str, float]:
     from config.celery import app
     from goals.models import Goal
 
-    oldest = Goal.objects.final().order_by("finished_at").values_list("finished_at", flat=True)
-    cutoff = oldest[count] if oldest[count:count + 1] else oldest.last()
+    cutoff = oldest_finish_after(count)
     doomed = Goal.objects.final().filter(finished_at__lt=cutoff).count()
     logs = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     worker = Worker("config.settings.base", os.environ["CELERY_BROKER_URL"], QUEUE, str(logs), logs / "worker.log")
@@ -197,11 +205,10 @@ def prune_under_load(count: int, load_seconds: float) -> dict[str, float]:
 def compaction(count: int) -> dict[str, float]:
     """Compacting the journals of the ``count`` oldest final goals left (``goals.pruning.compact_journals``,
     as ``prune_goals --journal-older-than`` runs it): seconds and rows deleted."""
-    from goals.models import Goal, GoalEvent
+    from goals.models import GoalEvent
     from goals.pruning import compact_journals
 
-    oldest = Goal.objects.final().order_by("finished_at").values_list("finished_at", flat=True)
-    cutoff = oldest[count] if oldest[count:count + 1] else oldest.last()
+    cutoff = oldest_finish_after(count)
     before = GoalEvent.objects.count()
     clock = time.perf_counter()
     deleted = compact_journals(cutoff=cutoff)
