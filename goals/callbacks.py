@@ -12,12 +12,12 @@ from typing import Any
 
 from django.db import transaction
 
+from goals.attempt_rules import after_loss, out_of_attempts
 from goals.dispatch import goal_dispatch
 from goals.exceptions import GoalBehindMessage, GoalNotFound
 from goals.ids import new_task_id
 from goals.models import AttemptOutcome, Cause
-from goals.registry import get_executor
-from goals.review import goal_flag_for_review, not_run_again_reason
+from goals.review import goal_flag_for_review
 from goals.states import FAIL, REDISPATCH, SCHEDULE_RETRY, START, SUCCEED, GoalState
 from goals.transitions import TransitionOutcome, apply_transition
 
@@ -63,34 +63,33 @@ def attempt_started(*, goal_id: str, attempt: int, task_id: str, worker: str,
 def _recover_lost_attempt(outcome: TransitionOutcome, *, task_id: str, worker: str) -> None:
     goal_id, attempt = outcome.goal_id, outcome.attempt
     lost = {"type": "WorkerLost", "message": f"the worker running attempt {attempt} died", "traceback": ""}
-    if not get_executor(outcome.kind).idempotent:
-        _fail_lost_attempt(outcome, task_id=task_id, worker=worker, lost=lost, idempotent=False,
-                           max_attempts=outcome.max_attempts)
-        return
-    resent = apply_transition(REDISPATCH, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
-                              new_task_id=new_task_id(), error=lost, caller_task_id=task_id,
-                              closed_outcome=AttemptOutcome.WORKER_LOST, details={"reason": "redelivered"})
-    if resent.applied:
-        goal_dispatch(goal_id=goal_id, attempt=resent.attempt, task_id=resent.task_id, kind=resent.kind)
-    elif resent.budget_exhausted:
-        _fail_lost_attempt(outcome, task_id=task_id, worker=worker, lost=lost, idempotent=True,
-                           max_attempts=resent.max_attempts)
+    verdict = after_loss(outcome.kind, attempt=attempt, max_attempts=outcome.max_attempts, started=True)
+    if verdict.runs_again:
+        resent = apply_transition(REDISPATCH, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
+                                  new_task_id=new_task_id(), error=lost, caller_task_id=task_id,
+                                  closed_outcome=AttemptOutcome.WORKER_LOST, details={"reason": "redelivered"})
+        if resent.applied:
+            goal_dispatch(goal_id=goal_id, attempt=resent.attempt, task_id=resent.task_id, kind=resent.kind)
+            return
+        if not resent.budget_exhausted:
+            return  # moved on meanwhile: whoever moved it owns it now
+        verdict = out_of_attempts(resent.max_attempts)
+    _fail_lost_attempt(outcome, task_id=task_id, worker=worker, lost=lost, reason=verdict.reason)
 
 
 def _fail_lost_attempt(outcome: TransitionOutcome, *, task_id: str, worker: str, lost: dict[str, str],
-                       idempotent: bool, max_attempts: int) -> None:
+                       reason: str) -> None:
     """Fail a goal whose worker died and that must not run again, and flag it for review, together: the
     reconciler does the same for the same goal found later (README: "failed instead of sent again, and
     flagged for review")."""
-    why = not_run_again_reason(idempotent=idempotent, max_attempts=max_attempts)
-    error = {**lost, "message": f"{lost['message']}; {why}"}
+    error = {**lost, "message": f"{lost['message']}; {reason}"}
     with transaction.atomic():
         failed = apply_transition(FAIL, goal_id=outcome.goal_id, attempt=outcome.attempt, cause=Cause.EXECUTOR,
                                   actor=worker, error=error, closed_outcome=AttemptOutcome.WORKER_LOST,
                                   caller_task_id=task_id)
         if failed.applied:
             goal_flag_for_review(goal_id=outcome.goal_id, state=GoalState.FAILED, attempt=failed.attempt,
-                                 reason=f"{LOST_WORKER_FINDING}: {why}", cause=Cause.EXECUTOR, actor=worker,
+                                 reason=f"{LOST_WORKER_FINDING}: {reason}", cause=Cause.EXECUTOR, actor=worker,
                                  details={"finding": LOST_WORKER_FINDING, "task_id": task_id})
 
 

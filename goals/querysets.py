@@ -9,12 +9,13 @@ every active transition.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import models
 from django.utils import timezone
 
+from goals.heartbeats import silent_q
 from goals.states import ACTIVE_STATES, FINAL_STATES, GoalState
 
 ACTIVE_VALUES: tuple[str, ...] = tuple(sorted(ACTIVE_STATES))
@@ -49,10 +50,10 @@ class GoalQuerySet(models.QuerySet):
             return self.filter(final_state=state)
         return self.filter(ACTIVE_Q, state=state)
 
-    def stale(self, *, older_than: timedelta, now: datetime | None = None) -> GoalQuerySet:
-        """Running goals whose heartbeat is older than ``older_than``: their worker may be dead."""
-        now = now or timezone.now()
-        return self.filter(ACTIVE_Q, state=GoalState.RUNNING, heartbeat_at__lt=now - older_than)
+    def stale(self, *, now: datetime | None = None) -> GoalQuerySet:
+        """Running goals whose heartbeat is older than their kind's ``heartbeat_timeout``: their worker
+        may be dead (``goals.heartbeats``, the reconciler's ``stalled`` too)."""
+        return self.filter(ACTIVE_Q, silent_q(now or timezone.now()), state=GoalState.RUNNING)
 
     def overdue(self, *, now: datetime | None = None) -> GoalQuerySet:
         """Goals past their deadline that are not final."""

@@ -36,14 +36,6 @@ def _flag_statement() -> str:
     """
 
 
-def not_run_again_reason(*, idempotent: bool, max_attempts: int) -> str:
-    """Why a goal whose attempt was lost is failed (and flagged) instead of run again: the one wording of the
-    worker's callbacks and of the reconciler, so a reviewer reads the same reason whoever failed it."""
-    if not idempotent:
-        return "the executor is not idempotent, so it is not run again"
-    return f"no attempt left of {max_attempts}"
-
-
 @dataclass(frozen=True)
 class Flag:
     """A goal to flag, fenced on the state and attempt it was judged at, and why."""

@@ -21,6 +21,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from goals import callbacks, sender
+from goals.attempt_rules import Next, after_error
 from goals.conf import goal_settings
 from goals.context import ExecutionContext
 from goals.db import retry_while_unreachable
@@ -176,7 +177,7 @@ def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
         logger.info("goal %s attempt %s stopped: %s", goal_id, attempt, exc)
         raise Ignore() from exc
     except Exception as exc:
-        if attempt < run.max_attempts and isinstance(exc, spec.retry_on):
+        if after_error(spec, attempt=attempt, max_attempts=run.max_attempts, error=exc).next is Next.RETRY:
             countdown = spec.backoff(attempt, settings.retry_backoff_min)
             next_task_id = new_task_id()
             self.request.goal_retry = (next_task_id, countdown)

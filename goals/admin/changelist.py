@@ -4,22 +4,19 @@ that each read one index.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.lookups import IsNull
 from django.db.models.sql.where import AND
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from goals.conf import goal_settings
 from goals.models import Goal
-from goals.querysets import ACTIVE_Q, GoalQuerySet
-from goals.registry import get_executor, registered_kinds
+from goals.querysets import GoalQuerySet
 from goals.selectors import goal_kinds
 from goals.states import GoalState
 
@@ -95,17 +92,6 @@ def with_cheap_date_hierarchy(queryset: QuerySet) -> DateHierarchyQuerySet:
     return clone
 
 
-def _stale_condition(now: datetime) -> Q:
-    """Running with a heartbeat older than its kind's heartbeat timeout (the reconciler's ``stalled``)."""
-    kinds = registered_kinds()
-    condition = Q()
-    for kind in kinds:
-        condition |= Q(kind=kind, heartbeat_at__lt=now - timedelta(seconds=get_executor(kind).heartbeat_timeout))
-    default = now - timedelta(seconds=goal_settings().default_heartbeat_timeout)
-    condition |= ~Q(kind__in=kinds) & Q(heartbeat_at__lt=default)
-    return ACTIVE_Q & Q(state=GoalState.RUNNING) & condition
-
-
 class _YesFilter(admin.SimpleListFilter):
     """A filter with one choice, "yes", that narrows the list to what ``select`` returns."""
 
@@ -126,7 +112,7 @@ class StaleFilter(_YesFilter):
     label = "Heartbeat older than its timeout"
 
     def select(self, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(_stale_condition(timezone.now()))
+        return queryset.stale()
 
 
 class OverdueFilter(_YesFilter):

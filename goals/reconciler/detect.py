@@ -21,6 +21,7 @@ from django.db import connection
 from django_celery_results.models import TaskResult
 
 from goals.conf import GoalSettings
+from goals.heartbeats import silent_sql, silent_sql_params
 from goals.models import Attempt, Finding, Goal
 from goals.querysets import active_sql, sql_list
 from goals.registry import get_executor, hard_time_limit, registered_kinds
@@ -57,8 +58,6 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
     kind_index = "array_position(%(kinds)s::text[], g.kind::text)"
     # The attempt row is read only when its age decides (a pending goal), not for every active goal.
     attempt_created = f"(SELECT a.created_at FROM {attempt_t} a WHERE a.goal_id = g.id AND a.number = g.attempt)"
-    heartbeat_before = ("%(now)s - make_interval(secs => COALESCE("
-                        f"(%(heartbeat)s::float8[])[{kind_index}], %(default_heartbeat)s))")
     # Whether the goal's result row can change its verdict; when not, its index is not probed (a one-time
     # filter per goal). A queued or retrying goal queued within the callback grace has no result row old
     # enough to be a lost callback (the row is written after it was queued, both stamped by the database
@@ -98,7 +97,7 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
                                   + %(callback_grace)s)
                       THEN '{Finding.RESULT_MISSING}'
                  WHEN g.state = '{S.RUNNING}' AND (r.status IS NULL OR r.status NOT IN ({final}))
-                      AND g.heartbeat_at < {heartbeat_before}
+                      AND {silent_sql('g', kind_index)}
                       THEN '{Finding.STALLED}'
                  WHEN g.state = '{S.PENDING}' AND r.task_id IS NULL AND {attempt_created} < %(pending_before)s
                       THEN '{Finding.NEVER_SENT}'
@@ -154,9 +153,8 @@ def active_candidates(*, config: GoalSettings, now: datetime, after: uuid.UUID, 
         "kinds": kinds,
         "queues": [spec.queue for spec in specs],
         "default_queue": config.task_queue,
-        "heartbeat": [spec.heartbeat_timeout for spec in specs],
         "time_limit": [spec.hard_time_limit for spec in specs],
-        "default_heartbeat": config.default_heartbeat_timeout,
+        **silent_sql_params(kinds),
         "default_time_limit": hard_time_limit(config.default_timeout),
         "callback_grace": config.reconcile_callback_grace,
         "now": now,

@@ -15,13 +15,13 @@ from typing import Any
 
 from celery import current_app
 
+from goals.attempt_rules import Verdict, after_loss, out_of_attempts
 from goals.dispatch import Dispatch, goals_dispatch
-from goals.exceptions import UnknownExecutor
 from goals.ids import new_task_id
 from goals.models import Action, AttemptOutcome, Cause, Finding
 from goals.reconciler.detect import Candidate
-from goals.registry import get_executor
-from goals.review import Flag, goals_flag_for_review, not_run_again_reason
+from goals.registry import registered_kinds
+from goals.review import Flag, goals_flag_for_review
 from goals.states import EXPIRE, FAIL, REDISPATCH, SUCCEED, GoalState
 from goals.transitions import GoalMove, TransitionOutcome, apply_transitions
 
@@ -46,11 +46,10 @@ class Repair:
     send: Dispatch | None = None
 
 
-def _idempotent(kind: str) -> bool | None:
-    try:
-        return get_executor(kind).idempotent
-    except UnknownExecutor:
-        return None
+def _loss_verdict(candidate: Candidate) -> Verdict:
+    """What ``goals.attempt_rules`` says of a dead or lost attempt (a goal lost in its queue never started)."""
+    return after_loss(candidate.kind, attempt=candidate.attempt, max_attempts=candidate.max_attempts,
+                      started=candidate.finding != Finding.LOST_IN_QUEUE)
 
 
 def decide(candidate: Candidate) -> str:
@@ -61,14 +60,10 @@ def decide(candidate: Candidate) -> str:
             return Action.APPLIED_FAILURE
         return Action.APPLIED_SUCCESS if candidate.state == GoalState.RUNNING else Action.FLAGGED
     if finding in _DEAD_ATTEMPT:
-        idempotent = _idempotent(candidate.kind)
-        if idempotent is None:
-            return Action.FAILED
-        if not idempotent and finding != Finding.LOST_IN_QUEUE:
-            return Action.FAILED  # may have done part of its work: a person decides whether to run it again
-        return Action.REDISPATCHED if candidate.attempt < candidate.max_attempts else Action.FAILED
+        return Action.REDISPATCHED if _loss_verdict(candidate).runs_again else Action.FAILED
     if finding == Finding.NEVER_SENT:
-        return Action.SENT if _idempotent(candidate.kind) is not None else Action.FAILED
+        # The attempt is sent as it is (it never left): only a kind nothing can run fails.
+        return Action.SENT if candidate.kind in registered_kinds() else Action.FAILED
     if finding == Finding.OVERDUE:
         return Action.EXPIRED
     if finding == Finding.MISMATCH:
@@ -98,12 +93,11 @@ def _reason(candidate: Candidate) -> str:
         return f"task result says {candidate.result_status} while the goal is {candidate.state}"
     if candidate.finding == Finding.MISMATCH:
         return f"goal is {candidate.state} but its task result says {candidate.result_status}"
-    idempotent = _idempotent(candidate.kind)
-    if idempotent is None:
-        return f"{candidate.finding}: no executor is registered for kind {candidate.kind!r}"
-    # A goal lost in the queue never started, so sending it again is safe even for a non-idempotent executor.
-    safe_again = idempotent or candidate.finding == Finding.LOST_IN_QUEUE
-    return f"{candidate.finding}: {not_run_again_reason(idempotent=safe_again, max_attempts=candidate.max_attempts)}"
+    verdict = _loss_verdict(candidate)
+    if verdict.runs_again:
+        # Asked only when its re-dispatch was refused for want of an attempt (``apply_batch``).
+        verdict = out_of_attempts(candidate.max_attempts)
+    return f"{candidate.finding}: {verdict.reason}"
 
 
 def _details(candidate: Candidate) -> dict[str, Any]:
