@@ -28,11 +28,16 @@ from goals.exceptions import (
     GoalValidationError,
     TransitionNotAllowed,
 )
+from goals.families import FAIL_FAST, WAIT_FOR_ALL, ChildOutcome, ChildPolicy, tolerate
 from goals.models import Cause, Goal
 from goals.registry import executor
 from goals.services import goal_cancel, goal_retry, goal_submit
 
 __all__ = [
+    "FAIL_FAST",
+    "WAIT_FOR_ALL",
+    "ChildOutcome",
+    "ChildPolicy",
     "ExecutionContext",
     "Goal",
     "GoalError",
@@ -45,6 +50,7 @@ __all__ = [
     "retry",
     "submit",
     "submit_many",
+    "tolerate",
 ]
 
 

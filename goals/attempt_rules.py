@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from goals.exceptions import UnknownExecutor
+from goals.exceptions import ChildrenOutcomeError, UnknownExecutor
 from goals.registry import ExecutorSpec, get_executor
 
 
@@ -47,6 +47,8 @@ def out_of_attempts(max_attempts: int) -> Verdict:
 
 def after_error(spec: ExecutorSpec, *, attempt: int, max_attempts: int, error: BaseException) -> Verdict:
     """The executor of attempt ``attempt`` raised ``error``."""
+    if isinstance(error, ChildrenOutcomeError):
+        return Verdict(Next.FAIL, "decided by its children, whose own attempts were retried already")
     if not isinstance(error, spec.retry_on):
         return Verdict(Next.FAIL, f"{type(error).__name__} is not retried by this executor")
     if attempt >= max_attempts:

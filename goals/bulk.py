@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import NOT_PROVIDED
 
 from goals.dispatch import Dispatch
 from goals.exceptions import GoalValidationError
@@ -58,7 +59,7 @@ def _insert_many_statement() -> str:
     """
 
 
-def _checked_items(kind: str, params_list: Sequence[Any],
+def checked_items(kind: str, params_list: Sequence[Any],
                    keys: Sequence[str | None]) -> tuple[ExecutorSpec, list[tuple[Any, str]]]:
     """The executor, and each item's stored params and their JSON; or one ``GoalValidationError`` naming
     every bad item by index (an unknown kind is said once)."""
@@ -109,7 +110,7 @@ def goal_submit_many(
     validate_options(None, deadline)
     if not params_list:
         return []
-    spec, checked = _checked_items(kind, params_list, keys)
+    spec, checked = checked_items(kind, params_list, keys)
     owner_id = getattr(owner, "pk", owner)
     actor = actor or submitter_name(owner)
     goals: list[Goal | None] = [None] * len(params_list)
@@ -127,23 +128,30 @@ def goal_submit_many(
     return [(goal, new) for goal, new in zip(goals, created, strict=True) if goal is not None]
 
 
-def _insert_batch(kind: str, max_attempts: int, items: list[tuple[Any, str]], keys: list[str | None],
-                  owner_id: Any, deadline: datetime | None, cause: str, actor: str) -> dict[int, Goal]:
-    """Insert one batch; returns the goals inserted by their position in the batch."""
+def items_document(items: list[tuple[Any, str]], keys: Sequence[str | None]) -> tuple[list, list[str], str]:
+    """New ids and task ids for ``items`` (stored params and their JSON), and the JSON array
+    ``[id, task_id, key, params]`` per item that the insert statements read."""
     ids = [new_id() for _ in items]
     task_ids = [new_task_id() for _ in items]
     document = "[" + ",".join(f'["{goal_id}","{task_id}",{"null" if key is None else json.dumps(key)},{encoded}]'
                               for goal_id, task_id, key, (_stored, encoded) in zip(ids, task_ids, keys, items,
                                                                                    strict=True)) + "]"
+    return ids, task_ids, document
+
+
+def _insert_batch(kind: str, max_attempts: int, items: list[tuple[Any, str]], keys: list[str | None],
+                  owner_id: Any, deadline: datetime | None, cause: str, actor: str) -> dict[int, Goal]:
+    """Insert one batch; returns the goals inserted by their position in the batch."""
+    ids, task_ids, document = items_document(items, keys)
     values = {"items": document, "kind": kind, "state": GoalState.PENDING.value, "max_attempts": max_attempts,
               "owner_id": owner_id, "deadline": deadline, "cause": cause, "actor": actor}
     with connection.cursor() as cursor:
         cursor.execute(_insert_many_statement(), values)
         created_at, skipped = cursor.fetchone()
     # The goals as from_db builds them, from what is known here and the created_at the server gave.
-    known = {"kind": kind, "state": GoalState.PENDING.value, "attempt": 1, "max_attempts": max_attempts,
-             "progress_current": 0, "progress_message": "", "owner_id": owner_id, "deadline": deadline,
-             "needs_review": False, "review_reason": ""}
+    known = {**_DATABASE_DEFAULTS, "kind": kind, "state": GoalState.PENDING.value, "attempt": 1,
+             "max_attempts": max_attempts, "progress_current": 0, "progress_message": "", "owner_id": owner_id,
+             "deadline": deadline}
     template = [known.get(name) for name in _GOAL_FIELDS]
     template[_CREATED_AT] = created_at
     not_inserted = {position - 1 for position in skipped}  # ordinality counts from 1
@@ -158,6 +166,9 @@ def _insert_batch(kind: str, max_attempts: int, items: list[tuple[Any, str]], ke
 
 
 _GOAL_FIELDS = [field.attname for field in Goal._meta.concrete_fields]
+# What the database fills in for the columns the statement does not name.
+_DATABASE_DEFAULTS = {field.attname: getattr(field.db_default, "value", field.db_default)
+                      for field in Goal._meta.concrete_fields if field.db_default is not NOT_PROVIDED}
 _ID, _PARAMS, _TASK_ID, _KEY, _CREATED_AT = (
     _GOAL_FIELDS.index(name) for name in ("id", "params", "task_id", "idempotency_key", "created_at"))
 

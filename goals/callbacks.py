@@ -13,12 +13,14 @@ from typing import Any
 from django.db import transaction
 
 from goals.attempt_rules import after_loss, out_of_attempts
-from goals.dispatch import goal_dispatch
+from goals.dispatch import Dispatch, goal_dispatch
 from goals.exceptions import GoalBehindMessage, GoalNotFound
+from goals.families import WaitForChildren, send_fanned_in
 from goals.ids import new_task_id
 from goals.models import AttemptOutcome, Cause
 from goals.review import goal_flag_for_review
-from goals.states import FAIL, REDISPATCH, SCHEDULE_RETRY, START, SUCCEED, GoalState
+from goals.sender import send
+from goals.states import FAIL, FAN_IN, REDISPATCH, SCHEDULE_RETRY, START, SUCCEED, WAIT, GoalState
 from goals.transitions import TransitionOutcome, apply_transition
 
 logger = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ def _fail_lost_attempt(outcome: TransitionOutcome, *, task_id: str, worker: str,
         failed = apply_transition(FAIL, goal_id=outcome.goal_id, attempt=outcome.attempt, cause=Cause.EXECUTOR,
                                   actor=worker, error=error, closed_outcome=AttemptOutcome.WORKER_LOST,
                                   caller_task_id=task_id)
+        send_fanned_in([failed])
         if failed.applied:
             goal_flag_for_review(goal_id=outcome.goal_id, state=GoalState.FAILED, attempt=failed.attempt,
                                  reason=f"{LOST_WORKER_FINDING}: {reason}", cause=Cause.EXECUTOR, actor=worker,
@@ -102,6 +105,32 @@ def _finish(transition_kwargs: dict[str, Any]) -> None:
         return
     if not outcome.applied:
         _log_refused(outcome, transition_kwargs["caller_task_id"])
+    send_fanned_in([outcome])
+
+
+def attempt_waiting(*, goal_id: str, attempt: int, task_id: str, worker: str, wait: WaitForChildren,
+                    budget: int) -> None:
+    """The executor handed back control to its children: the goal waits, holding no worker, with the
+    policy and continuation it gave and a fresh budget of ``budget`` attempts for what follows. If its
+    children's outcome is known already (they all ended while it was still running), it fans in now."""
+    try:
+        outcome = apply_transition(WAIT, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
+                                   caller_task_id=task_id, journal_refusal=True, budget=budget,
+                                   failures_allowed=wait.policy.failures_allowed, continuation=wait.then)
+    except GoalNotFound:
+        logger.warning("callback for goal %s, which does not exist (pruned?)", goal_id)
+        return
+    if not outcome.applied:
+        _log_refused(outcome, task_id)
+        return
+    if outcome.family is None or not outcome.family.outcome_known:
+        return  # the last child's final transition fans it in
+    # Fenced on waiting at this attempt: if a child's final transition fanned it in meanwhile, refused.
+    fanned = apply_transition(FAN_IN, goal_id=goal_id, attempt=outcome.attempt, cause=Cause.EXECUTOR, actor=worker,
+                              new_task_id=new_task_id(), details={"children_final": outcome.family.final})
+    if fanned.applied:
+        send(Dispatch(goal_id=goal_id, attempt=fanned.attempt, task_id=fanned.task_id,
+                      kind=wait.then or outcome.kind))
 
 
 # ``result_row`` below is the task's django-celery-results row (``goals.results``), written by the same

@@ -1,18 +1,25 @@
-"""What an executor gets as ``ctx``: its goal id, attempt number, and throttled progress reporting."""
+"""What an executor gets as ``ctx``: its goal id, attempt number, throttled progress reporting, and its
+goal's children (``goals.families``)."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.db import InterfaceError, OperationalError, connection
 
+from goals import families
 from goals.db import hot_cursor
-from goals.exceptions import GoalNoLongerRunning
+from goals.exceptions import GoalNoLongerRunning, UnknownExecutor
 from goals.models import Goal
+from goals.registry import get_executor
 from goals.states import GoalState
+from goals.transitions import Family
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +44,62 @@ class ExecutionContext:
     progress_total: int | None = None
     progress_message: str = ""
     dirty: bool = False
+    # What the goal's row said of its children when this attempt started, and who runs it (the journal's
+    # actor for what it spawns).
+    family: Family | None = None
+    worker: str = ""
+    # Children this attempt spawned without a key: numbered in order, so a run again spawns the same ones.
+    spawned: int = 0
     # The start transition stamped the heartbeat: the throttle window opens then.
     _last_write: float = field(default_factory=time.monotonic)
+
+    @property
+    def fan_ins(self) -> int:
+        """How many times the goal's children ended and it continued: 0 on its first run."""
+        return self.family.fan_ins if self.family else 0
+
+    @property
+    def resumed(self) -> bool:
+        """Whether this attempt continues after the goal's children (a continuation)."""
+        return self.fan_ins > 0
+
+    def spawn(self, kind: str, params: dict[str, Any] | None = None, *, key: str | None = None,
+              deadline: datetime | None = None) -> UUID:
+        """Start a child goal of ``kind``; returns its id. ``key`` names it among its siblings (spawning
+        the same key again returns it): give one that means something (an account, a file). Without
+        one, children are numbered in the order this attempt spawns them."""
+        return self.spawn_many(kind, [params], keys=None if key is None else [key], deadline=deadline)[0]
+
+    def spawn_many(self, kind: str, params_list: Sequence[dict[str, Any] | None], *,
+                   keys: Sequence[str] | None = None, deadline: datetime | None = None) -> list[UUID]:
+        """Start one child goal of ``kind`` per params, in one statement per few thousand (as
+        ``submit_many``); returns their ids in order. Nothing is started unless every item is valid."""
+        if keys is None:
+            keys = [f"{self.fan_ins}.{self.spawned + n}" for n in range(len(params_list))]
+        ids = families.spawn_children(parent_id=self.goal_id, attempt=self.attempt, kind=kind,
+                                      params_list=params_list, keys=list(keys), deadline=deadline,
+                                      actor=self.worker)
+        self.spawned += len(params_list)
+        return ids
+
+    def wait_for_children(self, *, then: str | None = None,
+                          policy: families.ChildPolicy = families.FAIL_FAST) -> families.WaitForChildren:
+        """Hand back control until the children's outcome is known; return what this returns.
+
+        Then the goal's next attempt runs the executor ``then`` names (``ctx.children()`` gives it the
+        outcomes; ``ctx.kind`` for this one again), or, without ``then``, finishes with the children's
+        aggregate. ``policy``: ``FAIL_FAST`` (the default), ``WAIT_FOR_ALL`` or ``tolerate(n)``.
+        """
+        if then is not None:
+            try:
+                get_executor(then)
+            except UnknownExecutor:
+                raise ValueError(f"wait_for_children(then={then!r}): no executor is registered for it") from None
+        return families.WaitForChildren(policy=policy, then=then or "")
+
+    def children(self) -> list[families.ChildOutcome]:
+        """The goal's children with their state, result and error, by key."""
+        return families.children_of(self.goal_id)
 
     def progress(self, current: int, total: int | None = None, message: str = "") -> None:
         """Record progress (``current`` of ``total`` units) and refresh the heartbeat."""

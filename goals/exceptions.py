@@ -73,3 +73,15 @@ class GoalBehindMessage(GoalError):
     def __init__(self, goal_id: object, goal_attempt: int, message_attempt: int) -> None:
         super().__init__(f"goal {goal_id} is at attempt {goal_attempt}, behind the message's {message_attempt}")
         self.goal_id, self.goal_attempt, self.message_attempt = goal_id, goal_attempt, message_attempt
+
+
+class ChildrenOutcomeError(GoalError):
+    """A parent's outcome, decided by its children: never retried (the children's own attempts were)."""
+
+
+class ChildrenFailed(ChildrenOutcomeError):
+    """More of a goal's children failed than its policy tolerates."""
+
+
+class ChildrenNotAwaited(ChildrenOutcomeError):
+    """An executor started children but returned without ``ctx.wait_for_children()``."""

@@ -55,6 +55,23 @@ class Goal(models.Model):
     # retry), held equal to it by a check constraint, and NULL through every active transition, which
     # can then be HOT updates (an index may hold it; none may hold ``state``).
     final_state = models.CharField(max_length=16, null=True, blank=True, editable=False)  # noqa: DJ001
+    # Families (goals.families): a child names its parent and a key unique among its siblings, which makes
+    # spawning idempotent; a parent counts its children, kept by each child's own final transition in the
+    # same statement (goals.transitions), and fans in when the count says so. Never indexed but by the
+    # (parent, child_key) constraint and the active children's index: counting is a HOT update.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children",
+                               db_index=False, editable=False)
+    child_key = models.CharField(max_length=255, null=True, blank=True, editable=False)  # noqa: DJ001
+    children_total = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    children_final = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    children_failed = models.PositiveIntegerField(
+        default=0, db_default=0, editable=False, help_text="Children that ended other than succeeded.")
+    # Set by ``wait``: how many failed children the goal tolerates before it fails (0: fail fast), NULL to
+    # wait for all of them; and the executor its continuation runs ('' for the children's aggregate).
+    child_failures_allowed = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    continuation = models.CharField(max_length=100, blank=True, default="", db_default="", editable=False)
+    # How many times it fanned in: a continuation's ``ctx.resumed``, and the round of its spawn keys.
+    fan_ins = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     objects = GoalQuerySet.as_manager()
 
@@ -77,6 +94,16 @@ class Goal(models.Model):
                 | (Q(state__in=ACTIVE_VALUES) & Q(finished_at__isnull=True)),
                 name="goals_goal_finished_iff_final",
             ),
+            models.CheckConstraint(
+                condition=Q(children_failed__lte=models.F("children_final"))
+                & Q(children_final__lte=models.F("children_total")),
+                name="goals_goal_children_counted",
+            ),
+            models.CheckConstraint(condition=Q(parent__isnull=True) | Q(child_key__isnull=False),
+                                   name="goals_goal_child_has_key"),
+            # A child is found among its siblings by its key: spawning the same key again returns it.
+            models.UniqueConstraint(fields=["parent", "child_key"], condition=Q(parent__isnull=False),
+                                    name="goals_goal_child_key"),
             models.CheckConstraint(
                 condition=Q(finished_at__isnull=True, final_state__isnull=True)
                 | Q(finished_at__isnull=False, final_state=models.F("state")),
@@ -112,6 +139,9 @@ class Goal(models.Model):
             # Looking a goal up by its key alone (admin search); the unique constraint leads with kind.
             models.Index(fields=["idempotency_key"], condition=Q(idempotency_key__isnull=False),
                          name="goals_goal_idempotency_key"),
+            # A family's active members: the cascade of a final parent, and the whole's live progress.
+            models.Index(fields=["parent"], condition=ACTIVE_Q & Q(parent__isnull=False),
+                         name="goals_goal_active_children"),
         ]
         permissions = [("review_goal", "Can retry, cancel and acknowledge goals")]
 
@@ -142,6 +172,8 @@ class AttemptOutcome(models.TextChoices):
     """Superseded by a new attempt (explicit retry, or re-sent by the reconciler)."""
     CANCELLED = "cancelled", "cancelled"
     EXPIRED = "expired", "expired"
+    WAITING = "waiting", "handed back"
+    """The executor started child goals and handed back control; the next attempt continues."""
 
 
 class Attempt(models.Model):
@@ -190,6 +222,8 @@ class Cause(models.TextChoices):
     ADMIN = "admin", "admin"
     RECONCILER = "reconciler", "reconciler"
     PUBLISHER = "publisher", "publisher"
+    PARENT = "parent", "parent"
+    """Cancelled because its parent ended first."""
 
 
 class GoalEvent(models.Model):

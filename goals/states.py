@@ -21,6 +21,8 @@ class GoalState(models.TextChoices):
     """A worker runs the current attempt; its heartbeat says it is alive."""
     RETRYING = "retrying", "retrying"
     """An attempt failed; the next attempt is published with a back-off delay."""
+    WAITING = "waiting", "waiting"
+    """The executor started child goals and handed back control: no worker holds it until they end."""
     SUCCEEDED = "succeeded", "succeeded"
     """Final: the executor returned; its result is on the goal."""
     FAILED = "failed", "failed"
@@ -76,10 +78,19 @@ REDISPATCH = Transition("redispatch", frozenset({S.QUEUED, S.RUNNING, S.RETRYING
 # An explicit retry of a final goal; it grants a fresh attempt budget.
 RETRY = Transition("retry", RETRYABLE_STATES, S.PENDING, new_attempt=True)
 CANCEL = Transition("cancel", ACTIVE_STATES, S.CANCELLED)
+# The executor started child goals and handed back control (``ctx.wait_for_children()``); it closes the
+# attempt, so the goal holds no worker while its children run.
+WAIT = Transition("wait", frozenset({S.RUNNING}), S.WAITING)
+# Its children's outcome is known (the last one became final, or more failed than its policy tolerates):
+# the next attempt runs the continuation, or finishes the goal with the children's aggregate. Applied by
+# the child's own final transition, in the same statement (``goals.transitions``); within the budget that
+# ``wait`` set, so it is not bounded again.
+FAN_IN = Transition("fan_in", frozenset({S.WAITING}), S.PENDING, new_attempt=True)
 EXPIRE = Transition("expire", ACTIVE_STATES, S.EXPIRED)
 
 TRANSITIONS: dict[str, Transition] = {
-    t.name: t for t in (START, ENQUEUE, SUCCEED, FAIL, SCHEDULE_RETRY, REDISPATCH, RETRY, CANCEL, EXPIRE)
+    t.name: t for t in (START, ENQUEUE, SUCCEED, FAIL, SCHEDULE_RETRY, REDISPATCH, RETRY, CANCEL, EXPIRE, WAIT,
+                         FAN_IN)
 }
 
 

@@ -20,14 +20,14 @@ from celery.signals import worker_process_shutdown
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from goals import callbacks, sender
+from goals import callbacks, families, sender
 from goals.attempt_rules import Next, after_error
 from goals.conf import goal_settings
 from goals.context import ExecutionContext
 from goals.db import retry_while_unreachable
 from goals.dispatch import process_name
 from goals.errors import error_record
-from goals.exceptions import GoalBehindMessage, GoalNoLongerRunning, ResultNotSerializable
+from goals.exceptions import ChildrenNotAwaited, GoalBehindMessage, GoalNoLongerRunning, ResultNotSerializable
 from goals.ids import new_task_id
 from goals.pruning import COMPACT_WINDOW, PruneCounts, compact_journals, prune
 from goals.reconciler.passes import scheduled_pass
@@ -115,6 +115,12 @@ class GoalTask(Task):
 
     def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
         goal_id, attempt = _goal_args(args)
+        waiting = getattr(self.request, "goal_wait", None) if self.request.id == task_id else None
+        if waiting is not None:
+            wait, budget = waiting
+            self._record_final(f"wait of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_waiting(
+                goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), wait=wait, budget=budget))
+            return
         row, progress = result_row(self, status=states.SUCCESS, value=retval), self._progress()
         self._record_final(f"success of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_succeeded(
             goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), result=retval,
@@ -165,12 +171,16 @@ def _as_json(value: Any) -> Any:
 def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
     """Run attempt ``attempt`` of goal ``goal_id`` (the start transition already made it running)."""
     run = self.request.goal_run
-    spec = get_executor(run.kind)
+    family = run.family if run.family and run.family.fan_ins else None
+    # A continuation runs the executor its goal handed back with, if it named one (``wait_for_children``).
+    spec = get_executor(family.continuation if family and family.continuation else run.kind)
     settings = goal_settings()
-    ctx = ExecutionContext(goal_id=goal_id, attempt=attempt, kind=run.kind, interval=settings.progress_interval)
+    ctx = ExecutionContext(goal_id=goal_id, attempt=attempt, kind=run.kind, interval=settings.progress_interval,
+                           family=run.family, worker=self._worker())
     self.request.goal_ctx = ctx
     try:
-        value = spec.fn(ctx, **run.params)
+        value = spec.fn(ctx, **run.params) if family is None else families.continue_after_children(
+            goal_id, family, lambda: spec.fn(ctx, **run.params))
     except GoalNoLongerRunning as exc:
         # Cancelled, expired or moved on meanwhile: the goal row already says so, and nothing failed. Ignored,
         # the task is acknowledged and logged by Celery at INFO, with no failure hook and no traceback.
@@ -184,6 +194,13 @@ def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
             raise self.retry(exc=exc, args=(goal_id, attempt + 1), task_id=next_task_id,
                              countdown=countdown) from exc
         raise
+    if isinstance(value, families.WaitForChildren):
+        # Recorded by on_success (the ``wait`` transition); what Celery stores, if it stores anything.
+        self.request.goal_wait = (value, get_executor(value.then or run.kind).max_attempts)
+        return {"waiting_for_children": ctx.spawned}
+    if ctx.spawned:
+        raise ChildrenNotAwaited(f"spawned {ctx.spawned} children, then returned without "
+                                 "ctx.wait_for_children(): their outcome would decide nothing")
     return _as_json(value)
 
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+from goals import family_sql
 from goals.db import hot_cursor
 from goals.exceptions import GoalNotFound, TransitionNotAllowed
 from goals.models import Attempt, AttemptOutcome, EventType, Goal, GoalEvent
@@ -24,35 +25,43 @@ from goals.states import (
     ENQUEUE,
     EXPIRE,
     FAIL,
+    FAN_IN,
     FINAL_STATES,
     REDISPATCH,
     RETRY,
     SCHEDULE_RETRY,
     START,
     SUCCEED,
+    WAIT,
     Transition,
 )
 
 # When a phase began: the clock once the row is locked, not now() (the statement's start). A statement
 # that waited for the lock another transition held would otherwise stamp a time before that transition's:
 # a goal started before it was queued.
-_AT = "clock_timestamp()"
+_AT = family_sql.AT
 
 # Phase timestamps each transition stamps on the goal row; a final one also sets final_state to its
 # target (the check constraint goals_goal_final_state_is_state holds them equal), and a retry clears it.
 _GOAL_SETS: dict[str, tuple[str, ...]] = {
     START.name: (f"started_at = {_AT}", f"heartbeat_at = {_AT}"),
     ENQUEUE.name: (f"queued_at = {_AT}",),
-    SUCCEED.name: (f"finished_at = {_AT}", f"final_state = '{SUCCEED.target.value}'"),
-    FAIL.name: (f"finished_at = {_AT}", f"final_state = '{FAIL.target.value}'"),
+    SUCCEED.name: (f"finished_at = {_AT}", f"final_state = '{SUCCEED.target.value}'", *family_sql.FINAL_COUNTS),
+    FAIL.name: (f"finished_at = {_AT}", f"final_state = '{FAIL.target.value}'", *family_sql.FINAL_COUNTS),
     # Celery's retry published the next attempt before this runs: it is queued (with a countdown).
     SCHEDULE_RETRY.name: (f"queued_at = {_AT}", "started_at = NULL", "heartbeat_at = NULL"),
     REDISPATCH.name: ("queued_at = NULL", "started_at = NULL", "heartbeat_at = NULL"),
     RETRY.name: ("queued_at = NULL", "started_at = NULL", "heartbeat_at = NULL", "finished_at = NULL",
                  "final_state = NULL", "result = NULL", "error = NULL", "progress_current = 0", "progress_total = NULL",
                  "progress_message = ''"),
-    CANCEL.name: (f"finished_at = {_AT}", f"final_state = '{CANCEL.target.value}'"),
-    EXPIRE.name: (f"finished_at = {_AT}", f"final_state = '{EXPIRE.target.value}'"),
+    CANCEL.name: (f"finished_at = {_AT}", f"final_state = '{CANCEL.target.value}'", *family_sql.FINAL_COUNTS),
+    EXPIRE.name: (f"finished_at = {_AT}", f"final_state = '{EXPIRE.target.value}'", *family_sql.FINAL_COUNTS),
+    # The policy and continuation the executor handed back with; while it waits, its progress is its
+    # children's (kept by each one's final transition).
+    WAIT.name: ("heartbeat_at = NULL", "child_failures_allowed = %(failures_allowed)s",
+                "continuation = %(continuation)s", "progress_current = g.children_final",
+                "progress_total = g.children_total", "progress_message = ''"),
+    FAN_IN.name: family_sql.FAN_IN_SETS,
 }
 
 # How a transition ends the attempt it leaves (new-attempt transitions) or the current one.
@@ -64,6 +73,7 @@ _CLOSES_ATTEMPT: dict[str, str] = {
     RETRY.name: AttemptOutcome.ABANDONED.value,
     CANCEL.name: AttemptOutcome.CANCELLED.value,
     EXPIRE.name: AttemptOutcome.EXPIRED.value,
+    WAIT.name: AttemptOutcome.WAITING.value,
 }
 
 # Columns a caller may set along with the transition, and their SQL. Per-goal values are columns of
@@ -83,6 +93,42 @@ _INPUTS = (("want_attempt", "integer"), ("new_task_id", "text"), ("in_details", 
 
 
 @dataclass(frozen=True)
+class Family:
+    """What a goal's row says of its children (``start`` and ``wait`` outcomes)."""
+
+    fan_ins: int
+    continuation: str
+    total: int
+    final: int
+    failed: int
+    failures_allowed: int | None
+
+    @property
+    def outcome_known(self) -> bool:
+        """Every child is final, or more failed than the policy tolerates (``family_sql.fan_in_due``)."""
+        allowed = self.total if self.failures_allowed is None else self.failures_allowed
+        return self.final >= self.total or self.failed > allowed
+
+    @property
+    def too_many_failed(self) -> bool:
+        """More failed than tolerated; waiting for all of them, any failure once all are final."""
+        if self.failures_allowed is None:
+            return self.final >= self.total and self.failed > 0
+        return self.failed > self.failures_allowed
+
+
+@dataclass(frozen=True)
+class FannedIn:
+    """A parent this move fanned in: its new attempt, committed ``pending``, for the caller to send.
+    ``kind`` is the executor that runs it (its continuation's, if it has one)."""
+
+    goal_id: UUID | str
+    attempt: int
+    task_id: str
+    kind: str
+
+
+@dataclass(frozen=True)
 class TransitionOutcome:
     """What the statement saw and did. ``applied`` is False when the transition was refused; then
     ``state``, ``attempt`` and ``task_id`` are what the goal row holds, and ``params`` is empty."""
@@ -98,6 +144,8 @@ class TransitionOutcome:
     task_id: str
     kind: str
     params: dict[str, Any]
+    family: Family | None = None
+    fanned_in: FannedIn | None = None
 
     @property
     def budget_exhausted(self) -> bool:
@@ -114,7 +162,7 @@ class TransitionOutcome:
         return self
 
 
-def _inputs(many: bool) -> str:
+def _inputs(many: bool, *, after_parents: bool = False) -> str:
     """``old``: the goal rows, locked, with their callers' inputs as columns. One goal takes scalar
     parameters (the hot path: a prepared statement per callback); a set takes one JSON array of objects,
     locked in id order so that two set-based callers cannot deadlock."""
@@ -127,10 +175,12 @@ def _inputs(many: bool) -> str:
         SELECT {columns}, {names}
           FROM jsonb_to_recordset(%(items)s::jsonb) AS i(goal_id uuid, {types})
           JOIN {goal_t} g ON g.id = i.goal_id
+         WHERE {family_sql.AFTER_PARENTS if after_parents else "true"}
          ORDER BY g.id
            FOR UPDATE OF g"""
     values = ", ".join(f"%({name})s::{sql_type} AS {name}" for name, sql_type in _INPUTS)
-    return f"SELECT {columns}, {values} FROM {goal_t} g WHERE g.id = %(goal_id)s FOR UPDATE"
+    parents_first = f" AND {family_sql.AFTER_PARENTS}" if after_parents else ""
+    return f"SELECT {columns}, {values} FROM {goal_t} g WHERE g.id = %(goal_id)s{parents_first} FOR UPDATE"
 
 
 @lru_cache(maxsize=64)
@@ -151,6 +201,7 @@ def _statement(transition: Transition, optional: frozenset[str], many: bool = Fa
                error = {error}
           FROM old JOIN moved ON moved.id = old.id
          WHERE a.goal_id = old.id AND a.number = old.attempt
+           AND a.outcome <> '{AttemptOutcome.WAITING.value}'  -- handed back, it stays so
     ),""")
     if transition is START:
         attempt_sql.append(f"""
@@ -179,23 +230,41 @@ def _statement(transition: Transition, optional: frozenset[str], many: bool = Fa
         attempt_sql.append(f"""
     finished_results AS ({finish_sql("moved", except_current="result_row" in optional)}
     ),""")
-    budget = " AND old.attempt < old.max_attempts" if transition.bounded else ""
+    guard = " AND old.attempt < old.max_attempts" if transition.bounded else ""
+    if transition is FAN_IN:
+        guard += f" AND {family_sql.fan_in_due('g')}"
+    if transition is RETRY:
+        guard += f" AND {family_sql.retry_allowed()}"
     # Only the executor, starting, needs the params: no other move sends them back.
     params = "g.params::text AS params" if transition is START else "NULL::text AS params"
     outcome = ", g.result, g.error" if "finish_results" in optional else ""
+    # What the executor (starting) and the worker (handing back) need to know of the goal's children.
+    family = ("json_build_array(g.fan_ins, g.continuation, g.children_total, g.children_final, g.children_failed,"
+              " g.child_failures_allowed)::text" if transition in (START, WAIT) else "NULL::text")
     # synchronous_commit is read when the statement's transaction commits: set here, it applies to it.
     relaxed = ", (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed" \
         if transition.asynchronous_commit else ""
+    counts, ends = family_sql.touches_parent(transition), transition.target in FINAL_STATES
+    family_ctes = family_sql.counting(transition) if counts else ""
+    if ends:
+        family_ctes += family_sql.cascade(results="finish_results" in optional)
+    # The parent a final move fanned in, for its caller to send (``TransitionOutcome.fanned_in``).
+    fanned = ("LEFT JOIN counted fan ON fan.id = moved.parent_id AND fan.fires" if ends else
+              "LEFT JOIN (SELECT NULL::uuid AS id, NULL::integer AS attempt, NULL::text AS task_id, NULL::text AS kind,"
+              " NULL::text AS continuation) fan ON false")
+    family_journal = family_sql.journal_rows(transition)
     return f"""
-    WITH old AS ({_inputs(many)}
+    WITH {"RECURSIVE " if ends else ""}{family_sql.parents_lock(many) if counts else ""}old AS (
+        {_inputs(many, after_parents=counts)}
     ),
     moved AS (
         UPDATE {goal_t} AS g SET {", ".join(sets)}
           FROM old
          WHERE g.id = old.id AND old.state = ANY(%(sources)s)
-           AND (old.want_attempt IS NULL OR old.attempt = old.want_attempt){budget}
-     RETURNING g.id, g.state, g.attempt, g.max_attempts, g.task_id, {params}{outcome}
-    ),{"".join(attempt_sql)}
+           AND (old.want_attempt IS NULL OR old.attempt = old.want_attempt){guard}
+     RETURNING g.id, g.state, g.attempt, g.max_attempts, g.task_id, g.parent_id, g.children_total, {family} AS family,
+               {params}{outcome}
+    ),{"".join(attempt_sql)}{family_ctes}
     journal AS (
         INSERT INTO {event_t}
                (goal_id, created_at, event, transition, from_state, to_state, attempt, task_id,
@@ -208,12 +277,13 @@ def _statement(transition: Transition, optional: frozenset[str], many: bool = Fa
                COALESCE(old.want_attempt, old.attempt), COALESCE(old.caller_task_id, ''), %(cause)s, %(actor)s,
                old.in_details || jsonb_build_object('goal_attempt', old.attempt)
           FROM old
-         WHERE %(journal_refusal)s AND NOT EXISTS (SELECT 1 FROM moved WHERE moved.id = old.id)
+         WHERE %(journal_refusal)s AND NOT EXISTS (SELECT 1 FROM moved WHERE moved.id = old.id){family_journal}
     )
     SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(moved.attempt, old.attempt),
            COALESCE(moved.max_attempts, old.max_attempts), COALESCE(moved.task_id, old.task_id),
-           moved.params, moved.id IS NOT NULL
-      FROM old LEFT JOIN moved ON moved.id = old.id{relaxed}
+           moved.params, moved.id IS NOT NULL, moved.family,
+           fan.id, fan.attempt, fan.task_id, COALESCE(NULLIF(fan.continuation, ''), fan.kind)
+      FROM old LEFT JOIN moved ON moved.id = old.id {fanned}{relaxed}
     """
 
 
@@ -235,6 +305,8 @@ def apply_transition(
     closed_outcome: str | None = None,
     journal_refusal: bool = False,
     result_row: dict[str, Any] | None = None,
+    failures_allowed: int | None = None,
+    continuation: str = "",
 ) -> TransitionOutcome:
     """Move goal ``goal_id`` by ``transition`` if it is in a source state at attempt ``attempt``.
 
@@ -246,6 +318,7 @@ def apply_transition(
     ``journal_refusal`` writes an ``ignored`` event when refused (for callbacks: a late or duplicate
     callback is recorded, never applied). ``result_row`` (see ``goals.results``) is the task's
     django-celery-results row, written by the same statement if the transition applies.
+    ``failures_allowed`` and ``continuation`` are what ``wait`` records of the goal's policy.
     """
     optional = _optional(transition, set_result=set_result, error=error is not None, progress=progress is not None,
                          budget=budget is not None, result_row=result_row is not None)
@@ -264,6 +337,8 @@ def apply_transition(
         "progress_total": total,
         "progress_message": message[:255],
         "budget": budget,
+        "failures_allowed": failures_allowed,
+        "continuation": continuation,
         **(row_params(result_row) if result_row is not None else {}),
     }
     with hot_cursor() as cursor:
@@ -321,7 +396,8 @@ def _optional(transition: Transition, *, set_result: bool = False, error: bool =
 
 def _shared_params(transition: Transition, *, cause: str, actor: str, journal_refusal: bool) -> dict[str, Any]:
     return {"sources": list(transition.sources), "target": transition.target.value, "name": transition.name,
-            "cause": cause, "actor": actor[:255], "journal_refusal": journal_refusal}
+            "cause": cause, "actor": actor[:255], "journal_refusal": journal_refusal,
+            "fan_in_sources": list(FAN_IN.sources)}
 
 
 def _goal_inputs(transition: Transition, *, goal_id: UUID | str, attempt: int | None,
@@ -336,7 +412,8 @@ def _goal_inputs(transition: Transition, *, goal_id: UUID | str, attempt: int | 
 
 def _outcome(transition: Transition, goal_id: UUID | str, row: tuple, *, expected_attempt: int | None
              ) -> TransitionOutcome:
-    kind, from_state, state, goal_attempt, max_attempts, task_id, params_text, applied = row
+    (kind, from_state, state, goal_attempt, max_attempts, task_id, params_text, applied, family_text,
+     fan_id, fan_attempt, fan_task_id, fan_kind) = row
     return TransitionOutcome(
         transition=transition,
         goal_id=goal_id,
@@ -349,4 +426,6 @@ def _outcome(transition: Transition, goal_id: UUID | str, row: tuple, *, expecte
         task_id=task_id,
         kind=kind,
         params=json.loads(params_text) if params_text else {},
+        family=Family(*json.loads(family_text)) if family_text else None,
+        fanned_in=FannedIn(fan_id, fan_attempt, fan_task_id, fan_kind) if fan_id else None,
     )

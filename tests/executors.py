@@ -6,7 +6,7 @@ import time
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from goals.api import executor
+from goals.api import FAIL_FAST, WAIT_FOR_ALL, executor, tolerate
 
 
 class Boom(Exception):
@@ -93,3 +93,34 @@ def unconsumed(ctx):
 @executor("tests.float_limits", timeout=12.5, heartbeat_timeout=7.5)
 def float_limits(ctx):
     return None
+
+
+@executor("tests.fails_at_once", max_attempts=1, timeout=30)
+def fails_at_once(ctx, *, marker: str = ""):
+    raise Boom(f"planned failure {marker}")
+
+
+POLICIES = {"fail_fast": FAIL_FAST, "wait_for_all": WAIT_FOR_ALL, "tolerate_1": tolerate(1)}
+
+
+@executor("tests.family", max_attempts=1, timeout=60)
+def family(ctx, *, children: int = 2, failing: int = 0, depth: int = 0, policy: str = "fail_fast",
+           then: str = "", slow: bool = False):
+    """A parent: ``depth`` levels of families below it, ``children`` each; the lowest level's children
+    count (for 10 s with ``slow``), and ``failing`` more of them fail at once."""
+    if depth:
+        ctx.spawn_many("tests.family", [{"children": children, "failing": failing, "depth": depth - 1,
+                                         "policy": policy, "slow": slow}] * children,
+                       keys=[f"family-{n}" for n in range(children)])
+    else:
+        ctx.spawn_many("tests.count", [{"to": 100, "delay": 0.1} if slow else {"to": 2}] * children)
+        for n in range(failing):
+            ctx.spawn("tests.fails_at_once", {"marker": str(n)}, key=f"failing-{n}")
+    return ctx.wait_for_children(then=then or None, policy=POLICIES[policy])
+
+
+@executor("tests.family_merge", max_attempts=2, timeout=30)
+def family_merge(ctx, **params):
+    """A continuation: what the parent's children ended as."""
+    return {"resumed": ctx.resumed, "fan_ins": ctx.fan_ins,
+            "children": {child.key: [child.state, child.result] for child in ctx.children()}}

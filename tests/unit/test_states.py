@@ -10,8 +10,8 @@ def test_final_and_active_states_partition_all_states():
 
 
 def test_states_are_stored_as_lowercase_words():
-    assert GoalState.values == ["pending", "queued", "running", "retrying", "succeeded", "failed", "cancelled",
-                                "expired"]
+    assert GoalState.values == ["pending", "queued", "running", "retrying", "waiting", "succeeded", "failed",
+                                "cancelled", "expired"]
 
 
 def test_nothing_leaves_succeeded_and_final_states_leave_only_by_explicit_retry():

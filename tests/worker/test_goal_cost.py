@@ -46,7 +46,7 @@ def test_goal_life_statement_count(worker):
 
 
 def classify(sql: str) -> str:
-    if "WITH old AS" in sql:
+    if " old AS (" in sql:  # a transition's statement, its family parts included (goals.family_sql)
         return "transition"
     if "UPDATE goals_goal SET progress_current" in sql:
         return "progress"

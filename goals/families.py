@@ -1,0 +1,241 @@
+"""Goals made of goals: an executor starts child goals, hands back control, and its goal continues once
+its children's outcome is known.
+
+    @executor("reports.monthly")
+    def monthly_report(ctx, *, month):
+        ctx.spawn_many("reports.account", [{"account": a} for a in ACCOUNTS], keys=ACCOUNTS)
+        return ctx.wait_for_children(then="reports.merge")        # the goal is now "waiting"
+
+    @executor("reports.merge")
+    def merge_report(ctx, *, month):                               # the same goal, its next attempt
+        return {"accounts": {child.key: child.result for child in ctx.children()}}
+
+A child is a goal like any other, with a parent and a key unique among its siblings: spawning a key
+again (an attempt run again after its worker died) returns the child it names. Its owner is the
+parent's, and its deadline no later than the parent's.
+
+The count is the database's. Each child's final transition adds itself to its parent's counts in the
+same statement, and when that makes the outcome known (every child final, or more failed than the
+policy tolerates) it moves the parent on, ``waiting`` to ``pending`` at a new attempt, also in that
+statement (``goals.family_sql``). The parent's row lock orders two children finishing at once, and the
+move is fenced on ``waiting`` like any transition: duplicate callbacks, repairs and races can neither
+fire it twice nor miss it. Whoever made the child final sends the parent's new attempt
+(``send_fanned_in``); lost on the way, the parent stays ``pending`` and the reconciler sends it.
+
+That attempt runs the continuation (``then=``, any registered executor, called with the parent's
+params), or finishes with the children's aggregate: succeeded with their counts as its result, or
+failed (``ChildrenFailed``) when more failed than the policy tolerates. A parent that ends, however
+it ends, cancels its active descendants in the statement that ends it (journaled with cause
+``parent``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache, partial
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from goals.bulk import BATCH_SIZE, checked_items, items_document
+from goals.dispatch import Dispatch
+from goals.exceptions import ChildrenFailed, GoalNoLongerRunning, GoalValidationError
+from goals.models import Cause, Goal
+from goals.sender import send_many
+from goals.services import first_rows_sql, validate_options
+from goals.states import GoalState
+from goals.transitions import Family, TransitionOutcome
+
+
+@dataclass(frozen=True)
+class ChildPolicy:
+    """How many failed children a parent tolerates before it fails; None waits for all of them."""
+
+    failures_allowed: int | None
+
+    def __str__(self) -> str:
+        if self.failures_allowed is None:
+            return "wait for all"
+        return "fail fast" if self.failures_allowed == 0 else f"tolerate {self.failures_allowed} failed"
+
+
+FAIL_FAST = ChildPolicy(0)
+"""The first failed child fails the parent, and the parent's end cancels the children still active."""
+WAIT_FOR_ALL = ChildPolicy(None)
+"""Every child ends first. The continuation then decides; without one, any failed child fails the parent."""
+
+
+def tolerate(failures: int) -> ChildPolicy:
+    """Up to ``failures`` failed children are tolerated; one more fails the parent (as ``FAIL_FAST``)."""
+    if not isinstance(failures, int) or failures < 0:
+        raise ValueError("tolerate() takes a number of failed children, 0 or more")
+    return ChildPolicy(failures)
+
+
+@dataclass(frozen=True)
+class WaitForChildren:
+    """What ``ctx.wait_for_children()`` returns, for the executor to return in turn."""
+
+    policy: ChildPolicy
+    then: str
+
+
+@dataclass(frozen=True)
+class ChildOutcome:
+    """A child as its parent's continuation sees it."""
+
+    id: uuid.UUID
+    key: str
+    kind: str
+    state: str
+    result: Any
+    error: dict[str, Any] | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == GoalState.SUCCEEDED
+
+
+@lru_cache(maxsize=1)
+def _spawn_statement() -> str:
+    goal_t = Goal._meta.db_table
+    # As submit_many's statement, fenced on the parent's running attempt (a stale attempt spawns nothing),
+    # under the parent's row lock (taken before any child's: goals.family_sql), with the parent's owner
+    # and deadline, and counted in the parent's children_total in the same statement. A key that names
+    # a child already inserts nothing for its item.
+    return f"""
+    WITH parent AS (
+        SELECT id, owner_id, deadline FROM {goal_t}
+         WHERE id = %(parent_id)s AND state = '{GoalState.RUNNING}' AND attempt = %(attempt)s
+           FOR UPDATE
+    ),
+    item AS (
+        SELECT (item->>0)::uuid AS id, item->>1 AS task_id, item->>2 AS child_key, item->3 AS params, position
+          FROM jsonb_array_elements(%(items)s::jsonb) WITH ORDINALITY AS items(item, position)
+    ),
+    goal AS (
+        INSERT INTO {goal_t} (id, kind, params, state, attempt, max_attempts, progress_current, progress_message,
+                              task_id, owner_id, created_at, deadline, parent_id, child_key)
+        SELECT i.id, %(kind)s, i.params, '{GoalState.PENDING}', 1, %(max_attempts)s, 0, '', i.task_id, p.owner_id,
+               now(), LEAST(p.deadline, %(deadline)s::timestamptz), p.id, i.child_key
+          FROM item i CROSS JOIN parent p
+         ORDER BY i.position
+        ON CONFLICT (parent_id, child_key) WHERE parent_id IS NOT NULL DO NOTHING
+        RETURNING id, task_id, state, created_at
+    ),
+    {first_rows_sql()},
+    counted AS (
+        UPDATE {goal_t} g SET children_total = g.children_total + (SELECT count(*) FROM goal)
+          FROM parent p WHERE g.id = p.id
+    )
+    SELECT (SELECT count(*) FROM parent),
+           ARRAY(SELECT position FROM item WHERE NOT EXISTS (SELECT FROM goal WHERE goal.id = item.id))
+    """
+
+
+def spawn_children(*, parent_id: uuid.UUID | str, attempt: int, kind: str, params_list: Sequence[Any],
+                   keys: Sequence[str], deadline: datetime | None, actor: str) -> list[uuid.UUID]:
+    """Start one child of ``kind`` per params under the parent's running ``attempt``, keyed by ``keys``;
+    returns the children's ids in order (a key already used returns its child, which must be of the same
+    kind and params). Sent once the current transaction commits. Raises ``GoalNoLongerRunning`` when
+    the attempt is not the parent's running one, and ``GoalValidationError`` for a bad item (nothing
+    is written then)."""
+    validate_options(None, deadline)
+    if len(keys) != len(params_list):
+        raise GoalValidationError({"keys": f"{len(keys)} keys for {len(params_list)} children: give one per child"},
+                                  code="invalid")
+    for index, key in enumerate(keys):
+        if not isinstance(key, str) or not 0 < len(key) <= 255:
+            raise GoalValidationError({f"{index}.key": "must be a string of 1 to 255 characters"}, code="invalid")
+    if not params_list:
+        return []
+    spec, checked = checked_items(kind, params_list, [None] * len(params_list))
+    ids: list[uuid.UUID | None] = [None] * len(checked)
+    sent: list[Dispatch] = []
+    with transaction.atomic():
+        for start in range(0, len(checked), BATCH_SIZE):
+            batch_keys = list(keys[start:start + BATCH_SIZE])
+            batch_ids, task_ids, document = items_document(checked[start:start + BATCH_SIZE], batch_keys)
+            with connection.cursor() as cursor:
+                cursor.execute(_spawn_statement(), {
+                    "parent_id": str(parent_id), "attempt": attempt, "items": document, "kind": kind,
+                    "max_attempts": spec.max_attempts, "deadline": deadline, "cause": Cause.EXECUTOR,
+                    "actor": actor})
+                running, skipped = cursor.fetchone()
+            if not running:
+                raise GoalNoLongerRunning(parent_id, attempt)
+            not_inserted = {position - 1 for position in skipped}  # ordinality counts from 1
+            for offset, (child_id, task_id) in enumerate(zip(batch_ids, task_ids, strict=True)):
+                if offset not in not_inserted:
+                    ids[start + offset] = child_id
+                    sent.append(Dispatch(goal_id=child_id, attempt=1, task_id=task_id, kind=kind))
+        _existing_children(parent_id, kind, checked, keys, ids)
+        transaction.on_commit(partial(send_many, sent))
+    return [child_id for child_id in ids if child_id is not None]
+
+
+def _existing_children(parent_id: uuid.UUID | str, kind: str, checked: list[tuple[Any, str]], keys: Sequence[str],
+                       ids: list[uuid.UUID | None]) -> None:
+    """Fill in the children that keys already named, in one query; refuse one of another kind or params."""
+    missing = {keys[index] for index, child_id in enumerate(ids) if child_id is None}
+    if not missing:
+        return
+    existing = {key: (child_id, child_kind, params) for key, child_id, child_kind, params in Goal.objects.filter(
+        parent_id=parent_id, child_key__in=missing).values_list("child_key", "id", "kind", "params")}
+    conflicts = {}
+    for index, child_id in enumerate(ids):
+        if child_id is not None:
+            continue
+        found_id, found_kind, found_params = existing[keys[index]]
+        if (found_kind, found_params) != (kind, checked[index][0]):
+            conflicts[f"{index}.key"] = ValidationError(
+                f"already names child {found_id}, of kind {found_kind} with other params", code="key_conflict")
+        ids[index] = found_id
+    if conflicts:
+        raise GoalValidationError(conflicts, code="key_conflict")
+
+
+def children_of(goal_id: uuid.UUID | str) -> list[ChildOutcome]:
+    """A goal's children, by key (one query on the (parent, key) index)."""
+    rows = Goal.objects.filter(parent_id=goal_id).order_by("child_key").values_list(
+        "id", "child_key", "kind", "state", "result", "error")
+    return [ChildOutcome(*row) for row in rows]
+
+
+def aggregate(family: Family) -> dict[str, Any]:
+    """The result of a parent that finishes with its children's aggregate."""
+    return {"children": {"total": family.total, "succeeded": family.final - family.failed, "failed": family.failed}}
+
+
+def children_failed(goal_id: uuid.UUID | str, family: Family) -> ChildrenFailed:
+    """The error of a parent whose children failed beyond its policy, naming the first few of them."""
+    failed = Goal.objects.filter(parent_id=goal_id, final_state__in=(
+        GoalState.FAILED, GoalState.CANCELLED, GoalState.EXPIRED)).order_by("child_key").values_list(
+        "child_key", "state")[:5]
+    named = ", ".join(f"{key} ({state})" for key, state in failed)
+    policy = ChildPolicy(family.failures_allowed)
+    return ChildrenFailed(f"{family.failed} of {family.total} children did not succeed ({policy}): {named}")
+
+
+def continue_after_children(goal_id: uuid.UUID | str, family: Family, continuation: Callable[[], Any]) -> Any:
+    """Run the attempt after a fan-in: fail when more children failed than the policy tolerates, else
+    run the ``continuation`` (a continuation waiting for all decides for itself), else the aggregate."""
+    tolerated = family.failures_allowed is not None and family.failed <= family.failures_allowed
+    if family.continuation and (tolerated or family.failures_allowed is None):
+        return continuation()
+    if family.failed and not tolerated:
+        raise children_failed(goal_id, family)
+    return aggregate(family)
+
+
+def send_fanned_in(outcomes: Sequence[TransitionOutcome]) -> None:
+    """Send the new attempts of the parents these moves fanned in, once the transaction commits."""
+    dispatches = {str(o.fanned_in.goal_id): Dispatch(goal_id=o.fanned_in.goal_id, attempt=o.fanned_in.attempt,
+                                                     task_id=o.fanned_in.task_id, kind=o.fanned_in.kind)
+                  for o in outcomes if o.fanned_in is not None}
+    if dispatches:
+        transaction.on_commit(partial(send_many, list(dispatches.values())))

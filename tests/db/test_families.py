@@ -1,0 +1,234 @@
+"""Families on real PostgreSQL, without a worker: spawning, the count kept by each child's own final
+transition, the fan-in it fires exactly once, the cascade of a parent's end, and a child's retry."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from goals import callbacks
+from goals.exceptions import GoalNoLongerRunning, GoalValidationError
+from goals.families import FAIL_FAST, WAIT_FOR_ALL, WaitForChildren, spawn_children, tolerate
+from goals.models import AttemptOutcome, Cause, EventType, Goal, GoalEvent
+from goals.services import goal_cancel
+from goals.states import CANCEL, FAIL, RETRY, START, SUCCEED, GoalState
+from goals.transitions import apply_transition
+from tests.factories import make_goal
+
+pytestmark = pytest.mark.django_db
+
+
+def parent_with_children(n: int, *, kind: str = "tests.noop", parent: Goal | None = None) -> tuple[Goal, list]:
+    parent = parent or make_goal(state=GoalState.RUNNING, kind="tests.count")
+    ids = spawn_children(parent_id=parent.id, attempt=parent.attempt, kind=kind, params_list=[{}] * n,
+                         keys=[f"k{i}" for i in range(n)], deadline=None, actor="worker-1")
+    return parent, ids
+
+
+def wait(parent: Goal, policy=FAIL_FAST, then: str = "") -> None:
+    callbacks.attempt_waiting(goal_id=str(parent.id), attempt=parent.attempt, task_id=parent.task_id,
+                              worker="worker-1", wait=WaitForChildren(policy=policy, then=then), budget=2)
+
+
+def finish(child_id, transition=SUCCEED, **kwargs):
+    child = Goal.objects.get(pk=child_id)
+    if child.state != GoalState.RUNNING:
+        apply_transition(START, goal_id=child_id, attempt=child.attempt, cause=Cause.EXECUTOR, actor="w")
+    return apply_transition(transition, goal_id=child_id, attempt=child.attempt, cause=Cause.EXECUTOR, actor="w",
+                            journal_refusal=True, **kwargs)
+
+
+def fan_ins(goal: Goal) -> int:
+    return GoalEvent.objects.filter(goal=goal, transition="fan_in").count()
+
+
+def test_spawning_is_idempotent_per_parent_and_counted_once():
+    parent, first = parent_with_children(3)
+    _, again = parent_with_children(3, parent=parent)
+    assert again == first
+    parent.refresh_from_db()
+    assert parent.children_total == 3
+    children = Goal.objects.filter(parent=parent)
+    assert {(c.state, c.owner_id, c.attempt) for c in children} == {(GoalState.PENDING, None, 1)}
+    assert GoalEvent.objects.filter(goal__in=children, transition="submit").count() == 3
+
+
+def test_a_key_spawned_again_with_other_params_is_refused_and_nothing_is_written():
+    parent, _ = parent_with_children(1, kind="tests.count")
+    with pytest.raises(GoalValidationError) as refused:
+        spawn_children(parent_id=parent.id, attempt=parent.attempt, kind="tests.count",
+                       params_list=[{"to": 1}, {"to": 7}], keys=["new", "k0"], deadline=None, actor="w")
+    assert "1.key" in refused.value.message_dict
+    assert Goal.objects.filter(parent=parent).count() == 1
+    assert Goal.objects.get(pk=parent.pk).children_total == 1
+
+
+def test_only_the_running_attempt_spawns():
+    parent = make_goal(state=GoalState.RUNNING, attempt=2)
+    with pytest.raises(GoalNoLongerRunning):
+        spawn_children(parent_id=parent.id, attempt=1, kind="tests.noop", params_list=[{}], keys=["a"],
+                       deadline=None, actor="w")
+    assert not Goal.objects.filter(parent=parent).exists()
+
+
+def test_the_last_child_fans_the_parent_in_once_and_a_duplicate_callback_changes_nothing():
+    parent, children = parent_with_children(3)
+    wait(parent)
+    parent.refresh_from_db()
+    assert (parent.state, parent.progress_current, parent.progress_total) == (GoalState.WAITING, 0, 3)
+    assert parent.attempts.get(number=1).outcome == AttemptOutcome.WAITING
+    assert finish(children[0]).fanned_in is None
+    assert finish(children[1]).fanned_in is None
+    last = finish(children[2])
+    parent.refresh_from_db()
+    assert last.fanned_in is not None
+    assert last.fanned_in.goal_id == parent.id
+    assert (parent.state, parent.attempt, parent.fan_ins, parent.task_id) == (
+        GoalState.PENDING, 2, 1, last.fanned_in.task_id)
+    assert (parent.children_final, parent.children_failed) == (3, 0)
+    event = GoalEvent.objects.get(goal=parent, transition="fan_in")
+    assert (event.from_state, event.to_state, event.attempt, event.details["child"]) == (
+        GoalState.WAITING, GoalState.PENDING, 2, str(children[2]))
+    duplicate = apply_transition(SUCCEED, goal_id=children[2], attempt=1, cause=Cause.EXECUTOR, journal_refusal=True)
+    assert not duplicate.applied
+    assert duplicate.fanned_in is None
+    assert fan_ins(parent) == 1
+    assert Goal.objects.get(pk=parent.pk).children_final == 3
+
+
+def test_a_childs_final_transition_counts_and_fans_in_within_its_one_statement():
+    parent, children = parent_with_children(1)
+    wait(parent)
+    apply_transition(START, goal_id=children[0], attempt=1, cause=Cause.EXECUTOR)
+    with CaptureQueriesContext(connection) as queries:
+        outcome = apply_transition(SUCCEED, goal_id=children[0], attempt=1, cause=Cause.EXECUTOR)
+    assert len(queries) == 1
+    assert outcome.fanned_in is not None
+    assert Goal.objects.get(pk=parent.pk).state == GoalState.PENDING
+
+
+def test_children_that_all_ended_before_the_parent_waited_fan_it_in_at_once():
+    parent, children = parent_with_children(2)
+    for child in children:
+        assert finish(child).fanned_in is None, "the parent is still running: it has not handed back yet"
+    wait(parent)
+    parent.refresh_from_db()
+    assert (parent.state, parent.attempt, fan_ins(parent)) == (GoalState.PENDING, 2, 1)
+
+
+def test_a_parent_with_no_children_fans_in_when_it_waits():
+    parent = make_goal(state=GoalState.RUNNING)
+    wait(parent)
+    assert Goal.objects.get(pk=parent.pk).state == GoalState.PENDING
+
+
+@pytest.mark.parametrize(("policy", "fails_before_fan_in"), [(FAIL_FAST, 1), (tolerate(1), 2), (WAIT_FOR_ALL, 3)])
+def test_the_policy_says_how_many_failures_fan_in_early(policy, fails_before_fan_in):
+    parent, children = parent_with_children(3)
+    wait(parent, policy=policy)
+    for n, child in enumerate(children, start=1):
+        outcome = finish(child, FAIL, error={"type": "Boom", "message": "x", "traceback": ""})
+        assert (outcome.fanned_in is not None) == (n == fails_before_fan_in), n
+    parent.refresh_from_db()
+    assert (parent.children_final, parent.children_failed, fan_ins(parent)) == (3, 3, 1)
+
+
+def test_two_children_ending_at_the_same_instant_fan_in_exactly_once(transactional_db):
+    for _ in range(5):
+        parent, children = parent_with_children(2)
+        wait(parent)
+        for child in children:
+            apply_transition(START, goal_id=child, attempt=1, cause=Cause.EXECUTOR)
+        barrier, outcomes = threading.Barrier(2), []
+
+        def end(child_id, barrier=barrier, outcomes=outcomes):
+            barrier.wait()
+            outcomes.append(apply_transition(SUCCEED, goal_id=child_id, attempt=1, cause=Cause.EXECUTOR))
+            connections.close_all()
+
+        threads = [threading.Thread(target=end, args=(child,)) for child in children]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sum(outcome.fanned_in is not None for outcome in outcomes) == 1
+        parent.refresh_from_db()
+        assert (parent.state, parent.children_final, fan_ins(parent)) == (GoalState.PENDING, 2, 1)
+
+
+def test_a_parents_end_cancels_its_active_descendants_at_every_level():
+    top, (middle, done) = parent_with_children(2, kind="tests.count")
+    apply_transition(START, goal_id=middle, attempt=1, cause=Cause.EXECUTOR)
+    middle_goal = Goal.objects.get(pk=middle)
+    _, grandchildren = parent_with_children(2, parent=middle_goal)
+    wait(middle_goal)
+    finish(done)
+    goal_cancel(goal_id=top.id, actor="alice", reason="not needed")
+    states = dict(Goal.objects.filter(pk__in=[top.id, middle, done, *grandchildren]).values_list("pk", "state"))
+    assert states == {top.id: GoalState.CANCELLED, middle: GoalState.CANCELLED, done: GoalState.SUCCEEDED,
+                      grandchildren[0]: GoalState.CANCELLED, grandchildren[1]: GoalState.CANCELLED}
+    cascaded = GoalEvent.objects.filter(cause=Cause.PARENT, transition=CANCEL.name)
+    assert {(e.goal_id, e.details["parent"]) for e in cascaded} == {
+        (middle, str(top.id)), (grandchildren[0], str(middle)), (grandchildren[1], str(middle))}
+    for goal in Goal.objects.filter(pk__in=[top.id, middle]):
+        assert (goal.children_final, goal.children_failed) == (2, 1 if goal.pk == top.id else 2)
+    assert Goal.objects.get(pk=middle).attempts.get(number=1).outcome == AttemptOutcome.WAITING
+    assert not GoalEvent.objects.filter(event=EventType.IGNORED).exists()
+
+
+def test_a_failed_child_may_be_retried_while_its_parent_waits_but_not_once_the_parent_is_final():
+    parent, (failing, other) = parent_with_children(2)
+    wait(parent, policy=WAIT_FOR_ALL)
+    finish(failing, FAIL, error={"type": "Boom", "message": "x", "traceback": ""})
+    retried = apply_transition(RETRY, goal_id=failing, attempt=None, cause=Cause.ADMIN, new_task_id=str(uuid.uuid4()),
+                               budget=1)
+    assert retried.applied
+    parent.refresh_from_db()
+    assert (parent.children_final, parent.children_failed, parent.state) == (0, 0, GoalState.WAITING)
+    finish(failing)
+    finish(other)
+    parent.refresh_from_db()
+    assert (parent.state, parent.children_final, parent.children_failed) == (GoalState.PENDING, 2, 0)
+
+    lonely_parent, (child,) = parent_with_children(1)
+    finish(child, FAIL, error={"type": "Boom", "message": "x", "traceback": ""})
+    goal_cancel(goal_id=lonely_parent.id)
+    refused = apply_transition(RETRY, goal_id=child, attempt=None, cause=Cause.ADMIN, new_task_id=str(uuid.uuid4()),
+                               budget=1)
+    assert not refused.applied
+    assert Goal.objects.get(pk=child).state == GoalState.FAILED
+
+
+def test_a_child_waits_for_its_parents_lock_before_it_takes_its_own(transactional_db):
+    """Ancestors first: a child ending while its parent's row is held holds nothing of its own meanwhile,
+    so the parent's holder may still lock the child (the cascade of a parent's end does) without deadlock."""
+    parent, (child,) = parent_with_children(1)
+    apply_transition(START, goal_id=child, attempt=1, cause=Cause.EXECUTOR)
+    holder = connections.create_connection("default")
+    holder.ensure_connection()
+    holder.set_autocommit(False)
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM goals_goal WHERE id = %s FOR UPDATE", [parent.id])
+    ended = []
+    thread = threading.Thread(target=lambda: (ended.append(apply_transition(
+        SUCCEED, goal_id=child, attempt=1, cause=Cause.EXECUTOR)), connections.close_all()))
+    thread.start()
+    try:
+        with holder.cursor() as cursor:
+            for _ in range(50):  # until the child's statement waits on the parent's lock
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'")
+                if cursor.fetchone()[0]:
+                    break
+                threading.Event().wait(0.05)
+            else:
+                pytest.fail("the child's statement never waited for the parent's lock")
+            cursor.execute("SELECT 1 FROM goals_goal WHERE id = %s FOR UPDATE NOWAIT", [child])
+    finally:
+        holder.rollback()
+        holder.close()
+        thread.join()
+    assert ended[0].applied
