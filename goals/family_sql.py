@@ -32,6 +32,12 @@ FINAL_COUNTS = ("children_failed = g.children_failed + (g.children_total - g.chi
 FAN_IN_SETS = ("queued_at = NULL", "started_at = NULL", "heartbeat_at = NULL", "fan_ins = g.fan_ins + 1")
 
 
+def run_kind(goal: str) -> str:
+    """SQL: the executor that runs the goal's current (or, waiting, next) attempt: its continuation's,
+    once it handed back with one, else its own (``wait`` sets the continuation, ``retry`` clears it)."""
+    return f"COALESCE(NULLIF({goal}.continuation, ''), {goal}.kind)"
+
+
 def touches_parent(transition: Transition) -> bool:
     """Whether the transition changes what a parent counts: a child's end, or a failed child's retry."""
     return transition.target in FINAL_STATES or transition is RETRY

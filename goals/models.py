@@ -275,6 +275,12 @@ class Finding(models.TextChoices):
     """A final goal whose task result says the opposite; never rewritten automatically."""
     ORPHAN_RESULT = "orphan_result", "orphan result"
     """A goal task's result row that matches no attempt of any goal."""
+    MISSED_FAN_IN = "missed_fan_in", "missed fan-in"
+    """Waiting, though its children's outcome is known: the fan-in never happened."""
+    ORPHANED_CHILD = "orphaned_child", "orphaned child"
+    """Active, though its parent has ended (which cancels its family)."""
+    WAITING_OVERDUE = "waiting_overdue", "waiting past its deadline"
+    """A parent waiting for its children past its own deadline."""
 
 
 class Action(models.TextChoices):
@@ -290,6 +296,8 @@ class Action(models.TextChoices):
     FLAGGED = "flagged", "flagged for review"
     REPORTED = "reported", "reported only"
     SKIPPED = "skipped", "skipped: the goal moved on meanwhile"
+    FANNED_IN = "fanned_in", "fanned in: its next attempt sent"
+    CANCELLED = "cancelled", "cancelled, as its parent's end does"
 
 
 class ReconciliationReportQuerySet(models.QuerySet):

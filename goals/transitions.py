@@ -53,7 +53,7 @@ _GOAL_SETS: dict[str, tuple[str, ...]] = {
     REDISPATCH.name: ("queued_at = NULL", "started_at = NULL", "heartbeat_at = NULL"),
     RETRY.name: ("queued_at = NULL", "started_at = NULL", "heartbeat_at = NULL", "finished_at = NULL",
                  "final_state = NULL", "result = NULL", "error = NULL", "progress_current = 0", "progress_total = NULL",
-                 "progress_message = ''"),
+                 "progress_message = ''", "continuation = ''", "fan_ins = 0", "child_failures_allowed = NULL"),
     CANCEL.name: (f"finished_at = {_AT}", f"final_state = '{CANCEL.target.value}'", *family_sql.FINAL_COUNTS),
     EXPIRE.name: (f"finished_at = {_AT}", f"final_state = '{EXPIRE.target.value}'", *family_sql.FINAL_COUNTS),
     # The policy and continuation the executor handed back with; while it waits, its progress is its

@@ -21,6 +21,7 @@ from django.db import connection
 from django_celery_results.models import TaskResult
 
 from goals.conf import GoalSettings
+from goals.family_sql import fan_in_due, run_kind
 from goals.heartbeats import silent_sql, silent_sql_params
 from goals.models import Attempt, Finding, Goal
 from goals.querysets import active_sql, sql_list
@@ -55,7 +56,7 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
     final = sql_list(FINAL_RESULT_STATUSES)
     S = GoalState
     # Per-kind limits by array lookup (a join to a list of kinds cost a nested loop per goal).
-    kind_index = "array_position(%(kinds)s::text[], g.kind::text)"
+    kind_index = f"array_position(%(kinds)s::text[], {run_kind('g')}::text)"
     # The attempt row is read only when its age decides (a pending goal), not for every active goal.
     attempt_created = f"(SELECT a.created_at FROM {attempt_t} a WHERE a.goal_id = g.id AND a.number = g.attempt)"
     # Whether the goal's result row can change its verdict; when not, its index is not probed (a one-time
@@ -90,7 +91,12 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
                g.heartbeat_at, g.started_at, g.queued_at, g.deadline,
                CASE
                  WHEN r.status IN ({final}) AND r.date_done < %(callback_before)s THEN '{Finding.LOST_CALLBACK}'
+                 WHEN g.parent_id IS NOT NULL AND EXISTS (
+                          SELECT FROM {goal_t} p WHERE p.id = g.parent_id AND p.finished_at IS NOT NULL)
+                      THEN '{Finding.ORPHANED_CHILD}'
+                 WHEN g.state = '{S.WAITING}' AND g.deadline < %(now)s THEN '{Finding.WAITING_OVERDUE}'
                  WHEN g.deadline < %(now)s THEN '{Finding.OVERDUE}'
+                 WHEN g.state = '{S.WAITING}' AND {fan_in_due('g')} THEN '{Finding.MISSED_FAN_IN}'
                  WHEN g.state = '{S.RUNNING}' AND r.task_id IS NULL
                       AND g.started_at < %(now)s - make_interval(
                           secs => COALESCE((%(time_limit)s::float8[])[{kind_index}], %(default_time_limit)s)
@@ -113,7 +119,7 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
           ) r ON true
          WHERE {active_sql("g")} AND NOT g.needs_review AND g.id > %(after)s
     )
-    SELECT s.finding, g.id, g.task_id, s.state, s.attempt, g.state, g.attempt, g.max_attempts, g.kind,
+    SELECT s.finding, g.id, g.task_id, s.state, s.attempt, g.state, g.attempt, g.max_attempts, {run_kind('g')},
            s.result_status, r.result, r.traceback,
            -- The evidence the goal was classified on, as JSON built here: timestamps as ISO 8601 text,
            -- absent ones left out.
@@ -123,8 +129,12 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
                'heartbeat_at', s.heartbeat_at, 'started_at', s.started_at, 'queued_at', s.queued_at,
                'attempt_created_at', (SELECT a.created_at FROM {attempt_t} a
                                        WHERE a.goal_id = s.id AND a.number = s.attempt),
-               'deadline', s.deadline, 'now', %(now)s::timestamptz
-           ))::text
+               'deadline', s.deadline, 'now', %(now)s::timestamptz,
+               'parent_id', g.parent_id,
+               'children', CASE WHEN g.children_total > 0 THEN jsonb_build_object(
+                   'total', g.children_total, 'final', g.children_final, 'failed', g.children_failed) END
+           ))::text,
+           g.parent_id
       FROM seen s
       JOIN {goal_t} g ON g.id = s.id
       LEFT JOIN {result_t} r ON r.task_id = g.task_id
@@ -168,9 +178,11 @@ def active_candidates(*, config: GoalSettings, now: datetime, after: uuid.UUID, 
     with connection.cursor() as cursor:
         cursor.execute(_active_statement(lock=lock, kinds_filter=bool(only)), params)
         rows = cursor.fetchall()
+    if lock:
+        rows = _with_parents_claimed(rows)
     candidates = []
     for (finding, goal_id, task_id, seen_state, seen_attempt, state, attempt, max_attempts, kind, status,
-         result, traceback, evidence_json) in rows:
+         result, traceback, evidence_json, _parent_id) in rows:
         evidence = json.loads(evidence_json)
         moved = (state, attempt) != (seen_state, seen_attempt)
         if moved:
@@ -181,6 +193,23 @@ def active_candidates(*, config: GoalSettings, now: datetime, after: uuid.UUID, 
             result=result, traceback=traceback, evidence=evidence,
         ))
     return candidates
+
+
+def _with_parents_claimed(rows: list[tuple]) -> list[tuple]:
+    """Claim the parents of the claimed goals too, ``SKIP LOCKED``, and leave out (for a later pass) the
+    goals whose parent another transaction holds.
+
+    A repair that ends a child locks its parent (``goals.family_sql``), and everyone else locks a parent
+    before its child; the pass already holds the child, so waiting for the parent could deadlock with a
+    worker ending a sibling. Claimed now, the parent is never waited for."""
+    parents = sorted({str(row[-1]) for row in rows if row[-1] is not None})
+    if not parents:
+        return rows
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {Goal._meta.db_table} WHERE id = ANY(%s::uuid[]) ORDER BY id"
+                       " FOR UPDATE SKIP LOCKED", [parents])
+        claimed = {str(row[0]) for row in cursor.fetchall()}
+    return [row for row in rows if row[-1] is None or str(row[-1]) in claimed]
 
 
 def _results_statement() -> str:

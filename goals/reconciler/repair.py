@@ -17,12 +17,13 @@ from celery import current_app
 
 from goals.attempt_rules import Verdict, after_loss, out_of_attempts
 from goals.dispatch import Dispatch, goals_dispatch
+from goals.families import send_fanned_in
 from goals.ids import new_task_id
 from goals.models import Action, AttemptOutcome, Cause, Finding
 from goals.reconciler.detect import Candidate
 from goals.registry import registered_kinds
 from goals.review import Flag, goals_flag_for_review
-from goals.states import EXPIRE, FAIL, REDISPATCH, SUCCEED, GoalState
+from goals.states import CANCEL, EXPIRE, FAIL, FAN_IN, REDISPATCH, SUCCEED, GoalState
 from goals.transitions import GoalMove, TransitionOutcome, apply_transitions
 
 logger = logging.getLogger(__name__)
@@ -64,8 +65,12 @@ def decide(candidate: Candidate) -> str:
     if finding == Finding.NEVER_SENT:
         # The attempt is sent as it is (it never left): only a kind nothing can run fails.
         return Action.SENT if candidate.kind in registered_kinds() else Action.FAILED
-    if finding == Finding.OVERDUE:
-        return Action.EXPIRED
+    if finding in (Finding.OVERDUE, Finding.WAITING_OVERDUE):
+        return Action.EXPIRED  # a parent's expiry cancels its active descendants
+    if finding == Finding.MISSED_FAN_IN:
+        return Action.FANNED_IN
+    if finding == Finding.ORPHANED_CHILD:
+        return Action.CANCELLED
     if finding == Finding.MISMATCH:
         return Action.FLAGGED
     return Action.REPORTED
@@ -121,6 +126,8 @@ def _move(candidate: Candidate, action: str) -> GoalMove:
         return GoalMove(new_task_id=new_task_id(), closed_outcome=_DEAD_ATTEMPT[candidate.finding], **common)
     if action == Action.FAILED:
         return _failure(candidate)
+    if action == Action.FANNED_IN:
+        return GoalMove(new_task_id=new_task_id(), **common)
     return GoalMove(**common)
 
 
@@ -132,6 +139,8 @@ _TRANSITION_OF = {
     Action.EXPIRED: EXPIRE,
     Action.REDISPATCHED: REDISPATCH,
     Action.FAILED: FAIL,
+    Action.FANNED_IN: FAN_IN,
+    Action.CANCELLED: CANCEL,
 }
 
 
@@ -163,6 +172,7 @@ def apply_batch(decided: list[tuple[Candidate, str]], *, actor: str) -> list[Rep
         moves = {str(decided[i][0].goal_id): (i, _move(decided[i][0], action)) for i in indices}
         outcomes = apply_transitions(transition, [move for _, move in moves.values()], cause=Cause.RECONCILER,
                                      actor=actor, set_result=action == Action.APPLIED_SUCCESS)
+        send_fanned_in(outcomes)  # parents a child's end fanned in, sent once the batch commits
         for outcome in outcomes:
             index = moves[str(outcome.goal_id)][0]
             candidate = decided[index][0]
@@ -186,7 +196,7 @@ def apply_batch(decided: list[tuple[Candidate, str]], *, actor: str) -> list[Rep
 def _applied(candidate: Candidate, action: str, outcome: TransitionOutcome) -> Repair:
     if action == Action.EXPIRED:
         return Repair(action, outcome.state, revoke=candidate.task_id)
-    if action == Action.REDISPATCHED:
+    if action in (Action.REDISPATCHED, Action.FANNED_IN):
         return Repair(action, outcome.state, send=Dispatch(goal_id=candidate.goal_id, attempt=outcome.attempt,
                                                            task_id=outcome.task_id, kind=candidate.kind))
     return Repair(action, outcome.state)

@@ -232,3 +232,46 @@ def test_a_child_waits_for_its_parents_lock_before_it_takes_its_own(transactiona
         holder.close()
         thread.join()
     assert ended[0].applied
+
+
+def test_the_reconciler_fans_in_a_parent_left_waiting_with_its_childrens_outcome_known():
+    from goals.models import Action, Finding
+    from goals.reconciler.passes import run_pass
+    from goals.states import WAIT
+
+    parent, (child,) = parent_with_children(1)
+    finish(child)
+    # The worker recorded the wait, then died before the fan-in that had to follow it.
+    apply_transition(WAIT, goal_id=parent.id, attempt=1, cause=Cause.EXECUTOR, budget=1, failures_allowed=0,
+                     continuation="tests.family_merge").raise_if_refused()
+    _, findings = run_pass(trigger="test")
+    found = {(f.goal_id, f.kind): f for f in findings}
+    fanned = found[(parent.id, Finding.MISSED_FAN_IN)]
+    assert (fanned.action, fanned.after_state) == (Action.FANNED_IN, GoalState.QUEUED)
+    assert fanned.evidence["children"] == {"total": 1, "final": 1, "failed": 0}
+    parent.refresh_from_db()
+    assert (parent.attempt, parent.fan_ins, fan_ins(parent)) == (2, 1, 1)
+    assert run_pass(trigger="test")[1] == [], "fanned in once: the next pass finds nothing"
+
+
+def test_the_reconciler_cancels_an_active_child_of_an_ended_parent_and_expires_a_parent_waiting_too_long():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from goals.models import Action, Finding
+    from goals.reconciler.passes import run_pass
+
+    ended = make_goal(state=GoalState.FAILED)
+    orphan = make_goal(state=GoalState.QUEUED, parent=ended, child_key="left")
+    late, (child,) = parent_with_children(1)
+    wait(late)
+    Goal.objects.filter(pk=late.pk).update(deadline=timezone.now() - timedelta(minutes=1))
+    _, findings = run_pass(trigger="test")
+    found = {(f.goal_id, f.kind): f.action for f in findings}
+    assert found == {(orphan.id, Finding.ORPHANED_CHILD): Action.CANCELLED,
+                     (late.id, Finding.WAITING_OVERDUE): Action.EXPIRED}
+    assert Goal.objects.get(pk=orphan.pk).state == GoalState.CANCELLED
+    assert Goal.objects.get(pk=late.pk).state == GoalState.EXPIRED
+    assert Goal.objects.get(pk=child).state == GoalState.CANCELLED
+    assert GoalEvent.objects.get(goal_id=child, transition="cancel").cause == Cause.PARENT
