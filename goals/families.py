@@ -232,6 +232,12 @@ def continue_after_children(goal_id: uuid.UUID | str, family: Family, continuati
     return aggregate(family)
 
 
+def whole_progress(total: int, final: int, running_share: float = 0.0) -> float:
+    """How far a parent's children have come, 0 to 1: the final ones, plus the share of the active ones'
+    own progress (each at most one child)."""
+    return min(1.0, (final + running_share) / total) if total else 0.0
+
+
 def send_fanned_in(outcomes: Sequence[TransitionOutcome]) -> None:
     """Send the new attempts of the parents these moves fanned in, once the transaction commits."""
     dispatches = {str(o.fanned_in.goal_id): Dispatch(goal_id=o.fanned_in.goal_id, attempt=o.fanned_in.attempt,

@@ -146,13 +146,21 @@ def goal_kinds() -> list[str]:
 # What the status endpoint shows: every column of the JSON answer, nothing else.
 STATUS_FIELDS = ("id", "kind", "params", "state", "attempt", "max_attempts", "progress_current", "progress_total",
                  "progress_message", "result", "error", "created_at", "started_at", "finished_at", "deadline",
-                 "needs_review")
+                 "needs_review", "parent_id", "child_key", "children_total", "children_final", "children_failed",
+                 "child_failures_allowed", "continuation")
 
 
 @lru_cache(maxsize=2)
 def _status_sql(owned: bool) -> str:
-    columns = ", ".join(STATUS_FIELDS)
-    return f"SELECT {columns} FROM {Goal._meta.db_table} WHERE id = %s" + (" AND owner_id = %s" if owned else "")
+    table = Goal._meta.db_table
+    columns = ", ".join(f"g.{name}" for name in STATUS_FIELDS)
+    # A parent's children still active add their own progress to its whole (through the index of active
+    # children, only while some are): the share of one child each, at most.
+    running_share = f"""CASE WHEN g.children_final < g.children_total THEN (
+        SELECT COALESCE(sum(LEAST(1.0, c.progress_current::float8 / c.progress_total)), 0) FROM {table} c
+         WHERE c.parent_id = g.id AND c.finished_at IS NULL AND c.progress_total > 0) END"""
+    owner = " AND g.owner_id = %s" if owned else ""
+    return f"SELECT {columns}, {running_share} FROM {table} g WHERE g.id = %s{owner}"
 
 
 def goal_for_status(*, goal_id: UUID, owner_id: int | None) -> Goal | None:
@@ -165,4 +173,8 @@ def goal_for_status(*, goal_id: UUID, owner_id: int | None) -> Goal | None:
     with hot_cursor() as cursor:
         cursor.execute(_status_sql(owner_id is not None), [goal_id] if owner_id is None else [goal_id, owner_id])
         row = cursor.fetchone()
-    return None if row is None else model_from_row(Goal, list(STATUS_FIELDS), row)
+    if row is None:
+        return None
+    goal = model_from_row(Goal, list(STATUS_FIELDS), row[:-1])
+    goal.children_running_share = row[-1] or 0.0
+    return goal

@@ -61,7 +61,7 @@ _SCHEMAS: dict[str, Any] = {
     "Goal": {
         "type": "object",
         "required": ["id", "kind", "state", "attempt", "max_attempts", "progress", "params", "result", "error",
-                     "created_at", "started_at", "finished_at", "deadline", "needs_review", "links"],
+                     "created_at", "started_at", "finished_at", "deadline", "needs_review", "family", "links"],
         "properties": {
             "id": {"type": "string", "format": "uuid"},
             "kind": {"type": "string"},
@@ -77,12 +77,33 @@ _SCHEMAS: dict[str, Any] = {
             "finished_at": _NULLABLE_TIME,
             "deadline": _NULLABLE_TIME,
             "needs_review": {"type": "boolean", "description": "The reconciler flagged it for a person."},
+            "family": {"oneOf": [_ref("schemas", "Family"), {"type": "null"}],
+                       "description": "Its parent and its children, if it has either."},
             "links": {
                 "type": "object", "required": ["self", "cancel", "retry", "page"],
                 "properties": {name: {"type": "string", "format": "uri-reference"}
                                for name in ("self", "cancel", "retry", "page")},
                 "description": "`page` is the live progress page for people.",
             },
+        },
+    },
+    "Family": {
+        "type": "object", "required": ["parent", "children"],
+        "properties": {
+            "parent": {"oneOf": [{"type": "null"}, {
+                "type": "object", "required": ["id", "key", "links"],
+                "properties": {"id": {"type": "string", "format": "uuid"},
+                               "key": {"type": "string", "description": "Its key among its siblings."},
+                               "links": {"type": "object"}}}]},
+            "children": {"oneOf": [{"type": "null"}, {
+                "type": "object",
+                "required": ["total", "final", "succeeded", "failed", "active", "policy", "continuation", "percent"],
+                "properties": {
+                    **{name: {"type": "integer"} for name in ("total", "final", "succeeded", "failed", "active")},
+                    "policy": {"type": "string", "description": "fail fast, tolerate N failed, or wait for all."},
+                    "continuation": {"type": "string", "description": "The executor that runs once they end."},
+                    "percent": {"type": "number", "description": "How far the whole has come: the final "
+                                "children, and on a goal's own status the active ones' progress too."}}}]},
         },
     },
     "Progress": {

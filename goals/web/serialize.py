@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 
+from goals.families import ChildPolicy, whole_progress
 from goals.models import Goal
 
 
@@ -38,8 +39,26 @@ def goal_json(goal: Goal, *, staff: bool) -> dict[str, Any]:
         "finished_at": goal.finished_at,
         "deadline": goal.deadline,
         "needs_review": goal.needs_review,
+        "family": family_json(goal),
         "links": goal_links(goal_id),
     }
+
+
+def family_json(goal: Goal) -> dict[str, Any] | None:
+    """Its parent, and the whole of its children: counts, policy, and how far the whole has come (the
+    children's own progress included where the status read added it: ``goals.selectors``)."""
+    parent = {"id": str(goal.parent_id), "key": goal.child_key, "links": goal_links(str(goal.parent_id))} \
+        if goal.parent_id else None
+    children = None
+    if goal.children_total:
+        whole = whole_progress(goal.children_total, goal.children_final,
+                               getattr(goal, "children_running_share", 0.0))
+        children = {"total": goal.children_total, "final": goal.children_final,
+                    "succeeded": goal.children_final - goal.children_failed, "failed": goal.children_failed,
+                    "active": goal.children_total - goal.children_final,
+                    "policy": str(ChildPolicy(goal.child_failures_allowed)), "continuation": goal.continuation,
+                    "percent": round(100 * whole, 1)}
+    return {"parent": parent, "children": children} if parent or children else None
 
 
 def error_json(error: Any, *, staff: bool) -> dict[str, Any] | None:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 JSON = "application/json"
 GOAL_KEYS = {"id", "kind", "state", "attempt", "max_attempts", "progress", "params", "result", "error", "created_at",
-             "started_at", "finished_at", "deadline", "needs_review", "links"}
+             "started_at", "finished_at", "deadline", "needs_review", "family", "links"}
 NOT_FOUND = b'{"error": "not_found"}'
 CSRF_SECRET = "A" * 32  # any 32 characters of the CSRF alphabet is a valid cookie secret and token
 
@@ -206,6 +206,24 @@ def test_status_is_one_query_beyond_the_token_lookup(as_alice, alice, django_ass
                                                                                       False)
     assert body["links"] == {"self": status_url(goal), "cancel": f"/api/goals/{goal.pk}/cancel",
                              "retry": f"/api/goals/{goal.pk}/retry", "page": f"/goals/{goal.pk}/"}
+
+
+def test_a_parents_status_gives_the_whole_of_its_children_in_the_same_one_query(as_alice, alice,
+                                                                               django_assert_num_queries):
+    parent = make_goal(state=GoalState.WAITING, owner=alice, children_total=3, children_final=1, children_failed=1,
+                       child_failures_allowed=1, continuation="tests.family_merge")
+    make_goal(state=GoalState.FAILED, owner=alice, parent=parent, child_key="a")
+    running = make_goal(state=GoalState.RUNNING, owner=alice, parent=parent, child_key="b", progress_current=1,
+                        progress_total=2)
+    make_goal(state=GoalState.QUEUED, owner=alice, parent=parent, child_key="c")
+    with django_assert_num_queries(2):
+        body = as_alice.get(status_url(parent)).json()
+    assert body["family"] == {"parent": None, "children": {
+        "total": 3, "final": 1, "succeeded": 0, "failed": 1, "active": 2, "policy": "tolerate 1 failed",
+        "continuation": "tests.family_merge", "percent": 50.0}}, "(1 final + half of one running) of 3"
+    child = as_alice.get(status_url(running)).json()
+    assert child["family"] == {"parent": {"id": str(parent.pk), "key": "b", "links": body["links"]}, "children": None}
+    assert as_alice.get(status_url(make_goal(owner=alice))).json()["family"] is None
 
 
 def test_status_is_one_query_beyond_the_session_lookup(alice, django_assert_num_queries):
