@@ -4,9 +4,11 @@ that each read one index.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
@@ -152,6 +154,26 @@ class KindFilter(admin.SimpleListFilter):
         if self.value():
             return queryset.filter(kind=self.value())
         return queryset
+
+
+class ParentFilter(admin.SimpleListFilter):
+    """``?parent=<goal id>``: a goal's children (linked from its page), through the (parent, key) index.
+    Drawn in the sidebar only while it filters (a list of every parent would be as long as the history)."""
+
+    title = "parent"
+    parameter_name = "parent"
+
+    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
+        value = self.value()
+        return [(value, f"children of {value[:8]}")] if value else []
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        if not self.value():
+            return queryset
+        try:
+            return queryset.filter(parent_id=uuid.UUID(self.value()))
+        except ValueError:
+            raise IncorrectLookupParameters(f"parent: {self.value()!r} is not a goal id") from None
 
 
 class OwnerFilter(admin.SimpleListFilter):

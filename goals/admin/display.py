@@ -19,6 +19,9 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from goals.models import Goal
+from goals.web.palette import STATE_COLOURS, UNKNOWN_STATE_COLOUR
+
 
 def timestamp_html(value: datetime | None, *, milliseconds: bool = False, stacked: bool = False,
                    same_day_as: datetime | None = None) -> str:
@@ -91,3 +94,25 @@ def error_html(error: dict[str, Any] | None) -> str:
         return heading
     return format_html("{}<details><summary>traceback</summary>"
                        "<pre style='white-space:pre-wrap;margin:0'>{}</pre></details>", heading, traceback)
+
+
+def state_badge(state: str) -> str:
+    return format_html('<span class="goal-state" style="background:{};color:#fff;padding:1px 6px;'
+                       'border-radius:8px;white-space:nowrap;font-size:.75rem">{}</span>',
+                       STATE_COLOURS.get(state, UNKNOWN_STATE_COLOUR), state)
+
+
+def short_uuid_html(value: Any) -> str:
+    """The first 8 characters of an id, the whole id on hover (and in the link around it)."""
+    text = str(value)
+    return format_html('<code title="{}">{}</code>', text, text[:8])
+
+
+def progress_bar(goal: Goal, *, width_px: int = 100) -> str:
+    percent = goal.progress_percent
+    if percent is None:
+        return str(goal.progress_current) if goal.progress_current else "-"
+    return format_html('<div title="{}" style="width:{}px;background:#e9ecef;border-radius:3px">'
+                       '<div style="width:{}%;background:#198754;color:#fff;font-size:10px;text-align:right;'
+                       'border-radius:3px;min-width:2em">{}%</div></div>',
+                       goal.progress_message, width_px, f"{percent:.0f}", f"{percent:.0f}")

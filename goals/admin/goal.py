@@ -30,43 +30,31 @@ from goals.admin.changelist import (
     KindFilter,
     OverdueFilter,
     OwnerFilter,
+    ParentFilter,
     StaleFilter,
     StateFilter,
     with_cheap_date_hierarchy,
 )
-from goals.admin.display import breakable_name, error_html, relative_time_html, timestamp_field, timestamp_html
+from goals.admin.display import (
+    breakable_name,
+    error_html,
+    progress_bar,
+    relative_time_html,
+    short_uuid_html,
+    state_badge,
+    timestamp_field,
+    timestamp_html,
+)
+from goals.admin.family import children_html, parent_html
 from goals.admin.overview import overview_context
 from goals.models import Attempt, Goal, GoalEvent
 from goals.states import GoalState
 from goals.web.inputs import scoped_idempotency_key
-from goals.web.palette import STATE_COLOURS, UNKNOWN_STATE_COLOUR
 
 # A review action goes through the services goal by goal; a selection "across" millions is refused.
 MAX_BULK_REVIEW = 1000
 # A bare idempotency key is searched as each user's stored key: one index probe per user, up to this many.
 MAX_KEY_SEARCH_USERS = 10_000
-
-
-def state_badge(state: str) -> str:
-    return format_html('<span class="goal-state" style="background:{};color:#fff;padding:1px 6px;'
-                       'border-radius:8px;white-space:nowrap;font-size:.75rem">{}</span>',
-                       STATE_COLOURS.get(state, UNKNOWN_STATE_COLOUR), state)
-
-
-def short_uuid_html(value: Any) -> str:
-    """The first 8 characters of an id, the whole id on hover (and in the link around it)."""
-    text = str(value)
-    return format_html('<code title="{}">{}</code>', text, text[:8])
-
-
-def progress_bar(goal: Goal, *, width_px: int = 100) -> str:
-    percent = goal.progress_percent
-    if percent is None:
-        return str(goal.progress_current) if goal.progress_current else "-"
-    return format_html('<div title="{}" style="width:{}px;background:#e9ecef;border-radius:3px">'
-                       '<div style="width:{}%;background:#198754;color:#fff;font-size:10px;text-align:right;'
-                       'border-radius:3px;min-width:2em">{}%</div></div>',
-                       goal.progress_message, width_px, f"{percent:.0f}", f"{percent:.0f}")
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -148,7 +136,7 @@ class GoalAdmin(admin.ModelAdmin):
     list_display = ["short_id", "state_and_attempt", "list_progress", "kind_display", "owner", "age",
                     "since_heartbeat", "deadline_from_now", "flagged"]
     list_display_links = ["short_id"]
-    list_filter = [StateFilter, KindFilter, "needs_review", StaleFilter, OverdueFilter, OwnerFilter]
+    list_filter = [StateFilter, KindFilter, "needs_review", StaleFilter, OverdueFilter, OwnerFilter, ParentFilter]
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
     search_fields = ["id"]  # searched by get_search_results below: exact id, idempotency key or task id
@@ -167,6 +155,7 @@ class GoalAdmin(admin.ModelAdmin):
         ("Input and outcome", {"fields": ["params_display", "result_display", "error_display"]}),
         ("Times", {"fields": ["created_display", "queued_display", "started_display", "heartbeat_display",
                               "finished_display", "deadline_display"]}),
+        ("Family", {"fields": ["parent_display", "children_display"]}),
     ]
     created_display = timestamp_field("created_at", description="created")
     queued_display = timestamp_field("queued_at", description="queued")
@@ -242,6 +231,21 @@ class GoalAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def error_display(self, goal: Goal) -> str:
         return error_html(goal.error)
+
+    @admin.display(description="parent")
+    def parent_display(self, goal: Goal) -> str:
+        return parent_html(goal)
+
+    @admin.display(description="children")
+    def children_display(self, goal: Goal) -> str:
+        return children_html(goal)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Goal | None = None) -> list:
+        """The family's section only on a goal that has a parent or children."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and (obj.parent_id or obj.children_total):
+            return fieldsets
+        return [fieldset for fieldset in fieldsets if fieldset[0] != "Family"]
 
     # --- the list: search and queryset -------------------------------------------------------------
 

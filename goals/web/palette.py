@@ -13,6 +13,7 @@ STATE_COLOURS: dict[str, str] = {
     GoalState.QUEUED: "#0d6efd",
     GoalState.RUNNING: "#0aa2c0",
     GoalState.RETRYING: "#fd7e14",
+    GoalState.WAITING: "#9a6200",
     GoalState.SUCCEEDED: "#198754",
     GoalState.FAILED: "#dc3545",
     GoalState.CANCELLED: "#495057",
