@@ -1,8 +1,11 @@
-"""Executors for ``make demo``: one that reports progress, one that always fails, one that is slow."""
+"""Executors for ``make demo``: one that reports progress, one that always fails, one that is slow, and
+a monthly report made of one child goal per account, merged once they have all ended."""
 
 import time
 
-from goals.api import executor
+from goals.api import WAIT_FOR_ALL, executor
+
+ACCOUNTS = [f"account-{n:02d}" for n in range(1, 21)]
 
 
 @executor("demo.report", max_attempts=2, timeout=120)
@@ -29,3 +32,29 @@ def export_rows(ctx, *, rows: int = 600, rows_per_second: float = 10.0):
         time.sleep(1.0 / rows_per_second)
         ctx.progress(done, rows, f"exported {done} rows")
     return {"rows": rows}
+
+
+@executor("demo.monthly_report", max_attempts=2, timeout=60)
+def monthly_report(ctx, *, month: str):
+    """The parent: one child goal per account, then hand back until they have all ended."""
+    ctx.spawn_many("demo.account_report", [{"account": account, "month": month} for account in ACCOUNTS],
+                   keys=ACCOUNTS)
+    return ctx.wait_for_children(then="demo.merge_reports", policy=WAIT_FOR_ALL)
+
+
+@executor("demo.account_report", max_attempts=2, retry_backoff=1.0, timeout=60)
+def account_report(ctx, *, account: str, month: str):
+    pages = 4 + int(account[-2:]) % 5
+    for page in range(1, pages + 1):
+        time.sleep(0.5)
+        ctx.progress(page, pages, f"{account}: page {page} of {pages}")
+    return {"account": account, "pages": pages}
+
+
+@executor("demo.merge_reports", max_attempts=2, timeout=60)
+def merge_reports(ctx, *, month: str):
+    """The parent's continuation: the accounts' reports merged into one."""
+    children = ctx.children()
+    done = [child.result for child in children if child.succeeded]
+    return {"month": month, "accounts": len(done), "pages": sum(report["pages"] for report in done),
+            "missing": [child.key for child in children if not child.succeeded]}

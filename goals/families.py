@@ -206,6 +206,16 @@ def children_of(goal_id: uuid.UUID | str) -> list[ChildOutcome]:
     return [ChildOutcome(*row) for row in rows]
 
 
+# Children a parent's pages list; a family of thousands is listed, filtered by parent, in the goal lists.
+CHILDREN_SHOWN = 20
+
+
+def first_children(goal_id: uuid.UUID | str) -> list[Goal]:
+    """The first ``CHILDREN_SHOWN`` children by key, with what a list of them shows (one query)."""
+    return list(Goal.objects.filter(parent_id=goal_id).order_by("child_key").only(
+        "id", "child_key", "kind", "state", "progress_current", "progress_total", "progress_message")[:CHILDREN_SHOWN])
+
+
 def aggregate(family: Family) -> dict[str, Any]:
     """The result of a parent that finishes with its children's aggregate."""
     return {"children": {"total": family.total, "succeeded": family.final - family.failed, "failed": family.failed}}

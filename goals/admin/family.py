@@ -7,11 +7,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from goals.admin.display import progress_bar, short_uuid_html, state_badge
-from goals.families import ChildPolicy, whole_progress
+from goals.families import ChildPolicy, first_children, whole_progress
 from goals.models import Goal
-
-# Children shown on the parent's page; a family of thousands is listed in the goal list instead.
-CHILDREN_SHOWN = 20
 
 
 def _change_url(goal_id: object) -> str:
@@ -37,8 +34,7 @@ def children_html(goal: Goal) -> str:
         "{} of {} final ({} failed) &middot; {}% &middot; {}{}", goal.children_final, goal.children_total,
         goal.children_failed, f"{whole:.0f}", ChildPolicy(goal.child_failures_allowed),
         format_html(" &middot; then <code>{}</code>", goal.continuation) if goal.continuation else "")
-    children = Goal.objects.filter(parent_id=goal.pk).order_by("child_key").only(
-        "id", "child_key", "kind", "state", "progress_current", "progress_total", "progress_message")[:CHILDREN_SHOWN]
+    children = first_children(goal.pk)
     rows = format_html_join("", '<tr><td><a href="{}"><code>{}</code></a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
                             ((_change_url(child.pk), child.child_key, child.kind, state_badge(child.state),
                               progress_bar(child, width_px=80)) for child in children))

@@ -26,7 +26,7 @@ BULK_ITEM_FIELDS = ("params", "idempotency_key")
 # Goals one bulk request may submit: one statement, and an answer a client can read item by item.
 MAX_BULK_ITEMS = 1_000
 ACTION_FIELDS = ("reason",)
-LIST_PARAMETERS = ("state", "kind", "owner", "id", "limit", "cursor")
+LIST_PARAMETERS = ("state", "kind", "owner", "parent", "id", "limit", "cursor")
 # Given once per goal (``?id=a&id=b``): a page that watches its rows asks for all of them in one request.
 REPEATABLE_LIST_PARAMETERS = ("id",)
 # Keys are stored scoped by owner (``scoped_idempotency_key``); this leaves room for the scope.
@@ -58,10 +58,12 @@ class ListQuery:
     limit: int
     cursor: str | None
     ids: tuple[uuid.UUID, ...] = ()
+    parent: uuid.UUID | None = None
 
     def as_params(self, *, cursor: str | None) -> list[tuple[str, str]]:
         """The query string (for ``urlencode``) of another page: the same filters, the given cursor."""
         kept = [("state", self.state), ("kind", self.kind), ("owner", self.owner),
+                ("parent", str(self.parent) if self.parent else None),
                 *(("id", str(goal_id)) for goal_id in self.ids), ("limit", str(self.limit)), ("cursor", cursor)]
         return [(name, value) for name, value in kept if value is not None]
 
@@ -161,8 +163,15 @@ def list_query(query: QueryDict, *, staff: bool) -> ListQuery:
     limit_text = query.get("limit", str(page_size))
     if not re.fullmatch(r"[0-9]{1,6}", limit_text) or not 1 <= int(limit_text) <= page_size:
         raise invalid({"limit": f"must be an integer from 1 to {page_size}"})
+    parent = query.get("parent") or None
+    if parent is not None:
+        try:
+            parent = uuid.UUID(parent)
+        except ValueError:
+            raise invalid({"parent": f"{parent!r} is not a goal id (a UUID)"}) from None
     return ListQuery(state=state, kind=query.get("kind") or None, owner=owner, limit=int(limit_text),
-                     cursor=query.get("cursor") or None, ids=_goal_ids(query.getlist("id"), page_size))
+                     cursor=query.get("cursor") or None, ids=_goal_ids(query.getlist("id"), page_size),
+                     parent=parent)
 
 
 def _goal_ids(texts: list[str], page_size: int) -> tuple[uuid.UUID, ...]:

@@ -1,7 +1,7 @@
 """Which goals a person lists, and in what order: one rule for the JSON list and the ``/goals/`` page.
 
 Newest first on ``(created_at, id)``, a page at a time through a keyset cursor, filtered by state, kind,
-owner (staff only: ``goals.web.inputs`` refuses it otherwise) and goal ids, and never beyond what the
+owner (staff only: ``goals.web.inputs`` refuses it otherwise), parent and goal ids, and never beyond what the
 user may see (``GoalQuerySet.visible_to``).
 """
 
@@ -38,6 +38,8 @@ def goal_page(user: Any, query: ListQuery, *, with_owner: bool = False) -> GoalP
         goals = goals.filter(**{f"owner__{get_user_model().USERNAME_FIELD}": query.owner})
     if query.ids:
         goals = goals.filter(pk__in=query.ids)
+    if query.parent:
+        goals = goals.filter(parent_id=query.parent)
     if query.cursor:
         goals = page_after(goals, query.cursor)
     # One row more than the page tells whether there is a next page, without a COUNT.

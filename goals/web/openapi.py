@@ -194,6 +194,8 @@ def _paths() -> dict[str, Any]:
                     {"name": "kind", "in": "query", "schema": {"type": "string"}},
                     {"name": "owner", "in": "query", "schema": {"type": "string"},
                      "description": "A username; staff only."},
+                    {"name": "parent", "in": "query", "schema": {"type": "string", "format": "uuid"},
+                     "description": "Only the children of this goal."},
                     {"name": "id", "in": "query", "style": "form", "explode": True,
                      "schema": {"type": "array", "items": {"type": "string", "format": "uuid"},
                                 "maxItems": goal_settings().api_page_size},

@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from goals.families import first_children
 from goals.models import Goal
 from goals.querysets import FINAL_VALUES
 from goals.registry import registered_kinds
@@ -28,6 +29,7 @@ from goals.web.cursor import BadCursor
 from goals.web.http import ApiError
 from goals.web.listing import goal_page
 from goals.web.palette import STATE_COLOURS, UNKNOWN_STATE_COLOUR
+from goals.web.serialize import family_json
 
 POLL_INTERVAL_MS = 1000
 # The list page's polls slow down by this factor while nothing on it changes, up to the longest delay.
@@ -56,12 +58,17 @@ def goal_progress_page(request: HttpRequest, goal_id: str) -> HttpResponse:
     goal = Goal.objects.visible_to(request.user).filter(pk=pk).first()
     if goal is None:
         raise Http404("no such goal")
+    page_url = reverse("goals:goal-list-page")
     return _render(request, "goals/progress.html", {
         "goal": goal,
+        "family": family_json(goal),
+        # The first children by key, linked to their own pages; all of them in the list page.
+        "children": first_children(goal.pk) if goal.children_total else [],
+        "children_url": f"{page_url}?{urlencode({'parent': goal.pk})}",
         "percent": goal.progress_percent,
         "result_json": json.dumps(goal.result, indent=2) if goal.result is not None else "",
         "status_url": reverse("goals:goal-status", args=[goal.pk]),
-        "list_page_url": reverse("goals:goal-list-page"),
+        "list_page_url": page_url,
     })
 
 
@@ -82,8 +89,8 @@ def goal_list_page(request: HttpRequest) -> HttpResponse:
         "page_url": page_url,
         "poll_url": reverse("goals:goal-list"),
         "goals": [],
-        "query": {name: request.GET.get(name, "") for name in ("state", "kind", "owner")},
-        "filtered": any(request.GET.get(name) for name in ("state", "kind", "owner", "id")),
+        "query": {name: request.GET.get(name, "") for name in ("state", "kind", "owner", "parent")},
+        "filtered": any(request.GET.get(name) for name in ("state", "kind", "owner", "parent", "id")),
     }
     try:
         query = inputs.list_query(request.GET, staff=staff)

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from config import embedded
 from goals.api import submit
@@ -67,6 +68,7 @@ class Command(BaseCommand):
                 submit("demo.report", {"pages": 20}),
                 submit("demo.flaky_sync", {"account": "acme"}),
                 submit("demo.slow_export", {"rows": slow_rows}),
+                submit("demo.monthly_report", {"month": timezone.now().strftime("%Y-%m")}),
             ]
             base = f"http://127.0.0.1:{port}"
             self.stdout.write(
