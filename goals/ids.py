@@ -13,19 +13,35 @@ What it costs: an id tells when its goal was created, to the millisecond; ``crea
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 
 _RAND_A_BITS, _RAND_B_BITS = 12, 62
+# The 48 bits of milliseconds and the 12 bits below them, as one 60-bit timestamp, last handed out here.
+_last_stamp = 0
+_lock = threading.Lock()
+
+
+def _next_stamp() -> int:
+    """Milliseconds and 1/4096 of a millisecond (RFC 9562, section 6.2, method 3), never repeating or going
+    back within this process: ids made in a row sort in the order they were made (the children of one
+    ``spawn_many``, the goals of one ``submit_many``), even within one tick of the clock."""
+    global _last_stamp
+    nanos = time.time_ns()
+    stamp = (nanos // 1_000_000) << _RAND_A_BITS | (nanos % 1_000_000) * (1 << _RAND_A_BITS) // 1_000_000
+    with _lock:
+        _last_stamp = stamp = max(stamp, _last_stamp + 1)
+    return stamp
 
 
 def new_id() -> uuid.UUID:
-    """A fresh UUIDv7: 48 bits of Unix time in ms, version 7, 74 random bits, the RFC variant."""
-    millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    rand_a = rand >> (80 - _RAND_A_BITS)
-    rand_b = rand & ((1 << _RAND_B_BITS) - 1)
-    value = (millis & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+    """A fresh UUIDv7: 48 bits of Unix time in ms and 12 of its fraction, version 7, 62 random bits, the
+    RFC variant."""
+    stamp = _next_stamp()
+    millis, fraction = stamp >> _RAND_A_BITS, stamp & ((1 << _RAND_A_BITS) - 1)
+    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << _RAND_B_BITS) - 1)
+    value = (millis & ((1 << 48) - 1)) << 80 | 0x7 << 76 | fraction << 64 | 0b10 << 62 | rand_b
     return uuid.UUID(int=value)
 
 

@@ -114,5 +114,5 @@ def progress_bar(goal: Goal, *, width_px: int = 100) -> str:
         return str(goal.progress_current) if goal.progress_current else "-"
     return format_html('<div title="{}" style="width:{}px;background:#e9ecef;border-radius:3px">'
                        '<div style="width:{}%;background:#198754;color:#fff;font-size:10px;text-align:right;'
-                       'border-radius:3px;min-width:2em">{}%</div></div>',
+                       'border-radius:3px;min-width:2em;white-space:nowrap">{}%</div></div>',
                        goal.progress_message, width_px, f"{percent:.0f}", f"{percent:.0f}")

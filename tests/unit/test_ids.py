@@ -27,3 +27,11 @@ def test_a_task_id_is_the_text_form_of_a_version_7_uuid():
     text = new_task_id()
     assert uuid.UUID(text).version == 7
     assert str(uuid.UUID(text)) == text
+
+
+def test_ids_made_in_a_row_sort_in_the_order_they_were_made_even_within_one_millisecond():
+    made = [new_id() for _ in range(10_000)]
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)
+    per_millisecond = max(sum(1 for value in made if value.int >> 80 == ms) for ms in {v.int >> 80 for v in made})
+    assert per_millisecond > 1, "several ids fell in one millisecond, so the order within one was checked"

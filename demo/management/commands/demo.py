@@ -178,4 +178,4 @@ class Command(BaseCommand):
 
 def goal_line(goal: Goal) -> str:
     progress = f"{goal.progress_current}/{goal.progress_total or '?'} {goal.progress_message}".rstrip()
-    return f"{goal.id} {goal.kind:<18} {goal.state:<10} attempt {goal.attempt}/{goal.max_attempts}  {progress}"
+    return f"{goal.id} {goal.kind:<20} {goal.state:<10} attempt {goal.attempt}/{goal.max_attempts}  {progress}"
