@@ -40,6 +40,18 @@ class TransitionNotAllowed(GoalError):
         super().__init__(f"goal {goal_id}: cannot {transition} from {source} to {target}{stale}")
 
 
+class ChildOutcomeUsed(TransitionNotAllowed):
+    """A retry of a child whose parent has already fanned in on its outcome (or ended): the parent's
+    retry runs it again instead."""
+
+    def __init__(self, *, goal_id: UUID | str, source: str, attempt: int, parent_id: UUID | str,
+                 parent_state: str) -> None:
+        super().__init__(goal_id=goal_id, transition="retry", source=source, target="pending", attempt=attempt)
+        self.parent_id, self.parent_state = parent_id, parent_state
+        self.args = (f"goal {goal_id}: its parent {parent_id} ({parent_state}) has gone on without it; retry the "
+                     "parent, which runs its children that did not succeed again",)
+
+
 class GoalNoLongerRunning(GoalError):
     """Raised inside an executor when its attempt was cancelled, expired or superseded.
 

@@ -44,11 +44,12 @@ from django.db import connection, transaction
 from goals.bulk import BATCH_SIZE, checked_items, items_document
 from goals.dispatch import Dispatch
 from goals.exceptions import ChildrenFailed, GoalNoLongerRunning, GoalValidationError
+from goals.ids import new_task_id
 from goals.models import Cause, Goal
 from goals.sender import send_many
 from goals.services import first_rows_sql, validate_options
-from goals.states import GoalState
-from goals.transitions import Family, TransitionOutcome
+from goals.states import RETRY, RETRYABLE_STATES, GoalState
+from goals.transitions import Family, GoalMove, TransitionOutcome, apply_transitions
 
 
 @dataclass(frozen=True)
@@ -173,30 +174,49 @@ def spawn_children(*, parent_id: uuid.UUID | str, attempt: int, kind: str, param
                 if offset not in not_inserted:
                     ids[start + offset] = child_id
                     sent.append(Dispatch(goal_id=child_id, attempt=1, task_id=task_id, kind=kind))
-        _existing_children(parent_id, kind, checked, keys, ids)
+        again = _existing_children(parent_id, kind, checked, keys, ids)
+        sent += _run_again(again, budget=spec.max_attempts, actor=actor)
         transaction.on_commit(partial(send_many, sent))
     return [child_id for child_id in ids if child_id is not None]
 
 
 def _existing_children(parent_id: uuid.UUID | str, kind: str, checked: list[tuple[Any, str]], keys: Sequence[str],
-                       ids: list[uuid.UUID | None]) -> None:
-    """Fill in the children that keys already named, in one query; refuse one of another kind or params."""
+                       ids: list[uuid.UUID | None]) -> list[uuid.UUID]:
+    """Fill in the children that keys already named, in one query; refuse one of another kind or params.
+    Returns those that ended other than succeeded: spawned again, they run again."""
     missing = {keys[index] for index, child_id in enumerate(ids) if child_id is None}
     if not missing:
-        return
-    existing = {key: (child_id, child_kind, params) for key, child_id, child_kind, params in Goal.objects.filter(
-        parent_id=parent_id, child_key__in=missing).values_list("child_key", "id", "kind", "params")}
-    conflicts = {}
+        return []
+    existing = {key: (child_id, child_kind, params, state) for key, child_id, child_kind, params, state in
+                Goal.objects.filter(parent_id=parent_id, child_key__in=missing).values_list(
+                    "child_key", "id", "kind", "params", "state")}
+    conflicts, again = {}, {}
     for index, child_id in enumerate(ids):
         if child_id is not None:
             continue
-        found_id, found_kind, found_params = existing[keys[index]]
+        found_id, found_kind, found_params, state = existing[keys[index]]
         if (found_kind, found_params) != (kind, checked[index][0]):
             conflicts[f"{index}.key"] = ValidationError(
                 f"already names child {found_id}, of kind {found_kind} with other params", code="key_conflict")
         ids[index] = found_id
+        if state in RETRYABLE_STATES:
+            again[found_id] = None
     if conflicts:
         raise GoalValidationError(conflicts, code="key_conflict")
+    return list(again)
+
+
+def _run_again(child_ids: list[uuid.UUID], *, budget: int, actor: str) -> list[Dispatch]:
+    """Retry children that failed, were cancelled or expired, in one statement (journaled with cause
+    ``parent``): a parent run again, after its own retry, runs again what did not succeed under it; what
+    succeeded keeps its result. Each leaves its parent's counts as any child's retry does."""
+    if not child_ids:
+        return []
+    outcomes = apply_transitions(RETRY, [GoalMove(goal_id=child_id, attempt=None, new_task_id=new_task_id(),
+                                                  details={"reason": "spawned again by its parent"})
+                                         for child_id in child_ids], cause=Cause.PARENT, actor=actor, budget=budget)
+    return [Dispatch(goal_id=o.goal_id, attempt=o.attempt, task_id=o.task_id, kind=o.kind)
+            for o in outcomes if o.applied]
 
 
 def children_of(goal_id: uuid.UUID | str) -> list[ChildOutcome]:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from goals.db import hot_cursor, model_from_row
 from goals.dispatch import Dispatch
-from goals.exceptions import GoalNotFound, GoalValidationError
+from goals.exceptions import ChildOutcomeUsed, GoalNotFound, GoalValidationError
 from goals.ids import new_id, new_task_id
 from goals.models import Attempt, Cause, EventType, Goal, GoalEvent
 from goals.registry import get_executor
@@ -138,6 +138,16 @@ def goal_cancel(*, goal_id: uuid.UUID | str, actor: str = "", reason: str = "", 
     return Goal.objects.get(pk=goal_id)
 
 
+def _refuse_retry(outcome: TransitionOutcome) -> None:
+    """Say why a retry was refused: a child whose parent has gone on, or a goal that is not final."""
+    if outcome.transition.allows(outcome.from_state):
+        parent = Goal.objects.filter(children__pk=outcome.goal_id).values_list("pk", "state").first()
+        if parent is not None:
+            raise ChildOutcomeUsed(goal_id=outcome.goal_id, source=outcome.from_state, attempt=outcome.attempt,
+                                   parent_id=parent[0], parent_state=parent[1])
+    outcome.raise_if_refused()
+
+
 def goal_retry(*, goal_id: uuid.UUID | str, actor: str = "", reason: str = "", cause: str = Cause.API) -> Goal:
     """Run a failed, cancelled or expired goal again as a new attempt, with a fresh attempt budget."""
     with transaction.atomic():
@@ -148,7 +158,9 @@ def goal_retry(*, goal_id: uuid.UUID | str, actor: str = "", reason: str = "", c
         outcome: TransitionOutcome = apply_transition(
             RETRY, goal_id=goal_id, attempt=None, cause=cause, actor=actor, new_task_id=new_task_id(),
             budget=get_executor(kind).max_attempts, details={"reason": reason} if reason else None,
-        ).raise_if_refused()
+        )
+        if not outcome.applied:
+            _refuse_retry(outcome)
         transaction.on_commit(partial(send, Dispatch(goal_id=goal_id, attempt=outcome.attempt,
                                                      task_id=outcome.task_id, kind=kind)))
     return Goal.objects.get(pk=goal_id)

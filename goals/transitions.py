@@ -363,7 +363,7 @@ class GoalMove:
 
 
 def apply_transitions(transition: Transition, moves: list[GoalMove], *, cause: str, actor: str = "",
-                      set_result: bool = False) -> list[TransitionOutcome]:
+                      set_result: bool = False, budget: int | None = None) -> list[TransitionOutcome]:
     """Apply ``transition`` to a set of goals in one statement, each fenced on its own state and attempt
     and journaled as ``apply_transition`` would: for the reconciler, which repairs findings in batches.
 
@@ -372,12 +372,13 @@ def apply_transitions(transition: Transition, moves: list[GoalMove], *, cause: s
     """
     if not moves:
         return []
-    optional = _optional(transition, set_result=set_result, error=any(move.error is not None for move in moves))
+    optional = _optional(transition, set_result=set_result, error=any(move.error is not None for move in moves),
+                         budget=budget is not None)
     items = [_goal_inputs(transition, goal_id=str(move.goal_id), attempt=move.attempt, details=move.details,
                           new_task_id=move.new_task_id, caller_task_id="", result=move.result, error=move.error,
                           closed_outcome=move.closed_outcome) for move in moves]
     params = {**_shared_params(transition, cause=cause, actor=actor, journal_refusal=False),
-              "items": json.dumps(items, default=str)}
+              "items": json.dumps(items, default=str), "budget": budget}
     expected = {str(move.goal_id): move.attempt for move in moves}
     with hot_cursor() as cursor:
         cursor.execute(_statement(transition, optional, many=True), params)

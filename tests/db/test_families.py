@@ -275,3 +275,34 @@ def test_the_reconciler_cancels_an_active_child_of_an_ended_parent_and_expires_a
     assert Goal.objects.get(pk=late.pk).state == GoalState.EXPIRED
     assert Goal.objects.get(pk=child).state == GoalState.CANCELLED
     assert GoalEvent.objects.get(goal_id=child, transition="cancel").cause == Cause.PARENT
+
+
+def test_a_retried_parent_spawning_again_runs_again_only_the_children_that_did_not_succeed():
+    from goals.exceptions import ChildOutcomeUsed
+    from goals.services import goal_retry
+
+    parent, (failed, succeeded) = parent_with_children(2)
+    finish(failed, FAIL, error={"type": "Boom", "message": "x", "traceback": ""})
+    finish(succeeded)
+    wait(parent, policy=WAIT_FOR_ALL)
+    parent.refresh_from_db()
+    apply_transition(START, goal_id=parent.id, attempt=parent.attempt, cause=Cause.EXECUTOR)
+    apply_transition(FAIL, goal_id=parent.id, attempt=parent.attempt, cause=Cause.EXECUTOR,
+                     error={"type": "goals.exceptions.ChildrenFailed", "message": "1 of 2", "traceback": ""})
+    with pytest.raises(ChildOutcomeUsed, match="retry the parent"):
+        goal_retry(goal_id=failed)
+
+    goal_retry(goal_id=parent.id, actor="alice")
+    parent.refresh_from_db()
+    assert (parent.state, parent.fan_ins, parent.continuation, parent.children_final) == (GoalState.PENDING, 0, "", 2)
+    apply_transition(START, goal_id=parent.id, attempt=parent.attempt, cause=Cause.EXECUTOR)
+    again = spawn_children(parent_id=parent.id, attempt=parent.attempt, kind="tests.noop", params_list=[{}, {}],
+                           keys=["k0", "k1"], deadline=None, actor="worker-2")
+    assert again == [failed, succeeded]
+    rerun, kept = Goal.objects.get(pk=failed), Goal.objects.get(pk=succeeded)
+    assert (rerun.state, rerun.attempt, kept.state, kept.attempt) == (GoalState.PENDING, 2, GoalState.SUCCEEDED, 1)
+    retried = GoalEvent.objects.get(goal_id=failed, transition="retry")
+    assert (retried.cause, retried.actor, retried.details["reason"]) == (Cause.PARENT, "worker-2",
+                                                                        "spawned again by its parent")
+    parent.refresh_from_db()
+    assert (parent.children_total, parent.children_final, parent.children_failed) == (2, 1, 0)
