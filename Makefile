@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py --n 2000 --runs 3 --brokers rabbitmq --work noop
 	$(BIN)/python bench/status_reads.py
 	$(BIN)/python bench/bulk_submit.py --n 100000 --loop-n 5000 --runs 3
+	$(BIN)/python bench/fan_in.py --children 10000 --runs 3
 
 # 1M and 10M goals with their journal (about 35 minutes, most of it building; about 25 GB of disk at 10M):
 # the reconciler, the admin's lists, the status read, and pruning 1M goals under load. See bench/README.md.

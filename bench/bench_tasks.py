@@ -1,4 +1,5 @@
-"""The work both stacks run in the throughput benchmark: a no-op, and a no-op that reports progress 10 times.
+"""The work both stacks run in the throughput benchmark: a no-op, and a no-op that reports progress 10 times;
+and for the fan-in benchmark, a parent of many no-op children against a Celery chord of plain no-ops.
 
 goaltrack runs them as executors (``bench.noop``, ``bench.progress``); the plain recipe the tutorials
 teach runs them as ordinary Celery tasks storing their results in django-celery-results, progress
@@ -7,6 +8,7 @@ through ``update_state(state="PROGRESS")``, and a ceiling task that stores nothi
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from celery import shared_task
@@ -47,3 +49,24 @@ def plain_ceiling() -> None:
 def plain_sentinel() -> str:
     """Sent after the ceiling run's no-result tasks: its stored result says the queue has drained."""
     return "done"
+
+
+@executor("bench.fan_out", max_attempts=1, timeout=600)
+def goal_fan_out(ctx: Any, *, children: int) -> Any:
+    """A parent of ``children`` no-op goals, continued by ``bench.fan_in`` once they have all ended."""
+    ctx.spawn_many("bench.noop", [{}] * children)
+    return ctx.wait_for_children(then="bench.fan_in")
+
+
+@executor("bench.fan_in", max_attempts=1, timeout=600)
+def goal_fan_in(ctx: Any, *, children: int) -> dict[str, int]:
+    return {"children": children}
+
+
+@shared_task(name="plain.chord_callback")
+def plain_chord_callback(results: list[Any]) -> int:
+    """The chord's body: appends a line to ``BENCH_CHORD_LOG`` each time it runs (a chord that fired twice
+    shows two)."""
+    with open(os.environ["BENCH_CHORD_LOG"], "a") as log:
+        log.write(f"{len(results)}\n")
+    return len(results)

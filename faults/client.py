@@ -25,7 +25,9 @@ def main() -> None:
     parser.add_argument("--run", required=True)
     parser.add_argument("--n", type=int, required=True)
     parser.add_argument("--first", type=int, default=0, help="number of the first goal in the run")
-    parser.add_argument("--kind", default="faults.effect", choices=["faults.effect", "faults.crash", "faults.hang"])
+    parser.add_argument("--kind", default="faults.effect",
+                        choices=["faults.effect", "faults.crash", "faults.hang", "faults.family"])
+    parser.add_argument("--children", type=int, default=10, help="children of each faults.family goal")
     parser.add_argument("--seconds", type=float, default=0.0, help="how long each faults.effect goal works")
     parser.add_argument("--first-attempt-only", action="store_true", help="work only on the first attempt")
     parser.add_argument("--die-before-publish", type=int, default=0, metavar="K")
@@ -53,6 +55,8 @@ def main() -> None:
         params = {"run": args.run, "i": i}
         if args.kind == "faults.effect":
             params.update(seconds=args.seconds, first_attempt_only=args.first_attempt_only)
+        elif args.kind == "faults.family":
+            params.update(children=args.children, seconds=args.seconds)
         submit(args.kind, params)
     sender.stop()
     print(f"submitted {args.n}", flush=True)

@@ -55,3 +55,15 @@ def hang(ctx: ExecutionContext, **labels: object) -> None:
             time.sleep(0.1)
         except SoftTimeLimitExceeded:  # swallowed on purpose: only the hard limit stops it
             continue
+
+
+@executor("faults.family", max_attempts=MAX_ATTEMPTS, timeout=60, heartbeat_timeout=HEARTBEAT_TIMEOUT, queue=QUEUE)
+def family(ctx: ExecutionContext, *, children: int, seconds: float = 0.0, **labels: object) -> dict[str, object]:
+    """A parent: ``children`` goals of ``faults.effect`` (fail fast), then, as its own continuation, its
+    effect, made once: a parent fanned in twice would reach it twice."""
+    if not ctx.resumed:
+        ctx.spawn_many("faults.effect", [{**labels, "i": f"{labels.get('i')}.{n}", "seconds": seconds,
+                                          "first_attempt_only": True} for n in range(children)],
+                       keys=[str(n) for n in range(children)])
+        return ctx.wait_for_children(then="faults.family")
+    return {"made": record_effect(ctx, "write"), "children": len(ctx.children())}

@@ -31,6 +31,7 @@ from faults.common import (
 )
 from faults.concurrency import beat_storm
 from faults.expiry import expired_results
+from faults.families import families
 from faults.load import load
 from faults.outages import broker_down_at_submit, broker_restart, database_down
 from faults.poison import poison_input
@@ -195,6 +196,8 @@ SCENARIOS: dict[str, Scenario] = {
     "expired-results": Scenario(expired_results, full={"n": 500, "expiry": 60.0},
                                 short={"n": 20, "expiry": 2.0, "timeout": 120}),
     "late-callbacks": Scenario(late_callbacks, full={"examples": 10_000}, short={"examples": 150}),
+    "families": Scenario(families, full={"parents": 100, "children": 100, "kill_every": 2.0},
+                         short={"parents": 4, "children": 5, "kill_every": 0.7, "seconds": 0.3, "timeout": 180}),
     "load": Scenario(load, full={"clients": 50, "seconds": 120.0},
                      short={"clients": 8, "seconds": 8.0, "timeout": 120}),
 }

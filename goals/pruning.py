@@ -44,8 +44,10 @@ def _delete_goals_statement() -> str:
     goal_t, attempt_t, event_t = Goal._meta.db_table, Attempt._meta.db_table, GoalEvent._meta.db_table
     return f"""
     WITH doomed AS (
-        SELECT id FROM {goal_t}
+        SELECT id FROM {goal_t} g
          WHERE finished_at < %(cutoff)s  -- only final goals have finished
+           -- A parent goes once its children have (a later batch): its row is what they refer to.
+           AND NOT EXISTS (SELECT FROM {goal_t} c WHERE c.parent_id = g.id)
          ORDER BY finished_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
     ),
     events AS (DELETE FROM {event_t} WHERE goal_id IN (SELECT id FROM doomed)),
@@ -83,7 +85,8 @@ def prune(*, cutoff: datetime, batch_size: int = 1000) -> PruneCounts:
                 cursor.execute(statement, {"cutoff": cutoff, "limit": batch_size})
                 deleted = cursor.rowcount
             setattr(counts, attribute, getattr(counts, attribute) + deleted)
-            if deleted < batch_size:
+            # Until a batch finds nothing: a short batch may have left parents whose children it deleted.
+            if deleted == 0:
                 break
     return counts
 

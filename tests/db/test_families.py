@@ -306,3 +306,56 @@ def test_a_retried_parent_spawning_again_runs_again_only_the_children_that_did_n
                                                                         "spawned again by its parent")
     parent.refresh_from_db()
     assert (parent.children_total, parent.children_final, parent.children_failed) == (2, 1, 0)
+
+
+def test_a_childs_deadline_is_no_later_than_its_parents_and_its_owner_is_the_parents():
+    from datetime import timedelta
+
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    alice = User.objects.create_user("alice")
+    soon = timezone.now() + timedelta(minutes=5)
+    parent = make_goal(state=GoalState.RUNNING, owner=alice, deadline=soon)
+    early, late, unbounded = spawn_children(
+        parent_id=parent.id, attempt=1, kind="tests.noop", params_list=[{}], keys=["early"], actor="w",
+        deadline=soon - timedelta(minutes=1)) + spawn_children(
+        parent_id=parent.id, attempt=1, kind="tests.noop", params_list=[{}], keys=["late"], actor="w",
+        deadline=soon + timedelta(hours=1)) + spawn_children(
+        parent_id=parent.id, attempt=1, kind="tests.noop", params_list=[{}], keys=["none"], actor="w", deadline=None)
+    deadlines = dict(Goal.objects.filter(parent=parent).values_list("pk", "deadline"))
+    assert deadlines == {early: soon - timedelta(minutes=1), late: soon, unbounded: soon}
+    assert set(Goal.objects.filter(parent=parent).values_list("owner", flat=True)) == {alice.pk}
+
+
+def test_counting_a_child_in_its_waiting_parent_is_a_hot_update_of_the_parent():
+    from tests.db.test_hot_updates import hot_updates_in_this_transaction
+
+    parent, (child, _sibling) = parent_with_children(2)
+    wait(parent)
+    apply_transition(START, goal_id=child, attempt=1, cause=Cause.EXECUTOR)
+    table = Goal._meta.db_table
+    updates, hot = hot_updates_in_this_transaction(table)
+    apply_transition(SUCCEED, goal_id=child, attempt=1, cause=Cause.EXECUTOR).raise_if_refused()
+    assert Goal.objects.get(pk=parent.pk).children_final == 1, "counted, not fanned in: a sibling is active"
+    assert hot_updates_in_this_transaction(table) == (updates + 2, hot + 1), (
+        "the child's own final move touches the indexes of final goals; its parent's count touches none")
+
+
+def test_pruning_takes_a_family_children_first_whatever_the_batches():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from goals.pruning import prune
+
+    top, (middle, leaf) = parent_with_children(2, kind="tests.count")
+    apply_transition(START, goal_id=middle, attempt=1, cause=Cause.EXECUTOR)
+    parent_with_children(3, parent=Goal.objects.get(pk=middle))
+    goal_cancel(goal_id=top.id)
+    Goal.objects.filter(finished_at__isnull=False).update(finished_at=timezone.now() - timedelta(days=40))
+    kept = make_goal(state=GoalState.SUCCEEDED)
+    counts = prune(cutoff=timezone.now() - timedelta(days=30), batch_size=2)
+    assert counts.goals == 1 + 2 + 3
+    assert list(Goal.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert leaf not in set(Goal.objects.values_list("pk", flat=True))

@@ -36,6 +36,7 @@ FAULT_HAPPENED = {
     "expired-results": lambda figures: figures["result rows before cleanup"] > 0 and figures["after"] == 0,
     "late-callbacks": lambda figures: figures["examples"] >= 100,
     "load": lambda figures: figures["goals accepted"] > 0 and figures["status polls"] > 0,
+    "families": lambda figures: figures["pool children killed"] > 0 and figures["copies published"] > 0,
 }
 
 
