@@ -45,7 +45,7 @@ def goaltrack_run(n: int, app: Any, logs: Path, queue: str) -> dict[str, Any]:
 
     clear_tables()
     connections.close_all()
-    worker = Worker("config.settings.base", os.environ["CELERY_BROKER_URL"], queue, tempfile.mkdtemp(),
+    worker = Worker("settings_fan_in", os.environ["CELERY_BROKER_URL"], queue, tempfile.mkdtemp(),
                     logs / "goaltrack.log")
     try:
         worker.wait_ready(app)
@@ -105,7 +105,7 @@ def main() -> None:
     admin_sql(f"CREATE DATABASE {BENCH_DB}")
     queue = f"bench-{os.getpid()}"
     logs = Path(tempfile.mkdtemp(prefix="bench-fan-in-"))
-    os.environ.update(DATABASE_URL=server_url(BENCH_DB), DJANGO_SETTINGS_MODULE="config.settings.base",
+    os.environ.update(DATABASE_URL=server_url(BENCH_DB), DJANGO_SETTINGS_MODULE="settings_fan_in",
                       GOALS_LOG_LEVEL="WARNING", GOALS_TASK_QUEUE=queue, BENCH_CHORD_LOG=str(logs / "callbacks"),
                       CELERY_BROKER_URL=os.environ.get("CELERY_BROKER_URL", BROKERS["redis"]))
     sys.path[:0] = [str(ROOT), str(ROOT / "bench")]

@@ -124,3 +124,12 @@ def family_merge(ctx, **params):
     """A continuation: what the parent's children ended as."""
     return {"resumed": ctx.resumed, "fan_ins": ctx.fan_ins,
             "children": {child.key: [child.state, child.result] for child in ctx.children()}}
+
+
+@executor("tests.two_rounds", max_attempts=1, timeout=30)
+def two_rounds(ctx):
+    """Children in two rounds: its own continuation spawns the second, and the third run counts them."""
+    if ctx.fan_ins < 2:
+        ctx.spawn_many("tests.count", [{"to": 1}] * 2)
+        return ctx.wait_for_children(then=ctx.kind)
+    return {"children": sorted(child.key for child in ctx.children())}

@@ -69,3 +69,10 @@ def test_a_tolerant_parent_succeeds_with_one_failed_child_and_one_that_waits_for
     assert sorted(children.values_list("state", flat=True)) == ["failed", "succeeded", "succeeded"]
     if state == GoalState.SUCCEEDED:
         assert parent.result == {"children": {"total": 3, "succeeded": 2, "failed": 1}}
+
+
+def test_a_continuation_may_spawn_another_round_of_children(worker):
+    goal = wait_final(submit("tests.two_rounds").id, worker=worker)
+    assert goal.state == GoalState.SUCCEEDED
+    assert goal.result == {"children": ["0.0", "0.1", "1.0", "1.1"]}
+    assert (goal.fan_ins, goal.children_total, goal.children_final) == (2, 4, 4)
