@@ -28,7 +28,8 @@ from goals.exceptions import (
     GoalValidationError,
     TransitionNotAllowed,
 )
-from goals.families import FAIL_FAST, WAIT_FOR_ALL, ChildOutcome, ChildPolicy, tolerate
+from goals.families import ChildOutcome
+from goals.family_policy import FAIL_FAST, WAIT_FOR_ALL, ChildPolicy, tolerate
 from goals.models import Cause, Goal
 from goals.registry import executor
 from goals.services import goal_cancel, goal_retry, goal_submit

@@ -16,6 +16,7 @@ from django.db import InterfaceError, OperationalError, connection
 from goals import families
 from goals.db import hot_cursor
 from goals.exceptions import GoalNoLongerRunning, UnknownExecutor
+from goals.family_policy import FAIL_FAST, ChildPolicy
 from goals.models import Goal
 from goals.registry import get_executor
 from goals.states import GoalState
@@ -83,7 +84,7 @@ class ExecutionContext:
         return ids
 
     def wait_for_children(self, *, then: str | None = None,
-                          policy: families.ChildPolicy = families.FAIL_FAST) -> families.WaitForChildren:
+                          policy: ChildPolicy = FAIL_FAST) -> families.WaitForChildren:
         """Hand back control until the children's outcome is known; return what this returns.
 
         Then the goal's next attempt runs the executor ``then`` names (``ctx.children()`` gives it the

@@ -44,37 +44,13 @@ from django.db import connection, transaction
 from goals.bulk import BATCH_SIZE, checked_items, items_document
 from goals.dispatch import Dispatch
 from goals.exceptions import ChildrenFailed, GoalNoLongerRunning, GoalValidationError
+from goals.family_policy import ChildPolicy
 from goals.ids import new_task_id
 from goals.models import Cause, Goal
 from goals.sender import send_many
 from goals.services import first_rows_sql, validate_options
 from goals.states import RETRY, RETRYABLE_STATES, GoalState
 from goals.transitions import Family, GoalMove, TransitionOutcome, apply_transitions
-
-
-@dataclass(frozen=True)
-class ChildPolicy:
-    """How many failed children a parent tolerates before it fails; None waits for all of them."""
-
-    failures_allowed: int | None
-
-    def __str__(self) -> str:
-        if self.failures_allowed is None:
-            return "wait for all"
-        return "fail fast" if self.failures_allowed == 0 else f"tolerate {self.failures_allowed} failed"
-
-
-FAIL_FAST = ChildPolicy(0)
-"""The first failed child fails the parent, and the parent's end cancels the children still active."""
-WAIT_FOR_ALL = ChildPolicy(None)
-"""Every child ends first. The continuation then decides; without one, any failed child fails the parent."""
-
-
-def tolerate(failures: int) -> ChildPolicy:
-    """Up to ``failures`` failed children are tolerated; one more fails the parent (as ``FAIL_FAST``)."""
-    if not isinstance(failures, int) or failures < 0:
-        raise ValueError("tolerate() takes a number of failed children, 0 or more")
-    return ChildPolicy(failures)
 
 
 @dataclass(frozen=True)
@@ -260,12 +236,6 @@ def continue_after_children(goal_id: uuid.UUID | str, family: Family, continuati
     if family.failed and not tolerated:
         raise children_failed(goal_id, family)
     return aggregate(family)
-
-
-def whole_progress(total: int, final: int, running_share: float = 0.0) -> float:
-    """How far a parent's children have come, 0 to 1: the final ones, plus the share of the active ones'
-    own progress (each at most one child)."""
-    return min(1.0, (final + running_share) / total) if total else 0.0
 
 
 def send_fanned_in(outcomes: Sequence[TransitionOutcome]) -> None:

@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 
 from goals import callbacks
 from goals.exceptions import GoalNoLongerRunning, GoalValidationError
-from goals.families import FAIL_FAST, WAIT_FOR_ALL, WaitForChildren, spawn_children, tolerate
+from goals.families import WaitForChildren, spawn_children
+from goals.family_policy import FAIL_FAST, WAIT_FOR_ALL, tolerate
 from goals.models import AttemptOutcome, Cause, EventType, Goal, GoalEvent
 from goals.services import goal_cancel
 from goals.states import CANCEL, FAIL, RETRY, START, SUCCEED, GoalState

@@ -49,7 +49,7 @@ def last_line_of(output: str, kind: str) -> str:
 def test_demo_runs_on_embedded_servers_and_stops_cleanly_on_sigterm(tmp_path):
     """SIGTERM (or Ctrl-C) while the slow goal runs: the worker's warm shutdown lets it finish, and
     nothing the demo started outlives it."""
-    demo = start_demo(tmp_path, "--port", str(free_port()), "--slow-rows", "150")
+    demo = start_demo(tmp_path, "--port", str(free_port()), "--slow-rows", "400")
     try:
         deadline = time.monotonic() + 300
         output = ""
@@ -77,6 +77,8 @@ def test_demo_runs_on_embedded_servers_and_stops_cleanly_on_sigterm(tmp_path):
     assert any("demo.flaky_sync" in line and " failed " in line and "attempt 3/3" in line for line in lines)
     assert "running goals finish first" in output
     assert " succeeded  (at stop)" in last_line_of(output, "demo.slow_export"), "the goal in flight finished"
+    assert any("demo.monthly_report" in line and " waiting " in line and "/20" in line for line in lines), (
+        "the monthly report waits for its 20 accounts")
     assert "WorkerLostError" not in output
     # The terminal keeps the demo's own lines: the servers' output is in the log files it names.
     logs = tmp_path / "local" / "logs"
