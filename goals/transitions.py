@@ -109,13 +109,6 @@ class Family:
         allowed = self.total if self.failures_allowed is None else self.failures_allowed
         return self.final >= self.total or self.failed > allowed
 
-    @property
-    def too_many_failed(self) -> bool:
-        """More failed than tolerated; waiting for all of them, any failure once all are final."""
-        if self.failures_allowed is None:
-            return self.final >= self.total and self.failed > 0
-        return self.failed > self.failures_allowed
-
 
 @dataclass(frozen=True)
 class FannedIn:
