@@ -102,6 +102,12 @@ class Family:
     final: int
     failed: int
     failures_allowed: int | None
+    has_parent: bool
+
+    @property
+    def alone(self) -> bool:
+        """No parent and no children: its moves need none of the family's parts (``apply_transition``)."""
+        return not self.has_parent and not self.total
 
     @property
     def outcome_known(self) -> bool:
@@ -232,12 +238,16 @@ def _statement(transition: Transition, optional: frozenset[str], many: bool = Fa
     params = "g.params::text AS params" if transition is START else "NULL::text AS params"
     outcome = ", g.result, g.error" if "finish_results" in optional else ""
     # What the executor (starting) and the worker (handing back) need to know of the goal's children.
-    family = ("json_build_array(g.fan_ins, g.continuation, g.children_total, g.children_final, g.children_failed,"
-              " g.child_failures_allowed)::text" if transition in (START, WAIT) else "NULL::text")
+    family_row = ("json_build_array(g.fan_ins, g.continuation, g.children_total, g.children_final, g.children_failed,"
+                  " g.child_failures_allowed, g.parent_id IS NOT NULL)::text" if transition in (START, WAIT)
+                  else "NULL::text")
     # synchronous_commit is read when the statement's transaction commits: set here, it applies to it.
     relaxed = ", (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed" \
         if transition.asynchronous_commit else ""
-    counts, ends = family_sql.touches_parent(transition), transition.target in FINAL_STATES
+    # ``alone``: the caller knows the goal has no parent and no children, and the family's parts (empty
+    # for such a goal, but each still run) are left out of the hot path.
+    family = "alone" not in optional
+    counts, ends = family and family_sql.touches_parent(transition), family and transition.target in FINAL_STATES
     family_ctes = family_sql.counting(transition) if counts else ""
     if ends:
         family_ctes += family_sql.cascade(results="finish_results" in optional)
@@ -245,7 +255,7 @@ def _statement(transition: Transition, optional: frozenset[str], many: bool = Fa
     fanned = ("LEFT JOIN counted fan ON fan.id = moved.parent_id AND fan.fires" if ends else
               "LEFT JOIN (SELECT NULL::uuid AS id, NULL::integer AS attempt, NULL::text AS task_id, NULL::text AS kind,"
               " NULL::text AS continuation) fan ON false")
-    family_journal = family_sql.journal_rows(transition)
+    family_journal = family_sql.journal_rows(transition) if ends else ""
     return f"""
     WITH {"RECURSIVE " if ends else ""}{family_sql.parents_lock(many) if counts else ""}old AS (
         {_inputs(many, after_parents=counts)}
@@ -255,8 +265,8 @@ def _statement(transition: Transition, optional: frozenset[str], many: bool = Fa
           FROM old
          WHERE g.id = old.id AND old.state = ANY(%(sources)s)
            AND (old.want_attempt IS NULL OR old.attempt = old.want_attempt){guard}
-     RETURNING g.id, g.state, g.attempt, g.max_attempts, g.task_id, g.parent_id, g.children_total, {family} AS family,
-               {params}{outcome}
+     RETURNING g.id, g.state, g.attempt, g.max_attempts, g.task_id, g.parent_id, g.children_total,
+               {family_row} AS family, {params}{outcome}
     ),{"".join(attempt_sql)}{family_ctes}
     journal AS (
         INSERT INTO {event_t}
@@ -300,6 +310,7 @@ def apply_transition(
     result_row: dict[str, Any] | None = None,
     failures_allowed: int | None = None,
     continuation: str = "",
+    alone: bool = False,
 ) -> TransitionOutcome:
     """Move goal ``goal_id`` by ``transition`` if it is in a source state at attempt ``attempt``.
 
@@ -311,10 +322,12 @@ def apply_transition(
     ``journal_refusal`` writes an ``ignored`` event when refused (for callbacks: a late or duplicate
     callback is recorded, never applied). ``result_row`` (see ``goals.results``) is the task's
     django-celery-results row, written by the same statement if the transition applies.
-    ``failures_allowed`` and ``continuation`` are what ``wait`` records of the goal's policy.
+    ``failures_allowed`` and ``continuation`` are what ``wait`` records of the goal's policy. ``alone``
+    says the goal has no parent and no children (the worker knows, from what its start read and what its
+    attempt spawned): the statement then leaves out the family's parts.
     """
     optional = _optional(transition, set_result=set_result, error=error is not None, progress=progress is not None,
-                         budget=budget is not None, result_row=result_row is not None)
+                         budget=budget is not None, result_row=result_row is not None, alone=alone)
     current, total, message = progress or (0, None, "")
     inputs = _goal_inputs(transition, goal_id=goal_id, attempt=attempt, details=details, new_task_id=new_task_id,
                           caller_task_id=caller_task_id, result=result, error=error, closed_outcome=closed_outcome)
@@ -380,10 +393,11 @@ def apply_transitions(transition: Transition, moves: list[GoalMove], *, cause: s
 
 
 def _optional(transition: Transition, *, set_result: bool = False, error: bool = False, progress: bool = False,
-              budget: bool = False, result_row: bool = False) -> frozenset[str]:
+              budget: bool = False, result_row: bool = False, alone: bool = False) -> frozenset[str]:
     """The optional parts of the statement a call asks for. A move to a final state also ends the result
     rows of every task id the goal had (``goals.results.finish_sql``), when results are in the database."""
     parts = {"result": set_result, "error": error, "progress": progress, "budget": budget, "result_row": result_row,
+             "alone": alone,
              "finish_results": transition.target in FINAL_STATES and goal_results_in_database()}
     return frozenset(name for name, wanted in parts.items() if wanted)
 

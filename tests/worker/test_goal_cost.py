@@ -38,6 +38,7 @@ def test_goal_life_statement_count(worker):
     # The succeed transition writes the django-celery-results row itself (goals.results).
     assert kinds == ["transition"] + ["progress"] * 10 + ["transition"], kinds
     assert "django_celery_results_taskresult" in on_worker[-1]["sql"]
+    assert "parents AS (" not in on_worker[-1]["sql"], "a goal with no parent and no children: no family parts"
     # submit (1 INSERT CTE) and enqueue (1 transition) on the submitting side.
     assert len(submitted) == 2
     assert len(on_worker) + len(submitted) == 14
