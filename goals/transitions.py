@@ -285,7 +285,7 @@ def _statement(transition: Transition, optional: frozenset[str], many: bool = Fa
     SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(moved.attempt, old.attempt),
            COALESCE(moved.max_attempts, old.max_attempts), COALESCE(moved.task_id, old.task_id),
            moved.params, moved.id IS NOT NULL, moved.family,
-           fan.id, fan.attempt, fan.task_id, COALESCE(NULLIF(fan.continuation, ''), fan.kind)
+           fan.id, fan.attempt, fan.task_id, {family_sql.run_kind('fan')}
       FROM old LEFT JOIN moved ON moved.id = old.id {fanned}{relaxed}
     """
 
