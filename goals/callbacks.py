@@ -13,13 +13,12 @@ from typing import Any
 from django.db import transaction
 
 from goals.attempt_rules import after_loss, out_of_attempts
-from goals.dispatch import Dispatch, goal_dispatch
 from goals.exceptions import GoalBehindMessage, GoalNotFound
-from goals.families import WaitForChildren, send_fanned_in
+from goals.families import WaitForChildren
 from goals.ids import new_task_id
 from goals.models import AttemptOutcome, Cause
+from goals.moves import move
 from goals.review import goal_flag_for_review
-from goals.sender import send
 from goals.states import FAIL, FAN_IN, REDISPATCH, SCHEDULE_RETRY, START, SUCCEED, WAIT, GoalState
 from goals.transitions import TransitionOutcome, apply_transition
 
@@ -65,13 +64,13 @@ def attempt_started(*, goal_id: str, attempt: int, task_id: str, worker: str,
 def _recover_lost_attempt(outcome: TransitionOutcome, *, task_id: str, worker: str) -> None:
     goal_id, attempt = outcome.goal_id, outcome.attempt
     lost = {"type": "WorkerLost", "message": f"the worker running attempt {attempt} died", "traceback": ""}
-    verdict = after_loss(outcome.kind, attempt=attempt, max_attempts=outcome.max_attempts, started=True)
+    # Judged by the executor that ran the lost attempt (a continuation's own), as the reconciler judges it.
+    verdict = after_loss(outcome.run_kind, attempt=attempt, max_attempts=outcome.max_attempts, started=True)
     if verdict.runs_again:
-        resent = apply_transition(REDISPATCH, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
-                                  new_task_id=new_task_id(), error=lost, caller_task_id=task_id,
-                                  closed_outcome=AttemptOutcome.WORKER_LOST, details={"reason": "redelivered"})
+        resent = move(REDISPATCH, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
+                      new_task_id=new_task_id(), error=lost, caller_task_id=task_id,
+                      closed_outcome=AttemptOutcome.WORKER_LOST, details={"reason": "redelivered"})
         if resent.applied:
-            goal_dispatch(goal_id=goal_id, attempt=resent.attempt, task_id=resent.task_id, kind=resent.kind)
             return
         if not resent.budget_exhausted:
             return  # moved on meanwhile: whoever moved it owns it now
@@ -86,10 +85,8 @@ def _fail_lost_attempt(outcome: TransitionOutcome, *, task_id: str, worker: str,
     flagged for review")."""
     error = {**lost, "message": f"{lost['message']}; {reason}"}
     with transaction.atomic():
-        failed = apply_transition(FAIL, goal_id=outcome.goal_id, attempt=outcome.attempt, cause=Cause.EXECUTOR,
-                                  actor=worker, error=error, closed_outcome=AttemptOutcome.WORKER_LOST,
-                                  caller_task_id=task_id)
-        send_fanned_in([failed])
+        failed = move(FAIL, goal_id=outcome.goal_id, attempt=outcome.attempt, cause=Cause.EXECUTOR, actor=worker,
+                      error=error, closed_outcome=AttemptOutcome.WORKER_LOST, caller_task_id=task_id)
         if failed.applied:
             goal_flag_for_review(goal_id=outcome.goal_id, state=GoalState.FAILED, attempt=failed.attempt,
                                  reason=f"{LOST_WORKER_FINDING}: {reason}", cause=Cause.EXECUTOR, actor=worker,
@@ -99,13 +96,12 @@ def _fail_lost_attempt(outcome: TransitionOutcome, *, task_id: str, worker: str,
 def _finish(transition_kwargs: dict[str, Any]) -> None:
     """Apply a finishing transition; a refusal is journaled by the statement and logged here."""
     try:
-        outcome = apply_transition(cause=Cause.EXECUTOR, journal_refusal=True, **transition_kwargs)
+        outcome = move(cause=Cause.EXECUTOR, journal_refusal=True, **transition_kwargs)
     except GoalNotFound:
         logger.warning("callback for goal %s, which does not exist (pruned?)", transition_kwargs["goal_id"])
         return
     if not outcome.applied:
         _log_refused(outcome, transition_kwargs["caller_task_id"])
-    send_fanned_in([outcome])
 
 
 def attempt_waiting(*, goal_id: str, attempt: int, task_id: str, worker: str, wait: WaitForChildren,
@@ -114,9 +110,9 @@ def attempt_waiting(*, goal_id: str, attempt: int, task_id: str, worker: str, wa
     policy and continuation it gave and a fresh budget of ``budget`` attempts for what follows. If its
     children's outcome is known already (they all ended while it was still running), it fans in now."""
     try:
-        outcome = apply_transition(WAIT, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
-                                   caller_task_id=task_id, journal_refusal=True, budget=budget,
-                                   failures_allowed=wait.policy.failures_allowed, continuation=wait.then)
+        outcome = move(WAIT, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
+                       caller_task_id=task_id, journal_refusal=True, budget=budget,
+                       failures_allowed=wait.policy.failures_allowed, continuation=wait.then)
     except GoalNotFound:
         logger.warning("callback for goal %s, which does not exist (pruned?)", goal_id)
         return
@@ -126,11 +122,8 @@ def attempt_waiting(*, goal_id: str, attempt: int, task_id: str, worker: str, wa
     if outcome.family is None or not outcome.family.outcome_known:
         return  # the last child's final transition fans it in
     # Fenced on waiting at this attempt: if a child's final transition fanned it in meanwhile, refused.
-    fanned = apply_transition(FAN_IN, goal_id=goal_id, attempt=outcome.attempt, cause=Cause.EXECUTOR, actor=worker,
-                              new_task_id=new_task_id(), details={"children_final": outcome.family.final})
-    if fanned.applied:
-        send(Dispatch(goal_id=goal_id, attempt=fanned.attempt, task_id=fanned.task_id,
-                      kind=wait.then or outcome.kind))
+    move(FAN_IN, goal_id=goal_id, attempt=outcome.attempt, cause=Cause.EXECUTOR, actor=worker,
+         new_task_id=new_task_id(), details={"children_final": outcome.family.final})
 
 
 # ``result_row`` below is the task's django-celery-results row (``goals.results``), written by the same

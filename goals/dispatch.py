@@ -13,7 +13,6 @@ import socket
 import uuid
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
 from typing import Any
 
 from celery import current_app
@@ -25,7 +24,7 @@ from goals.registry import get_executor
 from goals.results import goal_results_in_database
 from goals.states import ENQUEUE
 from goals.task_names import EXECUTE_TASK
-from goals.transitions import GoalMove, apply_transitions
+from goals.transitions import Dispatch, GoalMove, apply_transitions
 
 logger = logging.getLogger(__name__)
 
@@ -33,16 +32,6 @@ logger = logging.getLogger(__name__)
 def process_name() -> str:
     """``host:pid`` of this process, the actor of what it does on its own behalf."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-@dataclass(frozen=True)
-class Dispatch:
-    """One attempt of a committed goal to publish."""
-
-    goal_id: uuid.UUID | str
-    attempt: int
-    task_id: str
-    kind: str
 
 
 def _publish(dispatch: Dispatch, *, producer: Any = None) -> None:

@@ -20,7 +20,7 @@ policy tolerates) it moves the parent on, ``waiting`` to ``pending`` at a new at
 statement (``goals.family_sql``). The parent's row lock orders two children finishing at once, and the
 move is fenced on ``waiting`` like any transition: duplicate callbacks, repairs and races can neither
 fire it twice nor miss it. Whoever made the child final sends the parent's new attempt
-(``send_fanned_in``); lost on the way, the parent stays ``pending`` and the reconciler sends it.
+(``goals.moves``); lost on the way, the parent stays ``pending`` and the reconciler sends it.
 
 That attempt runs the continuation (``then=``, any registered executor, called with the parent's
 params), or finishes with the children's aggregate: succeeded with their counts as its result, or
@@ -47,10 +47,11 @@ from goals.exceptions import ChildrenFailed, GoalNoLongerRunning, GoalValidation
 from goals.family_policy import ChildPolicy
 from goals.ids import new_task_id
 from goals.models import Cause, Goal
+from goals.moves import move_many
 from goals.sender import send_many
 from goals.services import first_rows_sql, validate_options
 from goals.states import RETRY, RETRYABLE_STATES, GoalState
-from goals.transitions import Family, GoalMove, TransitionOutcome, apply_transitions
+from goals.transitions import Family, GoalMove
 
 
 @dataclass(frozen=True)
@@ -150,9 +151,8 @@ def spawn_children(*, parent_id: uuid.UUID | str, attempt: int, kind: str, param
                 if offset not in not_inserted:
                     ids[start + offset] = child_id
                     sent.append(Dispatch(goal_id=child_id, attempt=1, task_id=task_id, kind=kind))
-        again = _existing_children(parent_id, kind, checked, keys, ids)
-        sent += _run_again(again, budget=spec.max_attempts, actor=actor)
         transaction.on_commit(partial(send_many, sent))
+        _run_again(_existing_children(parent_id, kind, checked, keys, ids), budget=spec.max_attempts, actor=actor)
     return [child_id for child_id in ids if child_id is not None]
 
 
@@ -182,17 +182,15 @@ def _existing_children(parent_id: uuid.UUID | str, kind: str, checked: list[tupl
     return list(again)
 
 
-def _run_again(child_ids: list[uuid.UUID], *, budget: int, actor: str) -> list[Dispatch]:
+def _run_again(child_ids: list[uuid.UUID], *, budget: int, actor: str) -> None:
     """Retry children that failed, were cancelled or expired, in one statement (journaled with cause
-    ``parent``): a parent run again, after its own retry, runs again what did not succeed under it; what
-    succeeded keeps its result. Each leaves its parent's counts as any child's retry does."""
-    if not child_ids:
-        return []
-    outcomes = apply_transitions(RETRY, [GoalMove(goal_id=child_id, attempt=None, new_task_id=new_task_id(),
-                                                  details={"reason": "spawned again by its parent"})
-                                         for child_id in child_ids], cause=Cause.PARENT, actor=actor, budget=budget)
-    return [Dispatch(goal_id=o.goal_id, attempt=o.attempt, task_id=o.task_id, kind=o.kind)
-            for o in outcomes if o.applied]
+    ``parent``), sent once the transaction commits: a parent run again, after its own retry, runs again
+    what did not succeed under it; what succeeded keeps its result. Each leaves its parent's counts as any
+    child's retry does."""
+    if child_ids:
+        move_many(RETRY, [GoalMove(goal_id=child_id, attempt=None, new_task_id=new_task_id(),
+                                   details={"reason": "spawned again by its parent"}) for child_id in child_ids],
+                  cause=Cause.PARENT, actor=actor, budget=budget)
 
 
 def children_of(goal_id: uuid.UUID | str) -> list[ChildOutcome]:
@@ -236,12 +234,3 @@ def continue_after_children(goal_id: uuid.UUID | str, family: Family, continuati
     if family.failed and not tolerated:
         raise children_failed(goal_id, family)
     return aggregate(family)
-
-
-def send_fanned_in(outcomes: Sequence[TransitionOutcome]) -> None:
-    """Send the new attempts of the parents these moves fanned in, once the transaction commits."""
-    dispatches = {str(o.fanned_in.goal_id): Dispatch(goal_id=o.fanned_in.goal_id, attempt=o.fanned_in.attempt,
-                                                     task_id=o.fanned_in.task_id, kind=o.fanned_in.kind)
-                  for o in outcomes if o.fanned_in is not None}
-    if dispatches:
-        transaction.on_commit(partial(send_many, list(dispatches.values())))

@@ -33,9 +33,8 @@ FAN_IN_SETS = ("queued_at = NULL", "started_at = NULL", "heartbeat_at = NULL", "
 
 
 def run_kind(goal: str) -> str:
-    """SQL: the executor that runs the goal's current (or, waiting, next) attempt: its continuation's,
-    once it handed back with one, else its own (``wait`` sets the continuation, ``retry`` clears it)."""
-    return f"COALESCE(NULLIF({goal}.continuation, ''), {goal}.kind)"
+    """SQL: the executor that runs the goal's current (or, waiting, next) attempt (``goals.run_kind``)."""
+    return f"goals_run_kind({goal}.kind, {goal}.continuation)"
 
 
 def touches_parent(transition: Transition) -> bool:

@@ -1,4 +1,5 @@
-"""When a running attempt is stale: its heartbeat is older than its kind's ``heartbeat_timeout``.
+"""When a running attempt is stale: its heartbeat is older than the ``heartbeat_timeout`` of the executor
+running it (its continuation's, once it handed back with one: ``goals.run_kind``).
 
 The one definition of "stale". ``Goal.objects.stale()`` (and through it the admin's "stale" filter)
 reads it as a ``Q``; the reconciler's classifying statement, which binds every kind's timeout as one
@@ -28,14 +29,15 @@ def heartbeat_timeout(kind: str) -> float:
 
 
 def silent_q(now: datetime) -> Q:
-    """Goals whose heartbeat at ``now`` is older than their kind's timeout (one range per kind, so each
-    arm can use an index on the heartbeat)."""
+    """Goals whose heartbeat at ``now`` is older than the timeout of the executor running their attempt
+    (``goals.run_kind``: a continuation's own), one range per kind. The queryset must alias
+    ``run_kind=RunKind()``."""
     kinds = registered_kinds()
     condition = Q()
     for kind in kinds:
-        condition |= Q(kind=kind, heartbeat_at__lt=now - timedelta(seconds=heartbeat_timeout(kind)))
+        condition |= Q(run_kind=kind, heartbeat_at__lt=now - timedelta(seconds=heartbeat_timeout(kind)))
     default = now - timedelta(seconds=goal_settings().default_heartbeat_timeout)
-    return condition | (~Q(kind__in=kinds) & Q(heartbeat_at__lt=default))
+    return condition | (~Q(run_kind__in=kinds) & Q(heartbeat_at__lt=default))
 
 
 def silent_sql(alias: str, kind_index: str) -> str:

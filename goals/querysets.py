@@ -16,6 +16,7 @@ from django.db import models
 from django.utils import timezone
 
 from goals.heartbeats import silent_q
+from goals.run_kind import RunKind
 from goals.states import ACTIVE_STATES, FINAL_STATES, GoalState
 
 ACTIVE_VALUES: tuple[str, ...] = tuple(sorted(ACTIVE_STATES))
@@ -51,20 +52,15 @@ class GoalQuerySet(models.QuerySet):
         return self.filter(ACTIVE_Q, state=state)
 
     def stale(self, *, now: datetime | None = None) -> GoalQuerySet:
-        """Running goals whose heartbeat is older than their kind's ``heartbeat_timeout``: their worker
-        may be dead (``goals.heartbeats``, the reconciler's ``stalled`` too)."""
-        return self.filter(ACTIVE_Q, silent_q(now or timezone.now()), state=GoalState.RUNNING)
+        """Running goals whose heartbeat is older than the ``heartbeat_timeout`` of the executor running
+        them: their worker may be dead (``goals.heartbeats``, the reconciler's ``stalled`` too)."""
+        return self.alias(run_kind=RunKind()).filter(ACTIVE_Q, silent_q(now or timezone.now()),
+                                                     state=GoalState.RUNNING)
 
     def overdue(self, *, now: datetime | None = None) -> GoalQuerySet:
         """Goals past their deadline that are not final."""
         now = now or timezone.now()
         return self.filter(ACTIVE_Q, deadline__lt=now)
-
-    def for_kind(self, kind: str) -> GoalQuerySet:
-        return self.filter(kind=kind)
-
-    def owned_by(self, user: object) -> GoalQuerySet:
-        return self.filter(owner=user)
 
     def visible_to(self, user: Any) -> GoalQuerySet:
         """What a person may see over HTTP: their own goals, or every goal for staff."""

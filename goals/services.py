@@ -20,10 +20,11 @@ from goals.dispatch import Dispatch
 from goals.exceptions import ChildOutcomeUsed, GoalNotFound, GoalValidationError
 from goals.ids import new_id, new_task_id
 from goals.models import Attempt, Cause, EventType, Goal, GoalEvent
+from goals.moves import move
 from goals.registry import get_executor
 from goals.sender import send
 from goals.states import CANCEL, RETRY, GoalState
-from goals.transitions import TransitionOutcome, apply_transition
+from goals.transitions import TransitionOutcome
 from goals.validation import validate_submission
 
 logger = logging.getLogger(__name__)
@@ -133,8 +134,8 @@ def goal_submit(
 def goal_cancel(*, goal_id: uuid.UUID | str, actor: str = "", reason: str = "", cause: str = Cause.API) -> Goal:
     """Cancel a goal that is not final. An attempt not yet started never runs its executor; a running
     one is told at its next progress report. Raises ``TransitionNotAllowed`` for a final goal."""
-    apply_transition(CANCEL, goal_id=goal_id, attempt=None, cause=cause, actor=actor,
-                     details={"reason": reason} if reason else None).raise_if_refused()
+    move(CANCEL, goal_id=goal_id, attempt=None, cause=cause, actor=actor,
+         details={"reason": reason} if reason else None).raise_if_refused()
     return Goal.objects.get(pk=goal_id)
 
 
@@ -155,12 +156,10 @@ def goal_retry(*, goal_id: uuid.UUID | str, actor: str = "", reason: str = "", c
             kind = Goal.objects.values_list("kind", flat=True).get(pk=goal_id)
         except Goal.DoesNotExist:
             raise GoalNotFound(goal_id) from None
-        outcome: TransitionOutcome = apply_transition(
+        outcome: TransitionOutcome = move(
             RETRY, goal_id=goal_id, attempt=None, cause=cause, actor=actor, new_task_id=new_task_id(),
             budget=get_executor(kind).max_attempts, details={"reason": reason} if reason else None,
         )
         if not outcome.applied:
             _refuse_retry(outcome)
-        transaction.on_commit(partial(send, Dispatch(goal_id=goal_id, attempt=outcome.attempt,
-                                                     task_id=outcome.task_id, kind=kind)))
     return Goal.objects.get(pk=goal_id)

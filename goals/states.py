@@ -55,6 +55,9 @@ class Transition:
     # Only for a move whose loss in a database crash is harmless: the row then shows the state before it,
     # which the reconciler repairs, never a state the goal did not reach.
     asynchronous_commit: bool = False
+    # The new attempt's message was published by Celery's own retry before the move: goaltrack sends
+    # nothing for it (every other move that opens an attempt leaves it for its caller to send).
+    celery_publishes: bool = False
 
     def allows(self, source: GoalState | str) -> bool:
         return source in self.sources
@@ -70,7 +73,8 @@ SUCCEED = Transition("succeed", frozenset({S.RUNNING}), S.SUCCEEDED)
 # Failing is allowed from any active state: a worker that cannot start a goal (unknown kind) fails it
 # from queued; the reconciler fails a goal whose attempts are used up.
 FAIL = Transition("fail", ACTIVE_STATES, S.FAILED)
-SCHEDULE_RETRY = Transition("schedule_retry", frozenset({S.RUNNING}), S.RETRYING, new_attempt=True, bounded=True)
+SCHEDULE_RETRY = Transition("schedule_retry", frozenset({S.RUNNING}), S.RETRYING, new_attempt=True, bounded=True,
+                            celery_publishes=True)
 # An attempt that was lost (its worker died, its message vanished) is sent again as a new attempt; the
 # old attempt's callbacks are fenced off by the attempt number.
 REDISPATCH = Transition("redispatch", frozenset({S.QUEUED, S.RUNNING, S.RETRYING}), S.PENDING,

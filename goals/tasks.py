@@ -33,6 +33,7 @@ from goals.pruning import COMPACT_WINDOW, PruneCounts, compact_journals, prune
 from goals.reconciler.passes import scheduled_pass
 from goals.registry import get_executor
 from goals.results import result_row, writes_own_result_rows
+from goals.run_kind import run_kind
 from goals.task_names import EXECUTE_TASK, PRUNE_TASK, RECONCILE_TASK
 from goals.timeouts import GoalRequest
 
@@ -179,8 +180,8 @@ def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
     """Run attempt ``attempt`` of goal ``goal_id`` (the start transition already made it running)."""
     run = self.request.goal_run
     family = run.family if run.family and run.family.fan_ins else None
-    # A continuation runs the executor its goal handed back with, if it named one (``wait_for_children``).
-    spec = get_executor(family.continuation if family and family.continuation else run.kind)
+    # A continuation runs the executor its goal handed back with, if it named one (``goals.run_kind``).
+    spec = get_executor(run.run_kind)
     settings = goal_settings()
     ctx = ExecutionContext(goal_id=goal_id, attempt=attempt, kind=run.kind, interval=settings.progress_interval,
                            family=run.family, worker=self._worker())
@@ -203,7 +204,8 @@ def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
         raise
     if isinstance(value, families.WaitForChildren):
         # Recorded by on_success (the ``wait`` transition); what Celery stores, if it stores anything.
-        self.request.goal_wait = (value, get_executor(value.then or run.kind).max_attempts)
+        # The budget of what follows is that of the executor the next attempt runs.
+        self.request.goal_wait = (value, get_executor(run_kind(run.kind, value.then)).max_attempts)
         return {"waiting_for_children": ctx.spawned}
     if ctx.spawned:
         raise ChildrenNotAwaited(f"spawned {ctx.spawned} children, then returned without "

@@ -117,9 +117,9 @@ class Family:
 
 
 @dataclass(frozen=True)
-class FannedIn:
-    """A parent this move fanned in: its new attempt, committed ``pending``, for the caller to send.
-    ``kind`` is the executor that runs it (its continuation's, if it has one)."""
+class Dispatch:
+    """One attempt of a committed goal to publish. ``kind`` is the executor that runs it
+    (``goals.run_kind``): its queue and time limits go with the message."""
 
     goal_id: UUID | str
     attempt: int
@@ -142,9 +142,24 @@ class TransitionOutcome:
     max_attempts: int
     task_id: str
     kind: str
+    # The executor that runs the goal's attempt after the move, or refused, its current one (goals.run_kind).
+    run_kind: str
     params: dict[str, Any]
     family: Family | None = None
-    fanned_in: FannedIn | None = None
+    fanned_in: Dispatch | None = None
+
+    @property
+    def to_send(self) -> list[Dispatch]:
+        """The attempts this move opened, committed ``pending``, that must be published once it commits:
+        the goal's own new attempt (unless Celery published it: a scheduled retry) and the attempt of a
+        parent it fanned in. ``goals.moves`` sends them, for every caller."""
+        sends = []
+        if self.applied and self.transition.new_attempt and not self.transition.celery_publishes:
+            sends.append(Dispatch(goal_id=self.goal_id, attempt=self.attempt, task_id=self.task_id,
+                                  kind=self.run_kind))
+        if self.fanned_in is not None:
+            sends.append(self.fanned_in)
+        return sends
 
     @property
     def budget_exhausted(self) -> bool:
@@ -166,7 +181,7 @@ def _inputs(many: bool, *, after_parents: bool = False) -> str:
     parameters (the hot path: a prepared statement per callback); a set takes one JSON array of objects,
     locked in id order so that two set-based callers cannot deadlock."""
     goal_t = Goal._meta.db_table
-    columns = "g.id, g.state, g.attempt, g.max_attempts, g.kind, g.task_id"
+    columns = "g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id"
     if many:
         names = ", ".join(f"i.{name}" for name, _ in _INPUTS)
         types = ", ".join(f"{name} {sql_type}" for name, sql_type in _INPUTS)
@@ -266,7 +281,7 @@ def _statement(transition: Transition, optional: frozenset[str], many: bool = Fa
          WHERE g.id = old.id AND old.state = ANY(%(sources)s)
            AND (old.want_attempt IS NULL OR old.attempt = old.want_attempt){guard}
      RETURNING g.id, g.state, g.attempt, g.max_attempts, g.task_id, g.parent_id, g.children_total,
-               {family_row} AS family, {params}{outcome}
+               {family_sql.run_kind('g')} AS run_kind, {family_row} AS family, {params}{outcome}
     ),{"".join(attempt_sql)}{family_ctes}
     journal AS (
         INSERT INTO {event_t}
@@ -284,7 +299,7 @@ def _statement(transition: Transition, optional: frozenset[str], many: bool = Fa
     )
     SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(moved.attempt, old.attempt),
            COALESCE(moved.max_attempts, old.max_attempts), COALESCE(moved.task_id, old.task_id),
-           moved.params, moved.id IS NOT NULL, moved.family,
+           COALESCE(moved.run_kind, {family_sql.run_kind('old')}), moved.params, moved.id IS NOT NULL, moved.family,
            fan.id, fan.attempt, fan.task_id, {family_sql.run_kind('fan')}
       FROM old LEFT JOIN moved ON moved.id = old.id {fanned}{relaxed}
     """
@@ -420,7 +435,7 @@ def _goal_inputs(transition: Transition, *, goal_id: UUID | str, attempt: int | 
 
 def _outcome(transition: Transition, goal_id: UUID | str, row: tuple, *, expected_attempt: int | None
              ) -> TransitionOutcome:
-    (kind, from_state, state, goal_attempt, max_attempts, task_id, params_text, applied, family_text,
+    (kind, from_state, state, goal_attempt, max_attempts, task_id, goal_run_kind, params_text, applied, family_text,
      fan_id, fan_attempt, fan_task_id, fan_kind) = row
     return TransitionOutcome(
         transition=transition,
@@ -433,7 +448,8 @@ def _outcome(transition: Transition, goal_id: UUID | str, row: tuple, *, expecte
         max_attempts=max_attempts,
         task_id=task_id,
         kind=kind,
+        run_kind=goal_run_kind,
         params=json.loads(params_text) if params_text else {},
         family=Family(*json.loads(family_text)) if family_text else None,
-        fanned_in=FannedIn(fan_id, fan_attempt, fan_task_id, fan_kind) if fan_id else None,
+        fanned_in=Dispatch(goal_id=fan_id, attempt=fan_attempt, task_id=fan_task_id, kind=fan_kind) if fan_id else None,
     )

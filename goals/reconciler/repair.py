@@ -17,14 +17,14 @@ from celery import current_app
 
 from goals.attempt_rules import Verdict, after_loss, out_of_attempts
 from goals.dispatch import Dispatch, goals_dispatch
-from goals.families import send_fanned_in
 from goals.ids import new_task_id
 from goals.models import Action, AttemptOutcome, Cause, Finding
+from goals.moves import move_many
 from goals.reconciler.detect import Candidate
 from goals.registry import registered_kinds
 from goals.review import Flag, goals_flag_for_review
 from goals.states import CANCEL, EXPIRE, FAIL, FAN_IN, REDISPATCH, SUCCEED, GoalState
-from goals.transitions import GoalMove, TransitionOutcome, apply_transitions
+from goals.transitions import GoalMove, TransitionOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ class Repair:
     revoke: str = ""
     # An attempt to publish once the repair is committed (``send``).
     send: Dispatch | None = None
+    # Attempts of parents this repair's move fanned in, published with it (not reported on their own).
+    also_send: tuple[Dispatch, ...] = ()
 
 
 def _loss_verdict(candidate: Candidate) -> Verdict:
@@ -170,9 +172,9 @@ def apply_batch(decided: list[tuple[Candidate, str]], *, actor: str) -> list[Rep
     for action, transition in _TRANSITION_OF.items():
         indices = pending[action]
         moves = {str(decided[i][0].goal_id): (i, _move(decided[i][0], action)) for i in indices}
-        outcomes = apply_transitions(transition, [move for _, move in moves.values()], cause=Cause.RECONCILER,
-                                     actor=actor, set_result=action == Action.APPLIED_SUCCESS)
-        send_fanned_in(outcomes)  # parents a child's end fanned in, sent once the batch commits
+        # Sent here once the batch commits (``send``), so that the report says whether each went out.
+        outcomes = move_many(transition, [move for _, move in moves.values()], send=False, cause=Cause.RECONCILER,
+                             actor=actor, set_result=action == Action.APPLIED_SUCCESS)
         for outcome in outcomes:
             index = moves[str(outcome.goal_id)][0]
             candidate = decided[index][0]
@@ -194,21 +196,23 @@ def apply_batch(decided: list[tuple[Candidate, str]], *, actor: str) -> list[Rep
 
 
 def _applied(candidate: Candidate, action: str, outcome: TransitionOutcome) -> Repair:
-    if action == Action.EXPIRED:
-        return Repair(action, outcome.state, revoke=candidate.task_id)
-    if action in (Action.REDISPATCHED, Action.FANNED_IN):
-        return Repair(action, outcome.state, send=Dispatch(goal_id=candidate.goal_id, attempt=outcome.attempt,
-                                                           task_id=outcome.task_id, kind=candidate.kind))
-    return Repair(action, outcome.state)
+    """The applied move's repair, with what it opened to send: its own next attempt (a redispatch, a
+    fan-in) and the parents its end fanned in."""
+    own = [d for d in outcome.to_send if str(d.goal_id) == str(candidate.goal_id)]
+    parents = tuple(d for d in outcome.to_send if str(d.goal_id) != str(candidate.goal_id))
+    revoke = candidate.task_id if action == Action.EXPIRED else ""
+    return Repair(action, outcome.state, revoke=revoke, send=own[0] if own else None, also_send=parents)
 
 
 def send(repairs: list[Repair]) -> list[Repair]:
     """Publish the attempts a committed batch of repairs sends (one producer, one "queued" statement),
     and say for each whether it went out; a goal not sent stays pending for a later pass."""
-    dispatches = [r.send for r in repairs if r.send is not None]
+    # Two children of one parent repaired in one statement both name the parent it fanned in: sent once.
+    dispatches = {(str(d.goal_id), d.attempt): d
+                  for r in repairs for d in (*([r.send] if r.send else []), *r.also_send)}
     if not dispatches:
         return repairs
-    sent = goals_dispatch(dispatches=dispatches)
+    sent = goals_dispatch(dispatches=list(dispatches.values()))
     done = []
     for r in repairs:
         if r.send is None:

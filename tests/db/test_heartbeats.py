@@ -34,3 +34,19 @@ def test_the_orm_and_the_reconciler_call_the_same_goals_stale():
     assert set(Goal.objects.stale(now=now).values_list("pk", flat=True)) == expected
     _, findings = run_pass(dry_run=True, only=[Finding.STALLED], now=now)
     assert {f.goal_id for f in findings} == expected
+
+
+def test_a_continuation_is_stale_by_its_own_timeout_for_the_orm_and_the_reconciler_alike():
+    """A parent running its continuation is judged by the continuation's ``heartbeat_timeout``, not by its
+    own kind's: 60 s of silence is stale for a 7.5 s continuation under a 5 min kind, and not the other way."""
+    now = timezone.now()
+    silent_60s = now - timedelta(seconds=60)
+    short_under_long = make_goal(state=GoalState.RUNNING, kind="tests.count", now=now,
+                                 continuation="tests.float_limits", fan_ins=1)
+    long_under_short = make_goal(state=GoalState.RUNNING, kind="tests.float_limits", now=now,
+                                 continuation="tests.count", fan_ins=1)
+    Goal.objects.filter(pk__in=[short_under_long.pk, long_under_short.pk]).update(heartbeat_at=silent_60s)
+
+    assert set(Goal.objects.stale(now=now).values_list("pk", flat=True)) == {short_under_long.pk}
+    _, findings = run_pass(dry_run=True, only=[Finding.STALLED], now=now)
+    assert {f.goal_id for f in findings} == {short_under_long.pk}

@@ -1,0 +1,46 @@
+"""Moving goals with the consequences of the move: the one way every caller applies a transition.
+
+A move may open attempts that must be published once it commits (``TransitionOutcome.to_send``): the
+goal's own next attempt (a redispatch, a retry, a fan-in) and the attempt of a parent that a child's end
+fanned in. ``move`` and ``move_many`` hand them to the sender after the caller's transaction commits, so
+no path can forget one: the worker's callbacks, a person's cancel or retry (Python, HTTP, the admin) and
+a parent spawning its children again all move goals here. The reconciler, which reports whether each
+repair's attempt went out, publishes the same ``to_send`` itself once its batch commits (``send=False``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+
+from goals.sender import send_many
+from goals.states import Transition
+from goals.transitions import GoalMove, TransitionOutcome, apply_transition, apply_transitions
+
+
+def move(transition: Transition, **kwargs: Any) -> TransitionOutcome:
+    """``apply_transition`` (same arguments), then the attempts it opened sent once the transaction
+    commits (at once outside one)."""
+    outcome = apply_transition(transition, **kwargs)
+    send_after_commit([outcome])
+    return outcome
+
+
+def move_many(transition: Transition, moves: list[GoalMove], *, send: bool = True, **kwargs: Any
+              ) -> list[TransitionOutcome]:
+    """``apply_transitions`` (same arguments), then the attempts they opened sent once the transaction
+    commits; with ``send=False`` the caller publishes every outcome's ``to_send`` itself."""
+    outcomes = apply_transitions(transition, moves, **kwargs)
+    if send:
+        send_after_commit(outcomes)
+    return outcomes
+
+
+def send_after_commit(outcomes: Sequence[TransitionOutcome]) -> None:
+    """Hand the attempts these moves opened to the sender once the transaction commits, each once."""
+    dispatches = {(str(d.goal_id), d.attempt): d for outcome in outcomes for d in outcome.to_send}
+    if dispatches:
+        transaction.on_commit(partial(send_many, list(dispatches.values())))
