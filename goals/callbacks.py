@@ -131,19 +131,16 @@ def attempt_waiting(*, goal_id: str, attempt: int, task_id: str, worker: str, wa
 
 
 def attempt_succeeded(*, goal_id: str, attempt: int, task_id: str, worker: str, result: Any,
-                      progress: tuple[int, int | None, str] | None, result_row: dict[str, Any] | None,
-                      alone: bool = False) -> None:
+                      progress: tuple[int, int | None, str] | None, result_row: dict[str, Any] | None) -> None:
     _finish({"transition": SUCCEED, "goal_id": goal_id, "attempt": attempt, "actor": worker,
              "caller_task_id": task_id, "result": result, "set_result": True, "progress": progress,
-             "result_row": result_row, "alone": alone})
+             "result_row": result_row})
 
 
 def attempt_failed(*, goal_id: str, attempt: int, task_id: str, worker: str, error: dict[str, Any],
-                   progress: tuple[int, int | None, str] | None, result_row: dict[str, Any] | None,
-                   alone: bool = False) -> None:
+                   progress: tuple[int, int | None, str] | None, result_row: dict[str, Any] | None) -> None:
     _finish({"transition": FAIL, "goal_id": goal_id, "attempt": attempt, "actor": worker,
-             "caller_task_id": task_id, "error": error, "progress": progress, "result_row": result_row,
-             "alone": alone})
+             "caller_task_id": task_id, "error": error, "progress": progress, "result_row": result_row})
 
 
 def attempt_retrying(*, goal_id: str, attempt: int, task_id: str, worker: str, error: dict[str, Any],

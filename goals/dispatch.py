@@ -22,9 +22,8 @@ from kombu.exceptions import OperationalError as BrokerError
 from goals.models import Cause, EventType, GoalEvent
 from goals.registry import get_executor
 from goals.results import goal_results_in_database
-from goals.states import ENQUEUE
 from goals.task_names import EXECUTE_TASK
-from goals.transitions import Dispatch, GoalMove, apply_transitions
+from goals.transitions import Dispatch, mark_queued
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +102,5 @@ def goals_dispatch(*, dispatches: list[Dispatch],
             sent = []
         _journal_publish_failures([*dispatches[len(sent):], *(also_given_up() if also_given_up else [])], exc)
     # A mark is refused only if the worker already started the goal (or someone cancelled it): both fine.
-    apply_transitions(ENQUEUE, [GoalMove(goal_id=d.goal_id, attempt=d.attempt) for d in sent],
-                      cause=Cause.PUBLISHER, actor=process_name())
+    mark_queued(sent, actor=process_name())
     return {str(d.goal_id) for d in sent}

@@ -17,10 +17,11 @@ parent's, and its deadline no later than the parent's.
 The count is the database's. Each child's final transition adds itself to its parent's counts in the
 same statement, and when that makes the outcome known (every child final, or more failed than the
 policy tolerates) it moves the parent on, ``waiting`` to ``pending`` at a new attempt, also in that
-statement (``goals.family_sql``). The parent's row lock orders two children finishing at once, and the
-move is fenced on ``waiting`` like any transition: duplicate callbacks, repairs and races can neither
-fire it twice nor miss it. Whoever made the child final sends the parent's new attempt
-(``goals.moves``); lost on the way, the parent stays ``pending`` and the reconciler sends it.
+statement (``move_goals`` in ``goals/lifecycle/sql/moves.sql``). The parent's row lock orders two
+children finishing at once, and the move is fenced on ``waiting`` like any transition: duplicate
+callbacks, repairs and races can neither fire it twice nor miss it. Whoever made the child final sends
+the parent's new attempt (``goals.moves``); lost on the way, the parent stays ``pending`` and the
+reconciler sends it.
 
 That attempt runs the continuation (``then=``, any registered executor, called with the parent's
 params), or finishes with the children's aggregate: succeeded with their counts as its result, or
@@ -82,7 +83,7 @@ class ChildOutcome:
 def _spawn_statement() -> str:
     goal_t = Goal._meta.db_table
     # As submit_many's statement, fenced on the parent's running attempt (a stale attempt spawns nothing),
-    # under the parent's row lock (taken before any child's: goals.family_sql), with the parent's owner
+    # under the parent's row lock (taken before any child's: goals.transitions), with the parent's owner
     # and deadline, and counted in the parent's children_total in the same statement. A key that names
     # a child already inserts nothing for its item.
     return f"""

@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from goals.ids import new_id
 from goals.querysets import ACTIVE_Q, ACTIVE_VALUES, FINAL_Q, FINAL_VALUES, GoalQuerySet
-from goals.states import GoalState
+from goals.states import AttemptOutcome, GoalState
 
 
 class Goal(models.Model):
@@ -159,21 +159,6 @@ class Goal(models.Model):
         if not self.progress_total:
             return None
         return round(min(100.0, 100.0 * self.progress_current / self.progress_total), 1)
-
-
-class AttemptOutcome(models.TextChoices):
-    SUCCEEDED = "succeeded", "succeeded"
-    """The executor returned."""
-    FAILED = "failed", "failed"
-    """The executor raised (a retry may follow as the next attempt)."""
-    WORKER_LOST = "worker_lost", "worker lost"
-    """The worker died mid-run; its redelivered message started the next attempt."""
-    ABANDONED = "abandoned", "abandoned"
-    """Superseded by a new attempt (explicit retry, or re-sent by the reconciler)."""
-    CANCELLED = "cancelled", "cancelled"
-    EXPIRED = "expired", "expired"
-    WAITING = "waiting", "handed back"
-    """The executor started child goals and handed back control; the next attempt continues."""
 
 
 class Attempt(models.Model):

@@ -33,6 +33,21 @@ class GoalState(models.TextChoices):
     """Final: its deadline passed before it finished."""
 
 
+class AttemptOutcome(models.TextChoices):
+    SUCCEEDED = "succeeded", "succeeded"
+    """The executor returned."""
+    FAILED = "failed", "failed"
+    """The executor raised (a retry may follow as the next attempt)."""
+    WORKER_LOST = "worker_lost", "worker lost"
+    """The worker died mid-run; its redelivered message started the next attempt."""
+    ABANDONED = "abandoned", "abandoned"
+    """Superseded by a new attempt (explicit retry, or re-sent by the reconciler)."""
+    CANCELLED = "cancelled", "cancelled"
+    EXPIRED = "expired", "expired"
+    WAITING = "waiting", "handed back"
+    """The executor started child goals and handed back control; the next attempt continues."""
+
+
 FINAL_STATES: frozenset[GoalState] = frozenset(
     {GoalState.SUCCEEDED, GoalState.FAILED, GoalState.CANCELLED, GoalState.EXPIRED}
 )
@@ -58,39 +73,55 @@ class Transition:
     # The new attempt's message was published by Celery's own retry before the move: goaltrack sends
     # nothing for it (every other move that opens an attempt leaves it for its caller to send).
     celery_publishes: bool = False
+    # How the move ends the goal's current attempt row (None: it leaves it open).
+    closes_attempt_as: AttemptOutcome | None = None
+    # A final goal runs again from the start: result, error, progress and its family's policy are cleared.
+    restarts: bool = False
+    # The executor hands back control to its children: the policy and continuation are recorded.
+    waits: bool = False
+    # The children's outcome is known: the goal goes on (counted as one more fan-in).
+    fans_in: bool = False
+
+    @property
+    def ends(self) -> bool:
+        return self.target in FINAL_STATES
 
     def allows(self, source: GoalState | str) -> bool:
         return source in self.sources
 
 
 S = GoalState
+A = AttemptOutcome
+# Each transition's statement: ``start`` and ``enqueue`` have their own (the worker's and the publisher's
+# hot paths); every other move is ``move_goals``, which reads the flags below (goals/lifecycle/sql).
 # The worker may start an attempt before the publisher has recorded "queued": pending -> running.
 START = Transition("start", frozenset({S.PENDING, S.QUEUED, S.RETRYING}), S.RUNNING)
 # "Sent to the broker" is a hint for the reconciler: lost in a crash, the goal shows pending and is sent
 # again after the grace period, and the duplicate message is fenced off. It need not wait for the disk.
 ENQUEUE = Transition("enqueue", frozenset({S.PENDING}), S.QUEUED, asynchronous_commit=True)
-SUCCEED = Transition("succeed", frozenset({S.RUNNING}), S.SUCCEEDED)
+SUCCEED = Transition("succeed", frozenset({S.RUNNING}), S.SUCCEEDED, closes_attempt_as=A.SUCCEEDED)
 # Failing is allowed from any active state: a worker that cannot start a goal (unknown kind) fails it
 # from queued; the reconciler fails a goal whose attempts are used up.
-FAIL = Transition("fail", ACTIVE_STATES, S.FAILED)
+FAIL = Transition("fail", ACTIVE_STATES, S.FAILED, closes_attempt_as=A.FAILED)
 SCHEDULE_RETRY = Transition("schedule_retry", frozenset({S.RUNNING}), S.RETRYING, new_attempt=True, bounded=True,
-                            celery_publishes=True)
+                            celery_publishes=True, closes_attempt_as=A.FAILED)
 # An attempt that was lost (its worker died, its message vanished) is sent again as a new attempt; the
 # old attempt's callbacks are fenced off by the attempt number.
 REDISPATCH = Transition("redispatch", frozenset({S.QUEUED, S.RUNNING, S.RETRYING}), S.PENDING,
-                        new_attempt=True, bounded=True)
+                        new_attempt=True, bounded=True, closes_attempt_as=A.ABANDONED)
 # An explicit retry of a final goal; it grants a fresh attempt budget.
-RETRY = Transition("retry", RETRYABLE_STATES, S.PENDING, new_attempt=True)
-CANCEL = Transition("cancel", ACTIVE_STATES, S.CANCELLED)
+RETRY = Transition("retry", RETRYABLE_STATES, S.PENDING, new_attempt=True, closes_attempt_as=A.ABANDONED,
+                   restarts=True)
+CANCEL = Transition("cancel", ACTIVE_STATES, S.CANCELLED, closes_attempt_as=A.CANCELLED)
 # The executor started child goals and handed back control (``ctx.wait_for_children()``); it closes the
 # attempt, so the goal holds no worker while its children run.
-WAIT = Transition("wait", frozenset({S.RUNNING}), S.WAITING)
+WAIT = Transition("wait", frozenset({S.RUNNING}), S.WAITING, closes_attempt_as=A.WAITING, waits=True)
 # Its children's outcome is known (the last one became final, or more failed than its policy tolerates):
 # the next attempt runs the continuation, or finishes the goal with the children's aggregate. Applied by
-# the child's own final transition, in the same statement (``goals.transitions``); within the budget that
-# ``wait`` set, so it is not bounded again.
-FAN_IN = Transition("fan_in", frozenset({S.WAITING}), S.PENDING, new_attempt=True)
-EXPIRE = Transition("expire", ACTIVE_STATES, S.EXPIRED)
+# the child's own final move, in the same statement (``move_goals``); within the budget that ``wait``
+# set, so it is not bounded again.
+FAN_IN = Transition("fan_in", frozenset({S.WAITING}), S.PENDING, new_attempt=True, fans_in=True)
+EXPIRE = Transition("expire", ACTIVE_STATES, S.EXPIRED, closes_attempt_as=A.EXPIRED)
 
 TRANSITIONS: dict[str, Transition] = {
     t.name: t for t in (START, ENQUEUE, SUCCEED, FAIL, SCHEDULE_RETRY, REDISPATCH, RETRY, CANCEL, EXPIRE, WAIT,

@@ -76,12 +76,6 @@ class GoalTask(Task):
     def _worker(self) -> str:
         return self.request.hostname or ""
 
-    def _alone(self) -> bool:
-        """Whether the running goal has no parent and no children (as its start read it, and as its attempt
-        spawned none): its final transition then leaves out the family's parts."""
-        run, ctx = getattr(self.request, "goal_run", None), getattr(self.request, "goal_ctx", None)
-        return bool(run and run.family and run.family.alone and ctx is not None and not ctx.spawned)
-
     def _progress(self) -> tuple[int, int | None, str] | None:
         ctx = getattr(self.request, "goal_ctx", None)
         return ctx.progress_values if ctx is not None else None
@@ -131,7 +125,7 @@ class GoalTask(Task):
         row, progress = result_row(self, status=states.SUCCESS, value=retval), self._progress()
         self._record_final(f"success of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_succeeded(
             goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), result=retval,
-            progress=progress, result_row=row, alone=self._alone()))
+            progress=progress, result_row=row))
 
     def on_retry(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         goal_id, attempt = _goal_args(args)
@@ -160,10 +154,9 @@ class GoalTask(Task):
             request = Context(id=task_id, task=self.name, args=args, kwargs=kwargs, hostname=process_name())
             worker = request.hostname
         row = result_row(self, status=states.FAILURE, value=exc, traceback=einfo.traceback, request=request)
-        alone = self._alone() if request is self.request else False
         self._record_final(f"failure of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_failed(
             goal_id=goal_id, attempt=attempt, task_id=task_id, worker=worker, error=error, progress=progress,
-            result_row=row, alone=alone))
+            result_row=row))
 
 
 def _as_json(value: Any) -> Any:

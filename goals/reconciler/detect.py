@@ -21,7 +21,6 @@ from django.db import connection
 from django_celery_results.models import TaskResult
 
 from goals.conf import GoalSettings
-from goals.family_sql import fan_in_due, run_kind
 from goals.heartbeats import silent_sql, silent_sql_params
 from goals.models import Attempt, Finding, Goal
 from goals.querysets import active_sql, sql_list
@@ -56,7 +55,7 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
     final = sql_list(FINAL_RESULT_STATUSES)
     S = GoalState
     # Per-kind limits by array lookup (a join to a list of kinds cost a nested loop per goal).
-    kind_index = f"array_position(%(kinds)s::text[], {run_kind('g')}::text)"
+    kind_index = "array_position(%(kinds)s::text[], goals_run_kind(g.kind, g.continuation)::text)"
     # The attempt row is read only when its age decides (a pending goal), not for every active goal.
     attempt_created = f"(SELECT a.created_at FROM {attempt_t} a WHERE a.goal_id = g.id AND a.number = g.attempt)"
     # Whether the goal's result row can change its verdict; when not, its index is not probed (a one-time
@@ -96,7 +95,9 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
                       THEN '{Finding.ORPHANED_CHILD}'
                  WHEN g.state = '{S.WAITING}' AND g.deadline < %(now)s THEN '{Finding.WAITING_OVERDUE}'
                  WHEN g.deadline < %(now)s THEN '{Finding.OVERDUE}'
-                 WHEN g.state = '{S.WAITING}' AND {fan_in_due('g')} THEN '{Finding.MISSED_FAN_IN}'
+                 WHEN g.state = '{S.WAITING}' AND goals_children_decided(
+                          g.children_total, g.children_final, g.children_failed, g.child_failures_allowed)
+                      THEN '{Finding.MISSED_FAN_IN}'
                  WHEN g.state = '{S.RUNNING}' AND r.task_id IS NULL
                       AND g.started_at < %(now)s - make_interval(
                           secs => COALESCE((%(time_limit)s::float8[])[{kind_index}], %(default_time_limit)s)
@@ -119,8 +120,8 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
           ) r ON true
          WHERE {active_sql("g")} AND NOT g.needs_review AND g.id > %(after)s
     )
-    SELECT s.finding, g.id, g.task_id, s.state, s.attempt, g.state, g.attempt, g.max_attempts, {run_kind('g')},
-           s.result_status, r.result, r.traceback,
+    SELECT s.finding, g.id, g.task_id, s.state, s.attempt, g.state, g.attempt, g.max_attempts,
+           goals_run_kind(g.kind, g.continuation), s.result_status, r.result, r.traceback,
            -- The evidence the goal was classified on, as JSON built here: timestamps as ISO 8601 text,
            -- absent ones left out.
            jsonb_strip_nulls(jsonb_build_object(
@@ -199,7 +200,7 @@ def _with_parents_claimed(rows: list[tuple]) -> list[tuple]:
     """Claim the parents of the claimed goals too, ``SKIP LOCKED``, and leave out (for a later pass) the
     goals whose parent another transaction holds.
 
-    A repair that ends a child locks its parent (``goals.family_sql``), and everyone else locks a parent
+    A repair that ends a child locks its parent (``move_goals``), and everyone else locks a parent
     before its child; the pass already holds the child, so waiting for the parent could deadlock with a
     worker ending a sibling. Claimed now, the parent is never waited for."""
     parents = sorted({str(row[-1]) for row in rows if row[-1] is not None})

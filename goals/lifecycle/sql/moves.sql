@@ -1,0 +1,329 @@
+-- name: move_goals
+-- Move a set of goals by one transition, each fenced on its state and attempt, with its attempt rows,
+-- its journal, its task result rows and its family (parents counted, fanned in; descendants cancelled).
+--
+-- What varies between transitions is a parameter (goals.lifecycle.transitions builds them from the
+-- transition table in goals.states); what varies between goals is a column of %(items)s::jsonb, a JSON array
+-- of {goal_id, want_attempt, new_task_id, in_details, in_result, in_error, closed_outcome,
+-- caller_task_id}. A goal whose state is not a source, or whose attempt is not the one its caller
+-- wants, is not moved: with %(journal_refusal)s::boolean its refusal is journaled as "ignored" instead.
+-- Locks are taken ancestors first: the goals' parents, then the goals, then their descendants by depth.
+-- Phase timestamps are clock_timestamp(), read once the rows are locked, never the statement's start.
+WITH RECURSIVE parents AS (
+    SELECT p.id, p.state, p.children_total, p.children_final, p.children_failed, p.child_failures_allowed
+      FROM goals_goal p
+     WHERE p.id IN (SELECT c.parent_id
+                      FROM jsonb_to_recordset(%(items)s::jsonb) AS i(goal_id uuid)
+                      JOIN goals_goal c ON c.id = i.goal_id)
+     ORDER BY p.id
+       FOR UPDATE OF p
+),
+old AS (
+    SELECT g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id,
+           i.want_attempt, i.new_task_id, i.in_details, i.in_result, i.in_error, i.closed_outcome,
+           i.caller_task_id
+      FROM jsonb_to_recordset(%(items)s::jsonb)
+           AS i(goal_id uuid, want_attempt integer, new_task_id text, in_details jsonb, in_result jsonb,
+                in_error jsonb, closed_outcome text, caller_task_id text)
+      JOIN goals_goal g ON g.id = i.goal_id
+     WHERE (SELECT count(*) FROM parents) >= 0  -- an InitPlan: the parents are locked before any goal
+     ORDER BY g.id
+       FOR UPDATE OF g
+),
+moved AS (
+    UPDATE goals_goal AS g
+       SET state = %(target)s::text,
+           attempt = CASE WHEN %(opens_attempt)s::boolean THEN g.attempt + 1 ELSE g.attempt END,
+           task_id = CASE WHEN %(opens_attempt)s::boolean THEN old.new_task_id ELSE g.task_id END,
+           max_attempts = COALESCE(g.attempt + %(budget)s::integer, g.max_attempts),
+           -- A new attempt starts its phases again; Celery's retry published it already (queued now).
+           queued_at = CASE WHEN %(opens_attempt)s::boolean AND %(celery_publishes)s::boolean THEN clock_timestamp()
+                            WHEN %(opens_attempt)s::boolean THEN NULL ELSE g.queued_at END,
+           started_at = CASE WHEN %(opens_attempt)s::boolean THEN NULL ELSE g.started_at END,
+           heartbeat_at = CASE WHEN %(opens_attempt)s::boolean OR %(waits)s::boolean THEN NULL ELSE g.heartbeat_at END,
+           -- Set by a final move, with final_state equal to the state (a check constraint); cleared by a
+           -- retry; NULL already for any other move.
+           finished_at = CASE WHEN %(ends)s::boolean THEN clock_timestamp() END,
+           final_state = CASE WHEN %(ends)s::boolean THEN %(target)s::text END,
+           result = CASE WHEN %(set_result)s::boolean THEN COALESCE(old.in_result, 'null'::jsonb)
+                         WHEN %(restarts)s::boolean THEN NULL ELSE g.result END,
+           error = CASE WHEN %(restarts)s::boolean THEN NULL ELSE COALESCE(old.in_error, g.error) END,
+           -- While it waits, a goal's progress is its children's (kept by each one's final move).
+           progress_current = CASE WHEN %(waits)s::boolean THEN g.children_final WHEN %(restarts)s::boolean THEN 0
+                                   ELSE COALESCE(%(progress_current)s::bigint, g.progress_current) END,
+           progress_total = CASE WHEN %(waits)s::boolean THEN g.children_total WHEN %(restarts)s::boolean THEN NULL
+                                 WHEN %(progress_current)s::bigint IS NOT NULL THEN %(progress_total)s::bigint
+                                 ELSE g.progress_total END,
+           progress_message = CASE WHEN %(waits)s::boolean OR %(restarts)s::boolean THEN ''
+                                   ELSE COALESCE(%(progress_message)s::text, g.progress_message) END,
+           -- The policy and continuation the executor handed back with; a retry starts without them.
+           child_failures_allowed = CASE WHEN %(waits)s::boolean THEN %(failures_allowed)s::integer
+                                         WHEN %(restarts)s::boolean THEN NULL ELSE g.child_failures_allowed END,
+           continuation = CASE WHEN %(waits)s::boolean THEN %(continuation)s::text WHEN %(restarts)s::boolean THEN ''
+                               ELSE g.continuation END,
+           fan_ins = CASE WHEN %(fans_in)s::boolean THEN g.fan_ins + 1 WHEN %(restarts)s::boolean THEN 0
+                          ELSE g.fan_ins END,
+           -- A goal that ends has all its children final: the cascade below ends the rest, each counted
+           -- as not succeeded.
+           children_failed = CASE WHEN %(ends)s::boolean THEN g.children_failed + (g.children_total - g.children_final)
+                                  ELSE g.children_failed END,
+           children_final = CASE WHEN %(ends)s::boolean THEN g.children_total ELSE g.children_final END
+      FROM old
+     WHERE g.id = old.id
+       AND old.state = ANY(%(sources)s::text[])
+       AND (old.want_attempt IS NULL OR old.attempt = old.want_attempt)
+       AND (NOT %(bounded)s::boolean OR old.attempt < old.max_attempts)
+       AND (NOT %(fans_in)s::boolean OR goals_children_decided(g.children_total, g.children_final, g.children_failed,
+                                                      g.child_failures_allowed))
+       -- A child is retried only while its parent has not gone on from its outcome: running or waiting.
+       AND (NOT %(restarts)s::boolean OR g.parent_id IS NULL
+            OR EXISTS (SELECT FROM parents p WHERE p.id = g.parent_id AND p.state IN ('running', 'waiting')))
+ RETURNING g.id, g.state, g.attempt, g.max_attempts, g.task_id, g.parent_id, g.children_total, g.result, g.error,
+           goals_run_kind(g.kind, g.continuation) AS run_kind,
+           -- What the worker needs of the goal's children when it hands back.
+           CASE WHEN %(waits)s::boolean THEN json_build_array(g.fan_ins, g.continuation, g.children_total,
+                g.children_final, g.children_failed, g.child_failures_allowed, g.parent_id IS NOT NULL)::text
+           END AS family
+),
+closed AS (
+    -- The attempt the move leaves, closed with how it ended (one handed back to its children stays so).
+    UPDATE goals_attempt AS a
+       SET finished_at = COALESCE(a.finished_at, clock_timestamp()),
+           outcome = COALESCE(old.closed_outcome, %(closes_as)s::text),
+           error = COALESCE(old.in_error, a.error)
+      FROM old JOIN moved ON moved.id = old.id
+     WHERE %(closes_as)s::text IS NOT NULL
+       AND a.goal_id = old.id AND a.number = old.attempt AND a.outcome <> 'waiting'
+),
+opened AS (
+    INSERT INTO goals_attempt (goal_id, number, task_id, worker, created_at, queued_at, outcome)
+    SELECT id, attempt, task_id, '', now(), CASE WHEN %(celery_publishes)s::boolean THEN clock_timestamp() END, ''
+      FROM moved
+     WHERE %(opens_attempt)s::boolean
+),
+recorded AS (
+    -- The worker's own task result row (django-celery-results' columns, encoded by its backend), written
+    -- by the move that ends the attempt it ran: one goal per call.
+    INSERT INTO django_celery_results_taskresult
+           (task_id, status, result, traceback, meta, content_type, content_encoding, periodic_task_name,
+            task_name, task_args, task_kwargs, worker, date_created, date_done)
+    SELECT %(row_task_id)s::text, %(row_status)s::text, %(row_result)s::text, %(row_traceback)s::text,
+           %(row_meta)s::text, %(row_content_type)s::text, %(row_content_encoding)s::text,
+           %(row_periodic_task_name)s::text, %(row_task_name)s::text, %(row_task_args)s::text,
+           %(row_task_kwargs)s::text, %(row_worker)s::text, now(), now()
+      FROM moved
+     WHERE %(row_task_id)s::text IS NOT NULL
+        ON CONFLICT (task_id) DO UPDATE
+       SET status = EXCLUDED.status, result = EXCLUDED.result, traceback = EXCLUDED.traceback,
+           meta = EXCLUDED.meta, content_type = EXCLUDED.content_type,
+           content_encoding = EXCLUDED.content_encoding, periodic_task_name = EXCLUDED.periodic_task_name,
+           task_name = EXCLUDED.task_name, task_args = EXCLUDED.task_args, task_kwargs = EXCLUDED.task_kwargs,
+           worker = EXCLUDED.worker, date_done = EXCLUDED.date_done
+),
+tally AS (
+    -- What the moved goals change in their parents' counts: a child's end adds itself, a failed child's
+    -- retry takes itself back out. A parent moved by the same statement counts nothing.
+    SELECT m.parent_id AS id,
+           CASE WHEN %(restarts)s::boolean THEN -count(*) ELSE count(*) END AS finals,
+           CASE WHEN %(restarts)s::boolean THEN -count(*) ELSE count(*) FILTER (WHERE m.state <> 'succeeded') END
+               AS failures,
+           min(m.id::text) AS child
+      FROM moved m
+     WHERE (%(ends)s::boolean OR %(restarts)s::boolean)
+       AND m.parent_id IS NOT NULL AND m.parent_id NOT IN (SELECT id FROM moved)
+     GROUP BY m.parent_id
+),
+fanning AS (
+    -- A waiting parent whose children's outcome this makes known fans in (a retry never does: its parent
+    -- cannot have fanned in on it).
+    SELECT p.id, t.finals, t.failures, t.child,
+           COALESCE(NOT %(restarts)s::boolean AND p.state = 'waiting'
+                    AND goals_children_decided(p.children_total, p.children_final + t.finals,
+                                               p.children_failed + t.failures, p.child_failures_allowed),
+                    false) AS fires
+      FROM parents p JOIN tally t ON t.id = p.id
+),
+counted AS (
+    UPDATE goals_goal AS g
+       SET children_final = g.children_final + f.finals,
+           children_failed = g.children_failed + f.failures,
+           progress_current = CASE WHEN g.state = 'waiting' THEN g.children_final + f.finals
+                                   ELSE g.progress_current END,
+           -- fan_in: waiting -> pending at a new attempt, which its caller sends (goals.moves).
+           state = CASE WHEN f.fires THEN 'pending' ELSE g.state END,
+           attempt = CASE WHEN f.fires THEN g.attempt + 1 ELSE g.attempt END,
+           task_id = CASE WHEN f.fires THEN gen_random_uuid()::text ELSE g.task_id END,
+           queued_at = CASE WHEN f.fires THEN NULL ELSE g.queued_at END,
+           started_at = CASE WHEN f.fires THEN NULL ELSE g.started_at END,
+           heartbeat_at = CASE WHEN f.fires THEN NULL ELSE g.heartbeat_at END,
+           fan_ins = CASE WHEN f.fires THEN g.fan_ins + 1 ELSE g.fan_ins END
+      FROM fanning f
+     WHERE g.id = f.id AND g.finished_at IS NULL
+ RETURNING g.id, g.kind, g.continuation, g.attempt, g.task_id, g.state, f.fires, f.child
+),
+fanned_attempts AS (
+    INSERT INTO goals_attempt (goal_id, number, task_id, worker, created_at, outcome)
+    SELECT id, attempt, task_id, '', now(), '' FROM counted WHERE fires
+),
+tree(id, depth) AS (
+    -- The active descendants of the goals this move ended, by depth.
+    SELECT c.id, 1
+      FROM goals_goal c JOIN moved m ON c.parent_id = m.id
+     WHERE %(ends)s::boolean AND m.children_total > 0 AND c.parent_id IS NOT NULL AND c.finished_at IS NULL
+       AND c.id NOT IN (SELECT id FROM moved)
+    UNION ALL
+    SELECT c.id, t.depth + 1
+      FROM goals_goal c JOIN tree t ON c.parent_id = t.id
+     WHERE c.parent_id IS NOT NULL AND c.finished_at IS NULL
+),
+doomed AS (
+    SELECT c.id, c.state FROM goals_goal c JOIN tree t ON t.id = c.id
+     WHERE c.finished_at IS NULL
+     ORDER BY t.depth, c.id
+       FOR UPDATE OF c
+),
+cascaded AS (
+    -- cancel, with cause "parent": a parent's end cancels its active descendants.
+    UPDATE goals_goal AS g
+       SET state = 'cancelled', finished_at = clock_timestamp(), final_state = 'cancelled',
+           children_failed = g.children_failed + (g.children_total - g.children_final),
+           children_final = g.children_total
+      FROM doomed d
+     WHERE g.id = d.id
+ RETURNING g.id, g.parent_id, d.state AS from_state, g.state, g.attempt, g.task_id, g.result, g.error
+),
+cascade_closed AS (
+    UPDATE goals_attempt AS a
+       SET finished_at = COALESCE(a.finished_at, clock_timestamp()), outcome = 'cancelled'
+      FROM cascaded c
+     WHERE a.goal_id = c.id AND a.number = c.attempt AND a.finished_at IS NULL
+),
+finished_results AS (
+    -- Every task id an ended goal had (one per attempt) takes the goal's final Celery state, unless its
+    -- row is final already; the current attempt's own row, when the worker wrote it above, is left out.
+    INSERT INTO django_celery_results_taskresult
+           (task_id, status, result, traceback, meta, content_type, content_encoding, task_name,
+            date_created, date_done)
+    SELECT a.task_id, goals_celery_status(s.state), goals_celery_result(s.state, s.result, s.error),
+           CASE WHEN s.state = 'failed' THEN NULLIF(s.error->>'traceback', '') END,
+           '{"children": []}', 'application/json', 'utf-8', 'goals.execute', now(), now()
+      FROM (SELECT id, state, task_id, result, error FROM moved WHERE %(ends)s::boolean
+            UNION ALL
+            SELECT id, state, task_id, result, error FROM cascaded) s
+      JOIN goals_attempt a ON a.goal_id = s.id
+     WHERE %(results_in_database)s::boolean AND a.task_id <> ''
+       AND NOT (%(row_task_id)s::text IS NOT NULL AND a.task_id = s.task_id)
+        ON CONFLICT (task_id) DO UPDATE
+       SET status = EXCLUDED.status, result = EXCLUDED.result, traceback = EXCLUDED.traceback,
+           content_type = EXCLUDED.content_type, content_encoding = EXCLUDED.content_encoding,
+           date_done = EXCLUDED.date_done
+     WHERE django_celery_results_taskresult.status NOT IN ('FAILURE', 'REVOKED', 'SUCCESS')
+),
+journal AS (
+    INSERT INTO goals_goalevent
+           (goal_id, created_at, event, transition, from_state, to_state, attempt, task_id, cause, actor, details)
+    SELECT moved.id, now(), 'transition', %(name)s::text, old.state, moved.state, moved.attempt, moved.task_id,
+           %(cause)s::text, %(actor)s::text, old.in_details
+      FROM moved JOIN old ON old.id = moved.id
+    UNION ALL
+    SELECT old.id, now(), 'ignored', %(name)s::text, old.state, %(target)s::text, COALESCE(old.want_attempt, old.attempt),
+           COALESCE(old.caller_task_id, ''), %(cause)s::text, %(actor)s::text,
+           old.in_details || jsonb_build_object('goal_attempt', old.attempt)
+      FROM old
+     WHERE %(journal_refusal)s::boolean AND NOT EXISTS (SELECT FROM moved WHERE moved.id = old.id)
+    UNION ALL
+    SELECT c.id, now(), 'transition', 'fan_in', 'waiting', c.state, c.attempt, c.task_id, %(cause)s::text, %(actor)s::text,
+           jsonb_build_object('child', c.child)
+      FROM counted c
+     WHERE c.fires
+    UNION ALL
+    SELECT c.id, now(), 'transition', 'cancel', c.from_state, c.state, c.attempt, c.task_id, 'parent', %(actor)s::text,
+           jsonb_build_object('parent', c.parent_id)
+      FROM cascaded c
+)
+SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(moved.attempt, old.attempt),
+       COALESCE(moved.max_attempts, old.max_attempts), COALESCE(moved.task_id, old.task_id),
+       COALESCE(moved.run_kind, goals_run_kind(old.kind, old.continuation)), moved.id IS NOT NULL, moved.family,
+       fan.id, fan.attempt, fan.task_id, goals_run_kind(fan.kind, fan.continuation)
+  FROM old
+  LEFT JOIN moved ON moved.id = old.id
+  LEFT JOIN counted fan ON fan.id = moved.parent_id AND fan.fires
+ ORDER BY old.id
+
+-- name: start_attempt
+-- start: the worker takes the goal's attempt (pending, queued or retrying -> running), stamps it and its
+-- attempt row, and reads what the executor needs; with %(journal_refusal)s a refused start (stale,
+-- duplicate, cancelled) is journaled as "ignored". One goal: the worker's hot path, scalar parameters.
+WITH old AS (
+    SELECT g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id
+      FROM goals_goal g
+     WHERE g.id = %(goal_id)s::uuid
+       FOR UPDATE
+),
+moved AS (
+    UPDATE goals_goal AS g
+       SET state = 'running', started_at = clock_timestamp(), heartbeat_at = clock_timestamp()
+      FROM old
+     WHERE g.id = old.id AND old.state IN ('pending', 'queued', 'retrying') AND old.attempt = %(attempt)s::integer
+ RETURNING g.id, g.state, g.attempt, g.params::text AS params,
+           json_build_array(g.fan_ins, g.continuation, g.children_total, g.children_final, g.children_failed,
+                            g.child_failures_allowed, g.parent_id IS NOT NULL)::text AS family
+),
+started AS (
+    UPDATE goals_attempt AS a
+       SET started_at = clock_timestamp(), worker = %(actor)s::text
+      FROM moved
+     WHERE a.goal_id = moved.id AND a.number = moved.attempt
+),
+journal AS (
+    INSERT INTO goals_goalevent
+           (goal_id, created_at, event, transition, from_state, to_state, attempt, task_id, cause, actor, details)
+    SELECT old.id, now(), CASE WHEN moved.id IS NULL THEN 'ignored' ELSE 'transition' END, 'start', old.state,
+           'running', %(attempt)s::integer, %(task_id)s::text, %(cause)s::text, %(actor)s::text,
+           CASE WHEN moved.id IS NULL THEN jsonb_build_object('goal_attempt', old.attempt) ELSE '{}' END
+      FROM old LEFT JOIN moved ON moved.id = old.id
+     WHERE moved.id IS NOT NULL OR %(journal_refusal)s::boolean
+)
+SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), old.attempt, old.max_attempts, old.task_id,
+       goals_run_kind(old.kind, old.continuation), moved.id IS NOT NULL, moved.family, moved.params
+  FROM old LEFT JOIN moved ON moved.id = old.id
+
+-- name: mark_queued
+-- enqueue: the publisher records a set of goals' attempts sent to the broker (pending -> queued), each
+-- fenced on its attempt. A hint for the reconciler, committed without waiting for the WAL flush: lost in
+-- a crash, the goal shows pending and is sent again, and the duplicate message is fenced off.
+WITH relaxed AS (
+    SELECT set_config('synchronous_commit', 'off', true)
+),
+old AS (
+    SELECT g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id, i.attempt AS want_attempt
+      FROM unnest(%(goal_ids)s::uuid[], %(attempts)s::integer[]) AS i(goal_id, attempt)
+      JOIN goals_goal g ON g.id = i.goal_id
+     WHERE (SELECT count(*) FROM relaxed) >= 0
+     ORDER BY g.id
+       FOR UPDATE OF g
+),
+moved AS (
+    UPDATE goals_goal AS g
+       SET state = 'queued', queued_at = clock_timestamp()
+      FROM old
+     WHERE g.id = old.id AND old.state = 'pending' AND old.attempt = old.want_attempt
+ RETURNING g.id, g.state, g.attempt, g.task_id
+),
+enqueued AS (
+    UPDATE goals_attempt AS a
+       SET queued_at = clock_timestamp()
+      FROM moved
+     WHERE a.goal_id = moved.id AND a.number = moved.attempt
+),
+journal AS (
+    INSERT INTO goals_goalevent
+           (goal_id, created_at, event, transition, from_state, to_state, attempt, task_id, cause, actor, details)
+    SELECT id, now(), 'transition', 'enqueue', 'pending', 'queued', attempt, task_id, %(cause)s::text,
+           %(actor)s::text, '{}'
+      FROM moved
+)
+SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), old.attempt, old.max_attempts, old.task_id,
+       goals_run_kind(old.kind, old.continuation), moved.id IS NOT NULL, NULL::text, NULL::text
+  FROM old LEFT JOIN moved ON moved.id = old.id
+ ORDER BY old.id
