@@ -30,8 +30,9 @@ from goals.models import Cause, Goal, GoalEvent
 from goals.reconciler.passes import run_pass
 from goals.registry import get_executor
 from goals.review import goal_acknowledge
-from goals.services import goal_cancel, goal_retry, goal_submit
+from goals.services import goal_cancel, goal_retry
 from goals.states import GoalState
+from goals.submitting import goal_submit
 
 
 def machine_for(run: str, verdicts: list[Verdict]) -> type[RuleBasedStateMachine]:

@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from goals.bulk import goal_submit_many
 from goals.context import ExecutionContext
 from goals.exceptions import (
     GoalError,
@@ -32,7 +31,8 @@ from goals.families import ChildOutcome
 from goals.family_policy import FAIL_FAST, WAIT_FOR_ALL, ChildPolicy, tolerate
 from goals.models import Cause, Goal
 from goals.registry import executor
-from goals.services import goal_cancel, goal_retry, goal_submit
+from goals.services import goal_cancel, goal_retry
+from goals.submitting import goal_submit, goal_submit_many
 
 __all__ = [
     "FAIL_FAST",

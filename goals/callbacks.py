@@ -127,25 +127,29 @@ def attempt_waiting(*, goal_id: str, attempt: int, task_id: str, worker: str, wa
 
 
 # ``result_row`` below is the task's django-celery-results row (``goals.results``), written by the same
-# statement when the transition applies; None when Celery stores results itself.
+# statement when the transition applies; None when Celery stores results itself. ``alone``: the goal has
+# no parent and no children, and its end leaves out the family parts (``end_lone_attempt``).
 
 
 def attempt_succeeded(*, goal_id: str, attempt: int, task_id: str, worker: str, result: Any,
-                      progress: tuple[int, int | None, str] | None, result_row: dict[str, Any] | None) -> None:
+                      progress: tuple[int, int | None, str] | None, result_row: dict[str, Any] | None,
+                      alone: bool = False) -> None:
     _finish({"transition": SUCCEED, "goal_id": goal_id, "attempt": attempt, "actor": worker,
              "caller_task_id": task_id, "result": result, "set_result": True, "progress": progress,
-             "result_row": result_row})
+             "result_row": result_row, "alone": alone})
 
 
 def attempt_failed(*, goal_id: str, attempt: int, task_id: str, worker: str, error: dict[str, Any],
-                   progress: tuple[int, int | None, str] | None, result_row: dict[str, Any] | None) -> None:
+                   progress: tuple[int, int | None, str] | None, result_row: dict[str, Any] | None,
+                   alone: bool = False) -> None:
     _finish({"transition": FAIL, "goal_id": goal_id, "attempt": attempt, "actor": worker,
-             "caller_task_id": task_id, "error": error, "progress": progress, "result_row": result_row})
+             "caller_task_id": task_id, "error": error, "progress": progress, "result_row": result_row,
+             "alone": alone})
 
 
 def attempt_retrying(*, goal_id: str, attempt: int, task_id: str, worker: str, error: dict[str, Any],
                      next_task_id: str, countdown: float, progress: tuple[int, int | None, str] | None,
-                     result_row: dict[str, Any] | None) -> None:
+                     result_row: dict[str, Any] | None, alone: bool = False) -> None:
     _finish({"transition": SCHEDULE_RETRY, "goal_id": goal_id, "attempt": attempt, "actor": worker,
              "caller_task_id": task_id, "new_task_id": next_task_id, "error": error, "progress": progress,
-             "details": {"countdown": round(countdown, 3)}, "result_row": result_row})
+             "details": {"countdown": round(countdown, 3)}, "result_row": result_row, "alone": alone})

@@ -14,12 +14,10 @@ from uuid import UUID
 from django.db import InterfaceError, OperationalError, connection
 
 from goals import families
-from goals.db import hot_cursor
 from goals.exceptions import GoalNoLongerRunning, UnknownExecutor
 from goals.family_policy import FAIL_FAST, ChildPolicy
-from goals.models import Goal
+from goals.lifecycle import store
 from goals.registry import get_executor
-from goals.states import GoalState
 from goals.transitions import Family
 
 logger = logging.getLogger(__name__)
@@ -138,15 +136,5 @@ class ExecutionContext:
             raise GoalNoLongerRunning(self.goal_id, self.attempt)
 
     def _update(self) -> int:
-        with hot_cursor() as cursor:
-            # Progress and heartbeat lost in a database crash are harmless (the next write or the final
-            # state carries them): the write need not wait for the disk.
-            cursor.execute(
-                f"WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) "
-                f"UPDATE {Goal._meta.db_table} SET progress_current = %s, progress_total = %s, "
-                "progress_message = %s, heartbeat_at = now() FROM relaxed "
-                "WHERE id = %s AND attempt = %s AND state = %s",
-                [self.progress_current, self.progress_total, self.progress_message, str(self.goal_id),
-                 self.attempt, GoalState.RUNNING.value],
-            )
-            return cursor.rowcount
+        return store.report_progress(goal_id=self.goal_id, attempt=self.attempt, current=self.progress_current,
+                                     total=self.progress_total, message=self.progress_message)

@@ -16,10 +16,9 @@ from contextlib import nullcontext
 from typing import Any
 
 from celery import current_app
-from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from goals.models import Cause, EventType, GoalEvent
+from goals.lifecycle import store
 from goals.registry import get_executor
 from goals.results import goal_results_in_database
 from goals.task_names import EXECUTE_TASK
@@ -53,12 +52,9 @@ def _publish(dispatch: Dispatch, *, producer: Any = None) -> None:
 def _journal_publish_failures(dispatches: list[Dispatch], exc: Exception) -> None:
     logger.warning("%d goal attempt(s) not sent, broker unreachable: %s (first: goal %s attempt %s)",
                    len(dispatches), exc, dispatches[0].goal_id, dispatches[0].attempt)
-    now, actor, error = timezone.now(), process_name(), f"{type(exc).__name__}: {exc}"[:2000]
-    GoalEvent.objects.bulk_create([
-        GoalEvent(goal_id=d.goal_id, created_at=now, event=EventType.PUBLISH_FAILED, attempt=d.attempt,
-                  task_id=d.task_id, cause=Cause.PUBLISHER, actor=actor, details={"error": error})
-        for d in dispatches
-    ], batch_size=5_000)
+    store.journal_publish_failures(goal_ids=[str(d.goal_id) for d in dispatches],
+                                   attempts=[d.attempt for d in dispatches], task_ids=[d.task_id for d in dispatches],
+                                   error=f"{type(exc).__name__}: {exc}", actor=process_name())
 
 
 def _batches(producer: Any) -> bool:

@@ -36,23 +36,24 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 
-from goals.bulk import BATCH_SIZE, checked_items, items_document
 from goals.dispatch import Dispatch
 from goals.exceptions import ChildrenFailed, GoalNoLongerRunning, GoalValidationError
 from goals.family_policy import ChildPolicy
 from goals.ids import new_task_id
+from goals.lifecycle import store
 from goals.models import Cause, Goal
 from goals.moves import move_many
 from goals.sender import send_many
-from goals.services import first_rows_sql, validate_options
 from goals.states import RETRY, RETRYABLE_STATES, GoalState
+from goals.submitting import BATCH_SIZE, items_document
 from goals.transitions import Family, GoalMove
+from goals.validation import checked_items, validate_options
 
 
 @dataclass(frozen=True)
@@ -79,43 +80,6 @@ class ChildOutcome:
         return self.state == GoalState.SUCCEEDED
 
 
-@lru_cache(maxsize=1)
-def _spawn_statement() -> str:
-    goal_t = Goal._meta.db_table
-    # As submit_many's statement, fenced on the parent's running attempt (a stale attempt spawns nothing),
-    # under the parent's row lock (taken before any child's: goals.transitions), with the parent's owner
-    # and deadline, and counted in the parent's children_total in the same statement. A key that names
-    # a child already inserts nothing for its item.
-    return f"""
-    WITH parent AS (
-        SELECT id, owner_id, deadline FROM {goal_t}
-         WHERE id = %(parent_id)s AND state = '{GoalState.RUNNING}' AND attempt = %(attempt)s
-           FOR UPDATE
-    ),
-    item AS (
-        SELECT (item->>0)::uuid AS id, item->>1 AS task_id, item->>2 AS child_key, item->3 AS params, position
-          FROM jsonb_array_elements(%(items)s::jsonb) WITH ORDINALITY AS items(item, position)
-    ),
-    goal AS (
-        INSERT INTO {goal_t} (id, kind, params, state, attempt, max_attempts, progress_current, progress_message,
-                              task_id, owner_id, created_at, deadline, parent_id, child_key)
-        SELECT i.id, %(kind)s, i.params, '{GoalState.PENDING}', 1, %(max_attempts)s, 0, '', i.task_id, p.owner_id,
-               now(), LEAST(p.deadline, %(deadline)s::timestamptz), p.id, i.child_key
-          FROM item i CROSS JOIN parent p
-         ORDER BY i.position
-        ON CONFLICT (parent_id, child_key) WHERE parent_id IS NOT NULL DO NOTHING
-        RETURNING id, task_id, state, created_at
-    ),
-    {first_rows_sql()},
-    counted AS (
-        UPDATE {goal_t} g SET children_total = g.children_total + (SELECT count(*) FROM goal)
-          FROM parent p WHERE g.id = p.id
-    )
-    SELECT (SELECT count(*) FROM parent),
-           ARRAY(SELECT position FROM item WHERE NOT EXISTS (SELECT FROM goal WHERE goal.id = item.id))
-    """
-
-
 def spawn_children(*, parent_id: uuid.UUID | str, attempt: int, kind: str, params_list: Sequence[Any],
                    keys: Sequence[str], deadline: datetime | None, actor: str) -> list[uuid.UUID]:
     """Start one child of ``kind`` per params under the parent's running ``attempt``, keyed by ``keys``;
@@ -127,24 +91,18 @@ def spawn_children(*, parent_id: uuid.UUID | str, attempt: int, kind: str, param
     if len(keys) != len(params_list):
         raise GoalValidationError({"keys": f"{len(keys)} keys for {len(params_list)} children: give one per child"},
                                   code="invalid")
-    for index, key in enumerate(keys):
-        if not isinstance(key, str) or not 0 < len(key) <= 255:
-            raise GoalValidationError({f"{index}.key": "must be a string of 1 to 255 characters"}, code="invalid")
     if not params_list:
         return []
-    spec, checked = checked_items(kind, params_list, [None] * len(params_list))
+    spec, checked = checked_items(kind, params_list, keys, key_field="key")
     ids: list[uuid.UUID | None] = [None] * len(checked)
     sent: list[Dispatch] = []
     with transaction.atomic():
         for start in range(0, len(checked), BATCH_SIZE):
             batch_keys = list(keys[start:start + BATCH_SIZE])
             batch_ids, task_ids, document = items_document(checked[start:start + BATCH_SIZE], batch_keys)
-            with connection.cursor() as cursor:
-                cursor.execute(_spawn_statement(), {
-                    "parent_id": str(parent_id), "attempt": attempt, "items": document, "kind": kind,
-                    "max_attempts": spec.max_attempts, "deadline": deadline, "cause": Cause.EXECUTOR,
-                    "actor": actor})
-                running, skipped = cursor.fetchone()
+            running, _created_at, skipped = store.insert_goals(
+                kind=kind, items=document, max_attempts=spec.max_attempts, owner_id=None, deadline=deadline,
+                cause=Cause.EXECUTOR, actor=actor, parent_id=parent_id, parent_attempt=attempt)
             if not running:
                 raise GoalNoLongerRunning(parent_id, attempt)
             not_inserted = {position - 1 for position in skipped}  # ordinality counts from 1

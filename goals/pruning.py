@@ -18,10 +18,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
-from goals.models import Attempt, Cause, EventType, Goal, GoalEvent, ReconciliationFinding, ReconciliationReport
+from goals.lifecycle import store
+from goals.models import Cause, EventType, Goal, GoalEvent, ReconciliationReport
 
 # The rows compaction drops: what workers and the publisher journaled on the way (enqueued, started,
 # retried, refused late callbacks, failed publishes), which the goal row and its attempts summarize. It
@@ -40,33 +41,6 @@ class PruneCounts:
     journal_rows: int = 0
 
 
-def _delete_goals_statement() -> str:
-    goal_t, attempt_t, event_t = Goal._meta.db_table, Attempt._meta.db_table, GoalEvent._meta.db_table
-    return f"""
-    WITH doomed AS (
-        SELECT id FROM {goal_t} g
-         WHERE finished_at < %(cutoff)s  -- only final goals have finished
-           -- A parent goes once its children have (a later batch): its row is what they refer to.
-           AND NOT EXISTS (SELECT FROM {goal_t} c WHERE c.parent_id = g.id)
-         ORDER BY finished_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
-    ),
-    events AS (DELETE FROM {event_t} WHERE goal_id IN (SELECT id FROM doomed)),
-    attempts AS (DELETE FROM {attempt_t} WHERE goal_id IN (SELECT id FROM doomed))
-    DELETE FROM {goal_t} WHERE id IN (SELECT id FROM doomed)
-    """
-
-
-def _delete_reports_statement() -> str:
-    report_t, finding_t = ReconciliationReport._meta.db_table, ReconciliationFinding._meta.db_table
-    return f"""
-    WITH doomed AS (
-        SELECT id FROM {report_t} WHERE started_at < %(cutoff)s ORDER BY started_at LIMIT %(limit)s
-    ),
-    findings AS (DELETE FROM {finding_t} WHERE report_id IN (SELECT id FROM doomed))
-    DELETE FROM {report_t} WHERE id IN (SELECT id FROM doomed)
-    """
-
-
 def count_prunable(*, cutoff: datetime) -> PruneCounts:
     """What ``prune`` would delete (for ``--dry-run``)."""
     return PruneCounts(
@@ -79,37 +53,15 @@ def prune(*, cutoff: datetime, batch_size: int = 1000) -> PruneCounts:
     """Delete final goals finished before ``cutoff`` and reports started before it, ``batch_size`` rows
     per transaction. Active goals are never deleted, however old."""
     counts = PruneCounts()
-    for statement, attribute in ((_delete_goals_statement(), "goals"), (_delete_reports_statement(), "reports")):
+    for delete, attribute in ((store.delete_final_goals, "goals"), (store.delete_reports, "reports")):
         while True:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(statement, {"cutoff": cutoff, "limit": batch_size})
-                deleted = cursor.rowcount
+            with transaction.atomic():
+                deleted = delete(cutoff=cutoff, limit=batch_size)
             setattr(counts, attribute, getattr(counts, attribute) + deleted)
             # Until a batch finds nothing: a short batch may have left parents whose children it deleted.
             if deleted == 0:
                 break
     return counts
-
-
-def _compact_journal_statement() -> str:
-    goal_t, event_t = Goal._meta.db_table, GoalEvent._meta.db_table
-    return f"""
-    WITH batch AS MATERIALIZED (
-        SELECT id, finished_at FROM {goal_t}
-         WHERE finished_at < %(cutoff)s AND finished_at >= %(since)s  -- only final goals have finished
-           AND (finished_at, id) > (%(after_at)s, %(after_id)s)
-         ORDER BY finished_at, id LIMIT %(limit)s
-    ),
-    doomed AS (
-        DELETE FROM {event_t} AS e USING batch
-         WHERE e.goal_id = batch.id AND e.cause = ANY(%(causes)s) AND e.event = ANY(%(events)s)
-           AND e.id <> (SELECT max(last.id) FROM {event_t} AS last
-                        WHERE last.goal_id = batch.id AND last.event = %(transition)s)
-        RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM doomed), last.finished_at, last.id, (SELECT count(*) FROM batch)
-      FROM (SELECT finished_at, id FROM batch ORDER BY finished_at DESC, id DESC LIMIT 1) AS last
-    """
 
 
 def compact_journals(*, cutoff: datetime, since: datetime | None = None, batch_size: int = 1000) -> int:
@@ -124,9 +76,8 @@ def compact_journals(*, cutoff: datetime, since: datetime | None = None, batch_s
               "transition": EventType.TRANSITION.value}
     deleted = 0
     while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_compact_journal_statement(), params)
-            row = cursor.fetchone()
+        with transaction.atomic():
+            row = store.compact_journals(params)
         if row is None:  # no goal left in the range
             return deleted
         rows, params["after_at"], params["after_id"], goals = row

@@ -7,33 +7,11 @@ attempt, that journals itself, so a flag never lands on a goal that moved on mea
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from django.db import connection
-
-from goals.models import EventType, Goal, GoalEvent
-
-
-def _flag_statement() -> str:
-    goal_t, event_t = Goal._meta.db_table, GoalEvent._meta.db_table
-    return f"""
-    WITH flagged AS (
-        UPDATE {goal_t} g SET needs_review = true, review_reason = f.reason
-          FROM jsonb_to_recordset(%(flags)s::jsonb) AS f(goal_id uuid, state text, attempt integer, reason text,
-                                                         details jsonb)
-         WHERE g.id = f.goal_id AND g.state = f.state AND g.attempt = f.attempt AND NOT g.needs_review
-     RETURNING g.id, g.state, g.attempt, g.task_id, f.reason, f.details
-    )
-    INSERT INTO {event_t} (goal_id, created_at, event, transition, from_state, to_state, attempt, task_id,
-                           cause, actor, details)
-    SELECT id, now(), '{EventType.FLAGGED.value}', '', state, state, attempt, task_id, %(cause)s, %(actor)s,
-           COALESCE(details, '{{}}'::jsonb) || jsonb_build_object('reason', reason)
-      FROM flagged
-    RETURNING goal_id
-    """
+from goals.lifecycle import store
 
 
 @dataclass(frozen=True)
@@ -54,9 +32,7 @@ def goals_flag_for_review(*, flags: list[Flag], cause: str, actor: str = "") -> 
         return set()
     items = [{"goal_id": str(f.goal_id), "state": f.state, "attempt": f.attempt, "reason": f.reason[:255],
               "details": f.details or {}} for f in flags]
-    with connection.cursor() as cursor:
-        cursor.execute(_flag_statement(), {"flags": json.dumps(items), "cause": cause, "actor": actor[:255]})
-        return {str(goal_id) for (goal_id,) in cursor.fetchall()}
+    return store.flag_for_review(flags=items, cause=cause, actor=actor)
 
 
 def goal_flag_for_review(*, goal_id: UUID | str, state: str, attempt: int, reason: str, cause: str,
@@ -67,28 +43,7 @@ def goal_flag_for_review(*, goal_id: UUID | str, state: str, attempt: int, reaso
     return bool(goals_flag_for_review(flags=[flag], cause=cause, actor=actor))
 
 
-def _acknowledge_statement() -> str:
-    goal_t, event_t = Goal._meta.db_table, GoalEvent._meta.db_table
-    return f"""
-    WITH cleared AS (
-        UPDATE {goal_t} SET needs_review = false, review_reason = ''
-         WHERE id = %(goal_id)s AND needs_review
-     RETURNING id, state, attempt, task_id
-    )
-    INSERT INTO {event_t} (goal_id, created_at, event, transition, from_state, to_state, attempt, task_id,
-                           cause, actor, details)
-    SELECT id, now(), '{EventType.ACKNOWLEDGED.value}', '', state, state, attempt, task_id, %(cause)s, %(actor)s,
-           jsonb_build_object('reason', %(reason)s::text)
-      FROM cleared
-    RETURNING goal_id
-    """
-
-
 def goal_acknowledge(*, goal_id: UUID | str, cause: str, actor: str = "", reason: str = "") -> bool:
     """Clear the review flag of a flagged goal, journaling who did it and why; returns False (and writes
     nothing) when the goal is not flagged, e.g. because someone acknowledged it first."""
-    with connection.cursor() as cursor:
-        cursor.execute(_acknowledge_statement(), {
-            "goal_id": str(goal_id), "cause": cause, "actor": actor[:255], "reason": reason[:1000],
-        })
-        return cursor.fetchone() is not None
+    return store.acknowledge_review(goal_id=goal_id, cause=cause, actor=actor, reason=reason)

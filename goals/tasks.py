@@ -76,6 +76,12 @@ class GoalTask(Task):
     def _worker(self) -> str:
         return self.request.hostname or ""
 
+    def _alone(self) -> bool:
+        """Whether the running goal has no parent and no children (as its start read it, and as its attempt
+        spawned none): its end is then the statement without the family parts (``end_lone_attempt``)."""
+        run, ctx = getattr(self.request, "goal_run", None), getattr(self.request, "goal_ctx", None)
+        return bool(run and run.family and run.family.alone and ctx is not None and not ctx.spawned)
+
     def _progress(self) -> tuple[int, int | None, str] | None:
         ctx = getattr(self.request, "goal_ctx", None)
         return ctx.progress_values if ctx is not None else None
@@ -125,7 +131,7 @@ class GoalTask(Task):
         row, progress = result_row(self, status=states.SUCCESS, value=retval), self._progress()
         self._record_final(f"success of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_succeeded(
             goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), result=retval,
-            progress=progress, result_row=row))
+            progress=progress, result_row=row, alone=self._alone()))
 
     def on_retry(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         goal_id, attempt = _goal_args(args)
@@ -139,10 +145,10 @@ class GoalTask(Task):
             return
         next_task_id, countdown = retry
         error, progress = error_record(exc, einfo.traceback), self._progress()
-        row = result_row(self, status=states.RETRY, value=exc, traceback=einfo.traceback)
+        row, alone = result_row(self, status=states.RETRY, value=exc, traceback=einfo.traceback), self._alone()
         self._record_final(f"retry of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_retrying(
             goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), error=error,
-            next_task_id=next_task_id, countdown=countdown, progress=progress, result_row=row))
+            next_task_id=next_task_id, countdown=countdown, progress=progress, result_row=row, alone=alone))
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         goal_id, attempt = _goal_args(args)
@@ -154,9 +160,10 @@ class GoalTask(Task):
             request = Context(id=task_id, task=self.name, args=args, kwargs=kwargs, hostname=process_name())
             worker = request.hostname
         row = result_row(self, status=states.FAILURE, value=exc, traceback=einfo.traceback, request=request)
+        alone = self._alone() if request is self.request else False
         self._record_final(f"failure of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_failed(
             goal_id=goal_id, attempt=attempt, task_id=task_id, worker=worker, error=error, progress=progress,
-            result_row=row))
+            result_row=row, alone=alone))
 
 
 def _as_json(value: Any) -> Any:

@@ -19,12 +19,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
-from goals.db import hot_cursor
 from goals.exceptions import GoalNotFound, TransitionNotAllowed
 from goals.family_policy import children_decided
-from goals.lifecycle.statements import sql
+from goals.lifecycle import store
 from goals.results import ROW_COLUMNS, goal_results_in_database
-from goals.states import ENQUEUE, START, Transition
+from goals.states import ENQUEUE, FAIL, SCHEDULE_RETRY, START, SUCCEED, Transition
 
 
 @dataclass(frozen=True)
@@ -130,11 +129,8 @@ def start_attempt(*, goal_id: UUID | str, attempt: int, task_id: str, worker: st
                   journal_refusal: bool = True) -> TransitionOutcome:
     """``start``: the worker takes attempt ``attempt``; refused (and journaled ``ignored``) when the goal is
     not pending, queued or retrying at that attempt. Raises ``GoalNotFound`` if there is no such goal."""
-    with hot_cursor() as cursor:
-        cursor.execute(sql("start_attempt"), {"goal_id": str(goal_id), "attempt": attempt, "task_id": task_id,
-                                              "actor": worker[:255], "cause": cause,
-                                              "journal_refusal": journal_refusal})
-        row = cursor.fetchone()
+    row = store.start_attempt(goal_id=goal_id, attempt=attempt, task_id=task_id, actor=worker, cause=cause,
+                              journal_refusal=journal_refusal)
     if row is None:
         raise GoalNotFound(goal_id)
     return replace(_own_statement_outcome(START, row, expected_attempt=attempt), goal_id=goal_id)
@@ -145,11 +141,8 @@ def mark_queued(dispatches: list[Dispatch], *, actor: str, cause: str = "publish
     moved on meanwhile (started, cancelled) is left as it is. One outcome per goal found, in id order."""
     if not dispatches:
         return []
-    with hot_cursor() as cursor:
-        cursor.execute(sql("mark_queued"), {"goal_ids": [str(d.goal_id) for d in dispatches],
-                                            "attempts": [d.attempt for d in dispatches], "actor": actor[:255],
-                                            "cause": cause})
-        rows = cursor.fetchall()
+    rows = store.mark_queued(goal_ids=[str(d.goal_id) for d in dispatches], attempts=[d.attempt for d in dispatches],
+                             actor=actor, cause=cause)
     expected = {str(d.goal_id): d.attempt for d in dispatches}
     return [_own_statement_outcome(ENQUEUE, row, expected_attempt=expected[str(row[0])]) for row in rows]
 
@@ -185,6 +178,7 @@ def apply_transition(
     result_row: dict[str, Any] | None = None,
     failures_allowed: int | None = None,
     continuation: str = "",
+    alone: bool = False,
 ) -> TransitionOutcome:
     """Move goal ``goal_id`` by ``transition`` if it is in a source state at attempt ``attempt``.
 
@@ -196,7 +190,9 @@ def apply_transition(
     ``journal_refusal`` writes an ``ignored`` event when refused (for callbacks: a late or duplicate
     callback is recorded, never applied). ``result_row`` (see ``goals.results``) is the task's
     django-celery-results row, written by the same statement if the transition applies.
-    ``failures_allowed`` and ``continuation`` are what ``wait`` records of the goal's policy.
+    ``failures_allowed`` and ``continuation`` are what ``wait`` records of the goal's policy. ``alone``
+    (the worker's end of a goal with no parent and no children: succeed, fail, schedule_retry) runs
+    ``end_lone_attempt``, which leaves out the family parts.
     """
     if transition is START:
         return start_attempt(goal_id=goal_id, attempt=attempt, task_id=caller_task_id, worker=actor, cause=cause,
@@ -207,6 +203,10 @@ def apply_transition(
         if not found:
             raise GoalNotFound(goal_id)
         return replace(found[0], goal_id=goal_id)
+    if alone:
+        return _end_lone_attempt(transition, goal_id=goal_id, attempt=attempt, actor=actor, details=details,
+                                 new_task_id=new_task_id, caller_task_id=caller_task_id, result=result,
+                                 set_result=set_result, error=error, progress=progress, result_row=result_row)
     move = GoalMove(goal_id=goal_id, attempt=attempt, details=details, new_task_id=new_task_id, result=result,
                     error=error, closed_outcome=closed_outcome, caller_task_id=caller_task_id)
     outcomes = _move_goals(transition, [move], cause=cause, actor=actor, set_result=set_result, budget=budget,
@@ -256,10 +256,36 @@ def _move_goals(transition: Transition, moves: list[GoalMove], *, cause: str, ac
         "results_in_database": goal_results_in_database(),
     }
     expected = {str(m.goal_id): m.attempt for m in moves}
-    with hot_cursor() as cursor:
-        cursor.execute(sql("move_goals"), parameters)
-        rows = cursor.fetchall()
+    rows = store.move_goals(parameters)
     return [_outcome(transition, row, expected_attempt=expected[str(row[0])]) for row in rows]
+
+
+# The moves a worker ends an attempt of a lone goal with (``end_lone_attempt``).
+_LONE_ENDS = frozenset({SUCCEED, FAIL, SCHEDULE_RETRY})
+
+
+def _end_lone_attempt(transition: Transition, *, goal_id: UUID | str, attempt: int | None, actor: str,
+                      details: dict[str, Any] | None, new_task_id: str | None, caller_task_id: str, result: Any,
+                      set_result: bool, error: dict[str, Any] | None, progress: tuple[int, int | None, str] | None,
+                      result_row: dict[str, Any] | None) -> TransitionOutcome:
+    if transition not in _LONE_ENDS or attempt is None:
+        raise ValueError(f"end_lone_attempt is the worker's {', '.join(t.name for t in _LONE_ENDS)} of an attempt")
+    current, total, message = progress or (None, None, None)
+    row = result_row or {}
+    parameters = {
+        **_move_parameters(transition),
+        "goal_id": str(goal_id), "attempt": attempt, "new_task_id": new_task_id, "caller_task_id": caller_task_id,
+        "actor": actor[:255], "details": json.dumps(details or {}), "set_result": set_result,
+        "result": json.dumps(result), "error": json.dumps(error) if error is not None else None,
+        "progress_current": current, "progress_total": total,
+        "progress_message": message[:255] if message is not None else None,
+        **{f"row_{column}": row.get(column) for column in ROW_COLUMNS},
+        "results_in_database": goal_results_in_database(),
+    }
+    found = store.end_lone_attempt(parameters)
+    if found is None:
+        raise GoalNotFound(goal_id)
+    return replace(_outcome(transition, found, expected_attempt=attempt), goal_id=goal_id)
 
 
 def _move_parameters(transition: Transition) -> dict[str, Any]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from goals.conf import goal_settings
 from goals.exceptions import GoalValidationError, UnknownExecutor
@@ -57,3 +60,49 @@ def validate_submission(kind: Any, params: Any) -> tuple[ExecutorSpec, dict[str,
             code="bad_params",
         )
     return spec, stored, encoded
+
+
+# The longest key a goal may carry (the column's length); an idempotency key, or a child's among its siblings.
+MAX_KEY_LENGTH = 255
+
+
+def key_problem(key: Any, *, required: bool = False, max_length: int = MAX_KEY_LENGTH) -> str | None:
+    """What is wrong with a goal's key, if anything: the one rule for idempotency keys (``submit``, the
+    HTTP API, which leaves room for its scope) and children's keys (``spawn``, where a key is required)."""
+    if key is None and not required:
+        return None
+    if not isinstance(key, str) or not 0 < len(key) <= max_length:
+        return f"must be a string of 1 to {max_length} characters"
+    return None
+
+
+def validate_options(idempotency_key: Any, deadline: Any) -> None:
+    if problem := key_problem(idempotency_key):
+        raise GoalValidationError({"idempotency_key": problem}, code="invalid")
+    if deadline is not None and (not isinstance(deadline, datetime) or timezone.is_naive(deadline)):
+        raise GoalValidationError({"deadline": "must be a timezone-aware datetime"}, code="invalid")
+
+
+def checked_items(kind: str, params_list: Sequence[Any], keys: Sequence[str | None], *,
+                  key_field: str = "idempotency_key") -> tuple[ExecutorSpec, list[tuple[Any, str]]]:
+    """The executor, and each item's stored params and their JSON; or one ``GoalValidationError`` naming
+    every bad item by index (an unknown kind is said once). ``key_field`` names the items' keys: an
+    ``idempotency_key`` may be None, a child's ``key`` may not."""
+    problems: dict[str, Any] = {}
+    checked: list[tuple[Any, str]] = []
+    spec = None
+    for index, params in enumerate(params_list):
+        try:
+            spec, stored, encoded = validate_submission(kind, params)
+        except GoalValidationError as exc:
+            if "kind" in exc.message_dict:
+                raise  # the same for every item: said once
+            problems.update({f"{index}.{field}": errors for field, errors in exc.error_dict.items()})
+            continue
+        checked.append((stored, encoded))
+    for index, key in enumerate(keys):
+        if problem := key_problem(key, required=key_field != "idempotency_key"):
+            problems[f"{index}.{key_field}"] = problem
+    if problems or spec is None:
+        raise GoalValidationError(problems, code="invalid")
+    return spec, checked

@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 
 from goals.conf import goal_settings
 from goals.states import GoalState
+from goals.validation import key_problem
 from goals.web.http import invalid
 
 SUBMIT_FIELDS = ("kind", "params", "idempotency_key", "deadline")
@@ -111,9 +112,7 @@ def bulk_submission(body: dict[str, Any]) -> BulkSubmission:
 
 
 def _idempotency_key_problem(key: Any) -> str | None:
-    if key is not None and (not isinstance(key, str) or not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH):
-        return f"must be a string of 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters"
-    return None
+    return key_problem(key, max_length=MAX_IDEMPOTENCY_KEY_LENGTH)
 
 
 def _deadline(value: Any) -> datetime | None:

@@ -14,12 +14,12 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 
-from goals.bulk import goal_submit_many
 from goals.exceptions import GoalNotFound, GoalValidationError, TransitionNotAllowed
 from goals.models import Cause, Goal
 from goals.querysets import GoalQuerySet
 from goals.selectors import goal_for_status
-from goals.services import goal_cancel, goal_retry, goal_submit
+from goals.services import goal_cancel, goal_retry
+from goals.submitting import goal_submit, goal_submit_many
 from goals.web import inputs
 from goals.web.auth import Caller
 from goals.web.cursor import BadCursor

@@ -11,8 +11,8 @@ import faults.executors  # noqa: F401  (registers faults.effect, whose goals the
 from faults.checks import verify
 from faults.models import Effect
 from goals.models import Cause, Goal
-from goals.services import goal_submit
 from goals.states import START, SUCCEED
+from goals.submitting import goal_submit
 from goals.transitions import apply_transition
 
 pytestmark = pytest.mark.django_db

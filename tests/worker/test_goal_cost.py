@@ -38,7 +38,7 @@ def test_goal_life_statement_count(worker):
     # The succeed transition writes the django-celery-results row itself (goals.results).
     assert kinds == ["transition"] + ["progress"] * 10 + ["transition"], kinds
     assert on_worker[0]["sql"].startswith("-- goaltrack: start_attempt\n")
-    assert on_worker[-1]["sql"].startswith("-- goaltrack: move_goals\n")
+    assert on_worker[-1]["sql"].startswith("-- goaltrack: end_lone_attempt\n")  # no family parts
     assert "django_celery_results_taskresult" in on_worker[-1]["sql"]
     # submit (1 INSERT CTE) and enqueue (1 transition) on the submitting side.
     assert len(submitted) == 2
@@ -48,9 +48,10 @@ def test_goal_life_statement_count(worker):
 
 
 def classify(sql: str) -> str:
-    if sql.startswith(("-- goaltrack: start_attempt", "-- goaltrack: move_goals", "-- goaltrack: mark_queued")):
+    if sql.startswith(("-- goaltrack: start_attempt", "-- goaltrack: end_lone_attempt", "-- goaltrack: move_goals",
+                       "-- goaltrack: mark_queued")):
         return "transition"
-    if "UPDATE goals_goal SET progress_current" in sql:
+    if sql.startswith("-- goaltrack: report_progress"):
         return "progress"
     if "django_celery_results_taskresult" in sql:
         return "task result"

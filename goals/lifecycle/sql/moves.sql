@@ -327,3 +327,106 @@ SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), old.attemp
        goals_run_kind(old.kind, old.continuation), moved.id IS NOT NULL, NULL::text, NULL::text
   FROM old LEFT JOIN moved ON moved.id = old.id
  ORDER BY old.id
+
+-- name: end_lone_attempt
+-- succeed, fail or schedule_retry of a goal with no parent and no children: the worker's end of the
+-- attempt it ran, with the task's own result row. move_goals without the family parts, for one goal with
+-- scalar parameters: the last statement of nearly every goal's life, where move_goals' empty family
+-- parts cost a third of the no-op throughput (bench/README.md). The worker knows the goal is alone from
+-- what its start read and from what its attempt spawned.
+WITH old AS (
+    SELECT g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id
+      FROM goals_goal g
+     WHERE g.id = %(goal_id)s::uuid
+       FOR UPDATE
+),
+moved AS (
+    UPDATE goals_goal AS g
+       SET state = %(target)s::text,
+           attempt = CASE WHEN %(opens_attempt)s::boolean THEN g.attempt + 1 ELSE g.attempt END,
+           task_id = CASE WHEN %(opens_attempt)s::boolean THEN %(new_task_id)s::text ELSE g.task_id END,
+           -- schedule_retry: Celery's retry published the next attempt already (queued now).
+           queued_at = CASE WHEN %(opens_attempt)s::boolean THEN clock_timestamp() ELSE g.queued_at END,
+           started_at = CASE WHEN %(opens_attempt)s::boolean THEN NULL ELSE g.started_at END,
+           heartbeat_at = CASE WHEN %(opens_attempt)s::boolean THEN NULL ELSE g.heartbeat_at END,
+           finished_at = CASE WHEN %(ends)s::boolean THEN clock_timestamp() END,
+           final_state = CASE WHEN %(ends)s::boolean THEN %(target)s::text END,
+           result = CASE WHEN %(set_result)s::boolean THEN COALESCE(%(result)s::jsonb, 'null'::jsonb)
+                         ELSE g.result END,
+           error = COALESCE(%(error)s::jsonb, g.error),
+           progress_current = COALESCE(%(progress_current)s::bigint, g.progress_current),
+           progress_total = CASE WHEN %(progress_current)s::bigint IS NOT NULL THEN %(progress_total)s::bigint
+                                 ELSE g.progress_total END,
+           progress_message = COALESCE(%(progress_message)s::text, g.progress_message)
+      FROM old
+     WHERE g.id = old.id
+       AND old.state = ANY(%(sources)s::text[])
+       AND old.attempt = %(attempt)s::integer
+       AND (NOT %(bounded)s::boolean OR old.attempt < old.max_attempts)
+ RETURNING g.id, g.state, g.attempt, g.max_attempts, g.task_id, g.result, g.error,
+           goals_run_kind(g.kind, g.continuation) AS run_kind
+),
+closed AS (
+    UPDATE goals_attempt AS a
+       SET finished_at = COALESCE(a.finished_at, clock_timestamp()), outcome = %(closes_as)s::text,
+           error = COALESCE(%(error)s::jsonb, a.error)
+      FROM old JOIN moved ON moved.id = old.id
+     WHERE a.goal_id = old.id AND a.number = old.attempt
+),
+opened AS (
+    INSERT INTO goals_attempt (goal_id, number, task_id, worker, created_at, queued_at, outcome)
+    SELECT id, attempt, task_id, '', now(), clock_timestamp(), ''
+      FROM moved
+     WHERE %(opens_attempt)s::boolean
+),
+recorded AS (
+    INSERT INTO django_celery_results_taskresult
+           (task_id, status, result, traceback, meta, content_type, content_encoding, periodic_task_name,
+            task_name, task_args, task_kwargs, worker, date_created, date_done)
+    SELECT %(row_task_id)s::text, %(row_status)s::text, %(row_result)s::text, %(row_traceback)s::text,
+           %(row_meta)s::text, %(row_content_type)s::text, %(row_content_encoding)s::text,
+           %(row_periodic_task_name)s::text, %(row_task_name)s::text, %(row_task_args)s::text,
+           %(row_task_kwargs)s::text, %(row_worker)s::text, now(), now()
+      FROM moved
+     WHERE %(row_task_id)s::text IS NOT NULL
+        ON CONFLICT (task_id) DO UPDATE
+       SET status = EXCLUDED.status, result = EXCLUDED.result, traceback = EXCLUDED.traceback,
+           meta = EXCLUDED.meta, content_type = EXCLUDED.content_type,
+           content_encoding = EXCLUDED.content_encoding, periodic_task_name = EXCLUDED.periodic_task_name,
+           task_name = EXCLUDED.task_name, task_args = EXCLUDED.task_args, task_kwargs = EXCLUDED.task_kwargs,
+           worker = EXCLUDED.worker, date_done = EXCLUDED.date_done
+),
+finished_results AS (
+    -- The goal's earlier attempts' task ids take its final Celery state (as in move_goals).
+    INSERT INTO django_celery_results_taskresult
+           (task_id, status, result, traceback, meta, content_type, content_encoding, task_name,
+            date_created, date_done)
+    SELECT a.task_id, goals_celery_status(m.state), goals_celery_result(m.state, m.result, m.error),
+           CASE WHEN m.state = 'failed' THEN NULLIF(m.error->>'traceback', '') END,
+           '{"children": []}', 'application/json', 'utf-8', 'goals.execute', now(), now()
+      FROM moved m
+      JOIN goals_attempt a ON a.goal_id = m.id
+     WHERE %(ends)s::boolean AND %(results_in_database)s::boolean AND a.task_id <> ''
+       AND NOT (%(row_task_id)s::text IS NOT NULL AND a.task_id = m.task_id)
+        ON CONFLICT (task_id) DO UPDATE
+       SET status = EXCLUDED.status, result = EXCLUDED.result, traceback = EXCLUDED.traceback,
+           content_type = EXCLUDED.content_type, content_encoding = EXCLUDED.content_encoding,
+           date_done = EXCLUDED.date_done
+     WHERE django_celery_results_taskresult.status NOT IN ('FAILURE', 'REVOKED', 'SUCCESS')
+),
+journal AS (
+    INSERT INTO goals_goalevent
+           (goal_id, created_at, event, transition, from_state, to_state, attempt, task_id, cause, actor, details)
+    SELECT old.id, now(), CASE WHEN moved.id IS NULL THEN 'ignored' ELSE 'transition' END, %(name)s::text,
+           old.state, %(target)s::text, COALESCE(moved.attempt, %(attempt)s::integer), COALESCE(moved.task_id, %(caller_task_id)s::text),
+           'executor',
+           %(actor)s::text,
+           CASE WHEN moved.id IS NULL THEN %(details)s::jsonb || jsonb_build_object('goal_attempt', old.attempt)
+                ELSE %(details)s::jsonb END
+      FROM old LEFT JOIN moved ON moved.id = old.id
+)
+SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(moved.attempt, old.attempt),
+       COALESCE(moved.max_attempts, old.max_attempts), COALESCE(moved.task_id, old.task_id),
+       COALESCE(moved.run_kind, goals_run_kind(old.kind, old.continuation)), moved.id IS NOT NULL, NULL::text,
+       NULL::uuid, NULL::integer, NULL::text, NULL::text
+  FROM old LEFT JOIN moved ON moved.id = old.id

@@ -1,0 +1,125 @@
+"""Every write to the goal, attempt and journal tables, one function per named statement.
+
+Oban's engine is the model: a reader who wants to know what can change a goal reads this list, and each
+entry runs one statement of ``goals/lifecycle/sql`` whole, with what varies passed as parameters. The
+modules above (submitting, the worker's callbacks, families, review, the publisher, retention) decide
+*what* to write and call these; none of them holds SQL of its own. A function here returns what its
+statement returns, as plain rows; turning them into outcomes is the caller's part.
+
+The statements run once per goal or more go through ``hot_cursor`` (prepared once per connection); the
+rare ones (retention) through Django's own cursor.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.db import connection
+
+from goals.db import hot_cursor
+from goals.lifecycle.statements import sql
+
+
+def insert_goals(*, kind: str, items: str, max_attempts: int, owner_id: Any, deadline: datetime | None, cause: str,
+                 actor: str, parent_id: UUID | str | None = None, parent_attempt: int | None = None
+                 ) -> tuple[bool | None, datetime, list[int]]:
+    """``insert_goals``: goals of ``kind`` from ``items`` (a JSON array of ``[id, task_id, key, params]``),
+    as children of ``parent_id`` at its running ``parent_attempt`` if given. Returns whether the parent
+    was running (None without one), the goals' ``created_at`` and the 1-based positions not inserted."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("insert_goals"), {
+            "kind": kind, "items": items, "max_attempts": max_attempts, "owner_id": owner_id, "deadline": deadline,
+            "cause": cause, "actor": actor[:255], "parent_id": str(parent_id) if parent_id else None,
+            "parent_attempt": parent_attempt})
+        return cursor.fetchone()
+
+
+def start_attempt(*, goal_id: UUID | str, attempt: int | None, task_id: str, actor: str, cause: str,
+                  journal_refusal: bool) -> tuple | None:
+    """``start_attempt``: the worker takes the attempt; the outcome row, or None without such a goal."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("start_attempt"), {"goal_id": str(goal_id), "attempt": attempt, "task_id": task_id,
+                                              "actor": actor[:255], "cause": cause,
+                                              "journal_refusal": journal_refusal})
+        return cursor.fetchone()
+
+
+def mark_queued(*, goal_ids: list[str], attempts: list[int | None], actor: str, cause: str) -> list[tuple]:
+    """``mark_queued``: published attempts recorded queued; an outcome row per goal found, in id order."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("mark_queued"), {"goal_ids": goal_ids, "attempts": attempts, "actor": actor[:255],
+                                            "cause": cause})
+        return cursor.fetchall()
+
+
+def move_goals(parameters: dict[str, Any]) -> list[tuple]:
+    """``move_goals``: one transition of a set of goals; an outcome row per goal found, in id order. The
+    parameters come from ``goals.transitions``, which reads them off the transition table."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("move_goals"), parameters)
+        return cursor.fetchall()
+
+
+def end_lone_attempt(parameters: dict[str, Any]) -> tuple | None:
+    """``end_lone_attempt``: the worker's end of a lone goal's attempt; the outcome row, or None without such
+    a goal."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("end_lone_attempt"), parameters)
+        return cursor.fetchone()
+
+
+def report_progress(*, goal_id: UUID | str, attempt: int, current: int, total: int | None, message: str) -> int:
+    """``report_progress``: 1 if the attempt is still running (and its progress and heartbeat written), else 0."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("report_progress"), {"goal_id": str(goal_id), "attempt": attempt, "current": current,
+                                                "total": total, "message": message[:255]})
+        return cursor.rowcount
+
+
+def flag_for_review(*, flags: list[dict[str, Any]], cause: str, actor: str) -> set[str]:
+    """``flag_for_review``: the ids (as text) of the goals this call flagged."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql("flag_for_review"), {"flags": json.dumps(flags), "cause": cause, "actor": actor[:255]})
+        return {str(goal_id) for (goal_id,) in cursor.fetchall()}
+
+
+def acknowledge_review(*, goal_id: UUID | str, cause: str, actor: str, reason: str) -> bool:
+    """``acknowledge_review``: whether the goal was flagged (and now is not)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql("acknowledge_review"), {"goal_id": str(goal_id), "cause": cause, "actor": actor[:255],
+                                                   "reason": reason[:1000]})
+        return cursor.fetchone() is not None
+
+
+def journal_publish_failures(*, goal_ids: list[str], attempts: list[int], task_ids: list[str], error: str,
+                             actor: str) -> None:
+    """``journal_publish_failures``: one ``publish_failed`` row per attempt not sent."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql("journal_publish_failures"), {"goal_ids": goal_ids, "attempts": attempts,
+                                                         "task_ids": task_ids, "error": error[:2000],
+                                                         "actor": actor[:255]})
+
+
+def delete_final_goals(*, cutoff: datetime, limit: int) -> int:
+    """``delete_final_goals``: how many goals one batch deleted."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql("delete_final_goals"), {"cutoff": cutoff, "limit": limit})
+        return cursor.rowcount
+
+
+def delete_reports(*, cutoff: datetime, limit: int) -> int:
+    """``delete_reports``: how many reconciliation reports one batch deleted."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql("delete_reports"), {"cutoff": cutoff, "limit": limit})
+        return cursor.rowcount
+
+
+def compact_journals(parameters: dict[str, Any]) -> tuple | None:
+    """``compact_journals``: one batch; (rows deleted, the batch's last finished_at and id, its size), or None
+    when no goal is left in the range."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql("compact_journals"), parameters)
+        return cursor.fetchone()
