@@ -82,8 +82,8 @@ def bulk_round(n: int) -> tuple[float, float]:
 
 def loop_round(n: int) -> float:
     """Goals per second of a ``submit()`` loop (sent by the sender thread as usual, drained after)."""
-    from goals import sender
     from goals.api import submit
+    from goals.submitting import sender
 
     clock = time.perf_counter()
     for i in range(n):
@@ -120,7 +120,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connections
 
-    from goals import sender
+    from goals.submitting import sender
 
     committed, queued, loop_rates, group_seconds = [], [], [], []
     try:

@@ -131,8 +131,9 @@ def submit_costs(count: int, rounds: int) -> dict[str, tuple[float, float, float
 
     from throughput import wal_position
 
-    from goals import sender, services
     from goals.api import submit
+    from goals.submitting import people as services
+    from goals.submitting import sender
 
     schemes = {"uuid4": (uuid.uuid4, lambda: str(uuid.uuid4())), "uuid7": (services.new_id, services.new_task_id)}
     figures: dict[str, list[tuple[float, float, float]]] = {name: [] for name in schemes}
@@ -245,9 +246,9 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from goals import sender
     from goals.conf import goal_settings
     from goals.models import Goal
+    from goals.submitting import sender
 
     settings.ALLOWED_HOSTS = ["testserver"]
     settings.GOALS_METRICS = "open"

@@ -39,7 +39,7 @@ def setup_rows() -> tuple[str, str, str, str]:
     from django.utils import timezone
 
     from goals.models import Goal
-    from goals.web.tokens import api_token_create
+    from goals.tokens import api_token_create
 
     user = User.objects.create_user("reader")
     _, key = api_token_create(user=user, name="bench")

@@ -195,7 +195,7 @@ def one_run(broker: str, stack: str, settings_module: str, kind: str, work: str,
     from django.conf import settings
     from django.db import connections
 
-    from goals import sender
+    from goals.submitting import sender
 
     queue = settings.GOALS_TASK_QUEUE
     clear_tables()

@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass
 from django.db import connection
 
 from faults.models import Effect
+from goals.lifecycle.states import FINAL_STATES, GoalState
 from goals.models import Attempt, EventType, Goal, GoalEvent
 from goals.querysets import sql_list
-from goals.states import FINAL_STATES, GoalState
 
 _FINAL = sql_list(sorted(state.value for state in FINAL_STATES))
 

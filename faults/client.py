@@ -37,8 +37,8 @@ def main() -> None:
     from celery.signals import before_task_publish
 
     import faults.executors  # noqa: F401
-    from goals import sender
     from goals.api import submit
+    from goals.submitting import sender
 
     if args.die_before_publish:
         published = 0
@@ -70,8 +70,8 @@ def publish_copies(run: str) -> int:
 
     from celery import current_app
 
-    from goals.dispatch import Dispatch, _publish
     from goals.models import Goal
+    from goals.submitting.publish import Dispatch, _publish
 
     rng, copies = random.Random(7), 0
     goals = Goal.objects.filter(params__run=run).values_list("id", "attempt", "task_id", "kind")

@@ -12,8 +12,8 @@ from typing import Any
 
 from faults.checks import Verdict
 from faults.processes import Process, Stage, client
+from goals.lifecycle.states import FINAL_STATES
 from goals.models import EventType, Goal, GoalEvent
-from goals.states import FINAL_STATES
 
 FINAL_VALUES = [state.value for state in FINAL_STATES]
 

@@ -13,9 +13,9 @@ from django.test import override_settings
 from faults.checks import verify
 from faults.common import Outcome, new_run, running, submit, wait_all_final, wait_until
 from faults.processes import Stage, Worker, beat
+from goals.lifecycle.states import ENQUEUE
 from goals.models import EventType, Goal, GoalEvent, ReconciliationReport
 from goals.schedule import ensure_periodic_tasks
-from goals.states import ENQUEUE
 
 
 def deadlocks() -> int:

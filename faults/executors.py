@@ -14,7 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from faults.ledger import record_effect
 from faults.processes import TIMINGS
 from goals.api import executor
-from goals.context import ExecutionContext
+from goals.worker.context import ExecutionContext
 
 QUEUE = os.environ.get("FAULTS_QUEUE", "goals-faults")
 HEARTBEAT_TIMEOUT = float(os.environ.get("FAULTS_HEARTBEAT_TIMEOUT", TIMINGS["FAULTS_HEARTBEAT_TIMEOUT"]))

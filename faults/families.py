@@ -18,9 +18,9 @@ from django.db import connection
 from faults.checks import verify
 from faults.common import Outcome, count_goals, new_run, running, sent_again, wait_until
 from faults.processes import Stage, Worker, client, reconciler
-from goals.dispatch import Dispatch, _publish
+from goals.lifecycle.states import GoalState
 from goals.models import Goal, GoalEvent
-from goals.states import GoalState
+from goals.submitting.publish import Dispatch, _publish
 
 
 def _copy_some(run: str, rng: random.Random) -> int:

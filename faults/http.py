@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from goals.web.tokens import api_token_create
+from goals.tokens import api_token_create
 
 
 @dataclass(frozen=True)

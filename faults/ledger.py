@@ -7,7 +7,7 @@ import os
 from django.db import connection, transaction
 
 from faults.models import Effect
-from goals.context import ExecutionContext
+from goals.worker.context import ExecutionContext
 
 
 def record_effect(ctx: ExecutionContext, effect: str) -> bool:

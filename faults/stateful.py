@@ -3,7 +3,7 @@ n - 1, n and n + 1 of one goal with reconciler passes (now and hours later) and 
 (cancel, retry, acknowledge), checking after every step that a final state never changes except by an
 explicit retry and that the journal never goes backwards.
 
-The callbacks are the functions the worker's hooks call (``goals.callbacks``), on real PostgreSQL. Each
+The callbacks are the functions the worker's hooks call (``goals.worker.callbacks``), on real PostgreSQL. Each
 example runs in a transaction of its own, rolled back at its end: nothing is committed, so nothing is
 sent after commit (the reconciler's own sends go to the executor's queue, purged at the end).
 """
@@ -24,15 +24,15 @@ from kombu import Connection
 from faults.checks import Verdict, verify
 from faults.common import FINAL_VALUES, Outcome, new_run
 from faults.processes import Stage
-from goals import callbacks
 from goals.exceptions import GoalBehindMessage, GoalError
+from goals.executors.registry import get_executor
+from goals.lifecycle.states import GoalState
 from goals.models import Cause, Goal, GoalEvent
 from goals.reconciler.passes import run_pass
-from goals.registry import get_executor
-from goals.review import goal_acknowledge
-from goals.services import goal_cancel, goal_retry
-from goals.states import GoalState
-from goals.submitting import goal_submit
+from goals.submitting.people import goal_cancel, goal_retry
+from goals.submitting.review import goal_acknowledge
+from goals.submitting.submit import goal_submit
+from goals.worker import callbacks
 
 
 def machine_for(run: str, verdicts: list[Verdict]) -> type[RuleBasedStateMachine]:

@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from goals.context import ExecutionContext
 from goals.exceptions import (
     GoalError,
     GoalNoLongerRunning,
@@ -27,12 +26,13 @@ from goals.exceptions import (
     GoalValidationError,
     TransitionNotAllowed,
 )
-from goals.families import ChildOutcome
-from goals.family_policy import FAIL_FAST, WAIT_FOR_ALL, ChildPolicy, tolerate
+from goals.executors.registry import executor
+from goals.families.children import ChildOutcome
+from goals.families.policy import FAIL_FAST, WAIT_FOR_ALL, ChildPolicy, tolerate
 from goals.models import Cause, Goal
-from goals.registry import executor
-from goals.services import goal_cancel, goal_retry
-from goals.submitting import goal_submit, goal_submit_many
+from goals.submitting.people import goal_cancel, goal_retry
+from goals.submitting.submit import goal_submit, goal_submit_many
+from goals.worker.context import ExecutionContext
 
 __all__ = [
     "FAIL_FAST",

@@ -10,7 +10,7 @@ class GoalsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from goals import checks, host_checks  # noqa: F401  (registers the system checks)
+        import goals.checks  # noqa: F401  (registers the system checks)
 
         if missing_required_apps():
             # What follows imports those apps' models, which would fail start-up with a RuntimeError

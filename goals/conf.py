@@ -1,6 +1,6 @@
 """The app's settings (``GOALS_*``), read through one typed accessor with defaults.
 
-``goals.checks`` validates them at start-up, so a typo fails ``manage.py check`` instead of a task.
+``goals.checks.settings`` validates them at start-up, so a typo fails ``manage.py check`` instead of a task.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class GoalSettings:
     """Seconds a worker keeps retrying a callback the database cannot take (unreachable, restarting). A start
     still not recorded then sends the message back to the queue; a final state is left to the reconciler."""
     send_in_background: bool = True
-    """Publish committed goals from a sender thread, in groups (``goals.sender``), instead of on the thread
+    """Publish committed goals from a sender thread, in groups (``goals.submitting.sender``), instead of on the thread
     that committed them."""
     prepared_statements: bool = True
     """Prepare the per-goal statements on the server (``goals.db``); off behind PgBouncer's transaction mode

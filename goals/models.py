@@ -1,6 +1,6 @@
 """Goals, their attempts and their append-only event journal.
 
-No code assigns ``Goal.state`` or ``Goal.attempt``: they change only through ``goals.transitions``,
+No code assigns ``Goal.state`` or ``Goal.attempt``: they change only through ``goals.lifecycle.transitions``,
 which compare-and-sets them in one UPDATE and journals the change in the same statement.
 """
 
@@ -11,8 +11,8 @@ from django.db import models
 from django.db.models import Q
 
 from goals.ids import new_id
+from goals.lifecycle.states import AttemptOutcome, GoalState
 from goals.querysets import ACTIVE_Q, ACTIVE_VALUES, FINAL_Q, FINAL_VALUES, GoalQuerySet
-from goals.states import AttemptOutcome, GoalState
 
 
 class Goal(models.Model):
@@ -33,7 +33,6 @@ class Goal(models.Model):
     task_id = models.CharField(max_length=255, editable=False,
                                help_text="Celery task id of the current attempt.")
     # Not indexed on its own: goals_goal_owner_created (owner, created_at) serves every lookup by owner.
-    # Every index on this table is written again by every state change (state is indexed: no HOT update).
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="goals", db_index=False)
     # NULL, not "": goals without a key must not collide in the (kind, idempotency_key) unique constraint.
@@ -55,9 +54,9 @@ class Goal(models.Model):
     # retry), held equal to it by a check constraint, and NULL through every active transition, which
     # can then be HOT updates (an index may hold it; none may hold ``state``).
     final_state = models.CharField(max_length=16, null=True, blank=True, editable=False)  # noqa: DJ001
-    # Families (goals.families): a child names its parent and a key unique among its siblings, which makes
+    # Families (goals.families.children): a child names its parent and a key unique among its siblings, which makes
     # spawning idempotent; a parent counts its children, kept by each child's own final transition in the
-    # same statement (goals.transitions), and fans in when the count says so. Never indexed but by the
+    # same statement (goals.lifecycle.transitions), and fans in when the count says so. Never indexed but by the
     # (parent, child_key) constraint and the active children's index: counting is a HOT update.
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children",
                                db_index=False, editable=False)
@@ -78,8 +77,8 @@ class Goal(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            # Partial: most goals carry no key, and every row of a full index is written again on each
-            # transition (a state change is never a HOT update). ``goal_submit`` names the same predicate.
+            # Partial: most goals carry no key, and every row of a full index is written again by each move
+            # that is not a HOT update (the final one, which sets finished_at). ``insert_goals`` conflicts on it.
             models.UniqueConstraint(fields=["kind", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
                                     name="goals_goal_idempotency"),
             models.CheckConstraint(condition=Q(state__in=GoalState.values), name="goals_goal_state_valid"),
@@ -150,7 +149,7 @@ class Goal(models.Model):
 
     @property
     def is_final(self) -> bool:
-        from goals.states import FINAL_STATES
+        from goals.lifecycle.states import FINAL_STATES
 
         return self.state in FINAL_STATES
 

@@ -15,9 +15,9 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
-from goals.heartbeats import silent_q
-from goals.run_kind import RunKind
-from goals.states import ACTIVE_STATES, FINAL_STATES, GoalState
+from goals.executors.heartbeats import silent_q
+from goals.lifecycle.run_kind import RunKind
+from goals.lifecycle.states import ACTIVE_STATES, FINAL_STATES, GoalState
 
 ACTIVE_VALUES: tuple[str, ...] = tuple(sorted(ACTIVE_STATES))
 FINAL_VALUES: tuple[str, ...] = tuple(sorted(FINAL_STATES))
@@ -53,7 +53,7 @@ class GoalQuerySet(models.QuerySet):
 
     def stale(self, *, now: datetime | None = None) -> GoalQuerySet:
         """Running goals whose heartbeat is older than the ``heartbeat_timeout`` of the executor running
-        them: their worker may be dead (``goals.heartbeats``, the reconciler's ``stalled`` too)."""
+        them: their worker may be dead (``goals.executors.heartbeats``, the reconciler's ``stalled`` too)."""
         return self.alias(run_kind=RunKind()).filter(ACTIVE_Q, silent_q(now or timezone.now()),
                                                      state=GoalState.RUNNING)
 

@@ -93,7 +93,7 @@ def goal_callback_latency(*, since: datetime, bounds: tuple[float, ...]) -> Late
 
     The delay is ``goal.finished_at - taskresult.date_done``, clamped at 0 (a goal cancelled or expired
     before its task stored a result would otherwise count negative). With the django-db backend a goal's
-    final transition writes its result row in the same statement (``goals.results``): the delay is 0,
+    final transition writes its result row in the same statement (``goals.lifecycle.results``): the delay is 0,
     and a long one is a goal the reconciler repaired from a row written some other way. Goals whose
     current task has no result row are left out: there is nothing to measure against. One query, whatever
     the number of goals or buckets.

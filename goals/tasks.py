@@ -20,22 +20,24 @@ from celery.signals import worker_process_shutdown
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from goals import callbacks, families, sender
-from goals.attempt_rules import Next, after_error
 from goals.conf import goal_settings
-from goals.context import ExecutionContext
 from goals.db import retry_while_unreachable
-from goals.dispatch import process_name
-from goals.errors import error_record
 from goals.exceptions import ChildrenNotAwaited, GoalBehindMessage, GoalNoLongerRunning, ResultNotSerializable
+from goals.executors.attempt_rules import Next, after_error
+from goals.executors.error_records import error_record
+from goals.executors.registry import get_executor
+from goals.families import children as families
 from goals.ids import new_task_id
+from goals.lifecycle.results import result_row, writes_own_result_rows
+from goals.lifecycle.run_kind import run_kind
 from goals.pruning import COMPACT_WINDOW, PruneCounts, compact_journals, prune
 from goals.reconciler.passes import scheduled_pass
-from goals.registry import get_executor
-from goals.results import result_row, writes_own_result_rows
-from goals.run_kind import run_kind
+from goals.submitting import sender
+from goals.submitting.publish import process_name
 from goals.task_names import EXECUTE_TASK, PRUNE_TASK, RECONCILE_TASK
-from goals.timeouts import GoalRequest
+from goals.worker import callbacks
+from goals.worker.context import ExecutionContext
+from goals.worker.request import GoalRequest
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ def _goal_args(args: Any) -> tuple[str, int]:
 
 class GoalTask(Task):
     """Base class of goal tasks: ``before_start``, ``on_success``, ``on_retry`` and ``on_failure``
-    each apply one fenced transition (see ``goals.callbacks``)."""
+    each apply one fenced transition (see ``goals.worker.callbacks``)."""
 
     # The goal row records "running" (with worker and heartbeat). A STARTED result row would cost a
     # transaction per task and be left behind by every delivery the attempt fence ignores.
@@ -64,13 +66,13 @@ class GoalTask(Task):
     reject_on_worker_lost = True
     # Attempts are bounded by the goal's budget, not by Celery's retry counter.
     max_retries = None
-    # A hard time limit fails the goal at once on every supported Celery (goals.timeouts).
+    # A hard time limit fails the goal at once on every supported Celery (goals.worker.request).
     Request = GoalRequest
 
     @property
     def ignore_result(self) -> bool:  # type: ignore[override]
         # With django-celery-results the goal's final transition writes the result row itself, in the
-        # same statement (goals.results); Celery must not store it a second time.
+        # same statement (goals.lifecycle.results); Celery must not store it a second time.
         return writes_own_result_rows(self)
 
     def _worker(self) -> str:
@@ -180,7 +182,7 @@ def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
     """Run attempt ``attempt`` of goal ``goal_id`` (the start transition already made it running)."""
     run = self.request.goal_run
     family = run.family if run.family and run.family.fan_ins else None
-    # A continuation runs the executor its goal handed back with, if it named one (``goals.run_kind``).
+    # A continuation runs the executor its goal handed back with, if it named one (``goals.lifecycle.run_kind``).
     spec = get_executor(run.run_kind)
     settings = goal_settings()
     ctx = ExecutionContext(goal_id=goal_id, attempt=attempt, kind=run.kind, interval=settings.progress_interval,

@@ -4,7 +4,7 @@
     path("tracking/", include("goals.urls"))  # /tracking/api/goals/, /tracking/goals/, ...
 
 Everything in the app reverses these names through the ``goals:`` namespace, never a name the host
-defines; ``goals.checks`` reports a project that did not include them.
+defines; ``goals.checks.settings`` reports a project that did not include them.
 """
 
 from django.urls import include, path

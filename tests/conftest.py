@@ -17,10 +17,10 @@ from celery.result import AsyncResult
 from django.conf import settings
 from django.db import connection
 
-from goals import sender
 from goals.conf import goal_settings
+from goals.lifecycle.states import FINAL_STATES
 from goals.models import Goal
-from goals.states import FINAL_STATES
+from goals.submitting import sender
 from tests.paths import ROOT
 
 __all__ = ["ROOT"]
@@ -106,7 +106,7 @@ class WorkerProcess:
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup):
-    """pytest-django's test database, and the sender thread (goals.sender) closing its connection before the
+    """pytest-django's test database, and the sender thread (goals.submitting.sender) closing its connection before the
     database is dropped. Only tests that use the database create it: the unit tier connects to nothing."""
     yield
     sender.stop()

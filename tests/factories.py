@@ -10,8 +10,8 @@ from celery.app.task import Context
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
+from goals.lifecycle.states import FINAL_STATES, GoalState
 from goals.models import Attempt, Goal
-from goals.states import FINAL_STATES, GoalState
 
 
 def make_goal(*, state: GoalState = GoalState.QUEUED, attempt: int = 1, max_attempts: int = 3,

@@ -15,10 +15,10 @@ from django.contrib import messages
 from django.http import HttpRequest
 
 from goals.exceptions import GoalNotFound, TransitionNotAllowed
+from goals.lifecycle.states import CANCEL, RETRY, TRANSITIONS, GoalState
 from goals.models import Cause, Goal
-from goals.review import goal_acknowledge
-from goals.services import goal_cancel, goal_retry
-from goals.states import CANCEL, RETRY, TRANSITIONS, GoalState
+from goals.submitting.people import goal_cancel, goal_retry
+from goals.submitting.review import goal_acknowledge
 
 # Messages about refused goals shown one by one; beyond this they are counted.
 _REFUSALS_SHOWN = 50

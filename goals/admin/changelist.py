@@ -17,10 +17,10 @@ from django.db.models.sql.where import AND
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from goals.lifecycle.states import GoalState
 from goals.models import Goal
 from goals.querysets import GoalQuerySet
 from goals.selectors import goal_kinds
-from goals.states import GoalState
 
 
 class CappedCountPaginator(Paginator):

@@ -2,7 +2,7 @@
 
 Django's default shows a time to the minute ("Dec. 1, 2026, 6:46 p.m."): the phases of one attempt, and
 the journal's events, mostly fall within one minute, so their order was invisible. Errors are stored as
-``{"type", "message", "traceback"}`` (``goals.errors``); shown as a raw dict, the attempts' errors were
+``{"type", "message", "traceback"}`` (``goals.executors.error_records``); shown as a raw dict, the attempts' errors were
 JSON with literal ``\\n`` and the whole traceback. The goal list's columns read as compact relative
 times ("5m", "3s ago", "in 2h"), the exact time on hover: at 1280 px every column must fit beside
 the admin's two sidebars.
@@ -20,7 +20,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from goals.models import Goal
-from goals.web.palette import STATE_COLOURS, UNKNOWN_STATE_COLOUR
+from goals.palette import STATE_COLOURS, UNKNOWN_STATE_COLOUR
 
 
 def timestamp_html(value: datetime | None, *, milliseconds: bool = False, stacked: bool = False,

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from goals.admin.display import progress_bar, short_uuid_html, state_badge
-from goals.families import first_children
-from goals.family_policy import ChildPolicy, whole_progress
+from goals.families.children import first_children
+from goals.families.policy import ChildPolicy, whole_progress
 from goals.models import Goal
 
 

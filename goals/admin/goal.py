@@ -47,9 +47,9 @@ from goals.admin.display import (
 )
 from goals.admin.family import children_html, parent_html
 from goals.admin.overview import overview_context
+from goals.lifecycle.states import GoalState
 from goals.models import Attempt, Goal, GoalEvent
-from goals.states import GoalState
-from goals.web.inputs import scoped_idempotency_key
+from goals.submitting.submit import scoped_idempotency_key
 
 # A review action goes through the services goal by goal; a selection "across" millions is refused.
 MAX_BULK_REVIEW = 1000
@@ -406,7 +406,7 @@ class GoalAdmin(admin.ModelAdmin):
 
     def render_change_form(self, request: HttpRequest, context: dict, add: bool = False, change: bool = False,
                            form_url: str = "", obj: Goal | None = None) -> HttpResponse:
-        # Only the buttons the goal allows, as read for this page (goals.states says which state may follow
+        # Only the buttons the goal allows, as read for this page (goals.lifecycle.states says which state may follow
         # which); a goal that moves on before the click is refused by the service and reported.
         context.update(can_review=self.has_review_permission(request),
                        review_actions=offered_actions(obj) if obj is not None else [])

@@ -12,7 +12,7 @@ A block is the whole statement that runs, with what varies between calls as ``%(
 renders the statement for ``psql`` from them. The files
 are read when this module is imported: a missing file, a block without a name, a name given twice or a
 parameter without its type fails the import, naming the file, rather than the first call in production.
-``goals.checks`` also asks PostgreSQL to prepare every statement (``manage.py check --database default``).
+``goals.checks.settings`` also asks PostgreSQL to prepare every statement (``manage.py check --database default``).
 """
 
 from __future__ import annotations

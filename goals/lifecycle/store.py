@@ -57,7 +57,7 @@ def mark_queued(*, goal_ids: list[str], attempts: list[int | None], actor: str, 
 
 def move_goals(parameters: dict[str, Any]) -> list[tuple]:
     """``move_goals``: one transition of a set of goals; an outcome row per goal found, in id order. The
-    parameters come from ``goals.transitions``, which reads them off the transition table."""
+    parameters come from ``goals.lifecycle.transitions``, which reads them off the transition table."""
     with hot_cursor() as cursor:
         cursor.execute(sql("move_goals"), parameters)
         return cursor.fetchall()

@@ -1,5 +1,5 @@
 """The SQL homes of two more rules every statement asks (their Python twins are held equal to them by
-``tests/db/test_rule_twins.py``): whether a parent's children have an outcome (``goals.family_rules``)
+``tests/db/test_rule_twins.py``): whether a parent's children have an outcome (``goals.lifecycle.fan_in``)
 and what a final goal says as a Celery task result (``goals.lifecycle.results``). Simple immutable SQL
 functions, inlined by the planner."""
 

@@ -21,11 +21,11 @@ from django.db import connection
 from django_celery_results.models import TaskResult
 
 from goals.conf import GoalSettings
-from goals.heartbeats import silent_sql, silent_sql_params
+from goals.executors.heartbeats import silent_sql, silent_sql_params
+from goals.executors.registry import get_executor, hard_time_limit, registered_kinds
+from goals.lifecycle.states import GoalState
 from goals.models import Attempt, Finding, Goal
 from goals.querysets import active_sql, sql_list
-from goals.registry import get_executor, hard_time_limit, registered_kinds
-from goals.states import GoalState
 from goals.task_names import EXECUTE_TASK
 
 FINAL_RESULT_STATUSES = ("SUCCESS", "FAILURE")
@@ -215,7 +215,6 @@ def _with_parents_claimed(rows: list[tuple]) -> list[tuple]:
 
 def _results_statement() -> str:
     goal_t, attempt_t, result_t = Goal._meta.db_table, Attempt._meta.db_table, TaskResult._meta.db_table
-    S = GoalState
     return f"""
     SELECT CASE WHEN a.id IS NULL THEN '{Finding.ORPHAN_RESULT}' ELSE '{Finding.MISMATCH}' END,
            g.id, r.task_id, g.state, g.attempt, g.max_attempts, g.kind, r.status, r.date_done
@@ -225,8 +224,8 @@ def _results_statement() -> str:
      WHERE r.task_name = %(task_name)s AND r.date_done >= %(since)s AND r.status IN ({sql_list(FINAL_RESULT_STATUSES)})
        AND (a.id IS NULL
             OR (NOT g.needs_review
-                AND ((g.state = '{S.SUCCEEDED}' AND r.status = 'FAILURE')
-                     OR (g.state IN ('{S.FAILED}', '{S.CANCELLED}', '{S.EXPIRED}') AND r.status = 'SUCCESS'))))
+                -- The row's outcome contradicts the goal's: success against anything else.
+                AND (r.status = 'SUCCESS') <> (goals_celery_status(g.state) = 'SUCCESS')))
      ORDER BY r.date_done
     """
 

@@ -15,16 +15,16 @@ from typing import Any
 
 from celery import current_app
 
-from goals.attempt_rules import Verdict, after_loss, out_of_attempts
-from goals.dispatch import Dispatch, goals_dispatch
+from goals.executors.attempt_rules import Verdict, after_loss, out_of_attempts
+from goals.executors.registry import registered_kinds
 from goals.ids import new_task_id
+from goals.lifecycle.states import CANCEL, EXPIRE, FAIL, FAN_IN, REDISPATCH, SUCCEED, GoalState
+from goals.lifecycle.transitions import GoalMove, TransitionOutcome
 from goals.models import Action, AttemptOutcome, Cause, Finding
-from goals.moves import move_many
 from goals.reconciler.detect import Candidate
-from goals.registry import registered_kinds
-from goals.review import Flag, goals_flag_for_review
-from goals.states import CANCEL, EXPIRE, FAIL, FAN_IN, REDISPATCH, SUCCEED, GoalState
-from goals.transitions import GoalMove, TransitionOutcome
+from goals.submitting.moves import move_many
+from goals.submitting.publish import Dispatch, publish_attempts
+from goals.submitting.review import Flag, goals_flag_for_review
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,8 @@ class Repair:
 
 
 def _loss_verdict(candidate: Candidate) -> Verdict:
-    """What ``goals.attempt_rules`` says of a dead or lost attempt (a goal lost in its queue never started)."""
+    """What ``goals.executors.attempt_rules`` says of a dead or lost attempt (one lost in its queue never
+    started)."""
     return after_loss(candidate.kind, attempt=candidate.attempt, max_attempts=candidate.max_attempts,
                       started=candidate.finding != Finding.LOST_IN_QUEUE)
 
@@ -212,7 +213,7 @@ def send(repairs: list[Repair]) -> list[Repair]:
                   for r in repairs for d in (*([r.send] if r.send else []), *r.also_send)}
     if not dispatches:
         return repairs
-    sent = goals_dispatch(dispatches=list(dispatches.values()))
+    sent = publish_attempts(dispatches=list(dispatches.values()))
     done = []
     for r in repairs:
         if r.send is None:

@@ -14,8 +14,8 @@ from typing import Any
 from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
 
+from goals.tokens import api_token_user
 from goals.web.http import ApiError
-from goals.web.tokens import api_token_user
 
 TOKEN_SCHEMES = frozenset({"token", "bearer"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from goals.conf import goal_settings
-from goals.states import GoalState
-from goals.validation import key_problem
+from goals.executors.validation import key_problem
+from goals.lifecycle.states import GoalState
 from goals.web.http import invalid
 
 SUBMIT_FIELDS = ("kind", "params", "idempotency_key", "deadline")
@@ -30,7 +30,8 @@ ACTION_FIELDS = ("reason",)
 LIST_PARAMETERS = ("state", "kind", "owner", "parent", "id", "limit", "cursor")
 # Given once per goal (``?id=a&id=b``): a page that watches its rows asks for all of them in one request.
 REPEATABLE_LIST_PARAMETERS = ("id",)
-# Keys are stored scoped by owner (``scoped_idempotency_key``); this leaves room for the scope.
+# Keys are stored scoped by owner (``goals.submitting.submit.scoped_idempotency_key``); this leaves room for
+# the scope.
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 MAX_REASON_LENGTH = 1000
 
@@ -129,14 +130,6 @@ def _deadline(value: Any) -> datetime | None:
         raise invalid({"deadline": problem})
     return parsed
 
-
-def scoped_idempotency_key(owner: Any, key: str | None) -> str | None:
-    """The key as stored: scoped by the caller, so one caller can neither find nor block another's goals.
-
-    Keys are unique per kind in the database; unscoped, a caller reusing someone else's key would be
-    handed their goal, or could take a key before its owner uses it.
-    """
-    return None if key is None else f"user:{owner.pk}:{key}"
 
 
 def action_reason(body: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 
 from goals.conf import goal_settings
-from goals.states import GoalState
+from goals.lifecycle.states import GoalState
 from goals.web.inputs import MAX_BULK_ITEMS
 
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}

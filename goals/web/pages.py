@@ -19,16 +19,16 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from goals.families import first_children
+from goals.executors.registry import registered_kinds
+from goals.families.children import first_children
+from goals.lifecycle.states import GoalState
 from goals.models import Goal
+from goals.palette import STATE_COLOURS, UNKNOWN_STATE_COLOUR
 from goals.querysets import FINAL_VALUES
-from goals.registry import registered_kinds
-from goals.states import GoalState
 from goals.web import inputs
 from goals.web.cursor import BadCursor
 from goals.web.http import ApiError
 from goals.web.listing import goal_page
-from goals.web.palette import STATE_COLOURS, UNKNOWN_STATE_COLOUR
 from goals.web.serialize import family_json
 
 POLL_INTERVAL_MS = 1000

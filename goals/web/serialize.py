@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 
-from goals.family_policy import ChildPolicy, whole_progress
+from goals.families.policy import ChildPolicy, whole_progress
 from goals.models import Goal
 
 
@@ -66,7 +66,7 @@ def error_json(error: Any, *, staff: bool) -> dict[str, Any] | None:
     if not error:
         return None
     if not isinstance(error, dict):
-        # Not written by ``goals.errors.error_record``; showing it raw could show anything.
+        # Not written by ``goals.executors.error_records.error_record``; showing it raw could show anything.
         return {"type": "", "message": ""}
     shown = {"type": error.get("type", ""), "message": error.get("message", "")}
     if staff:

@@ -1,4 +1,4 @@
-"""The JSON API's endpoints. Writes go through ``goals.services``; these only check, call and shape.
+"""The JSON API's endpoints. Writes go through ``goals.submitting.people``; these only check, call and shape.
 
 Visibility is the whole authorisation model: a user sees (and may cancel or retry) the goals they own,
 staff see all. Anything a caller may not see answers exactly as a goal that does not exist, so an id
@@ -18,8 +18,8 @@ from goals.exceptions import GoalNotFound, GoalValidationError, TransitionNotAll
 from goals.models import Cause, Goal
 from goals.querysets import GoalQuerySet
 from goals.selectors import goal_for_status
-from goals.services import goal_cancel, goal_retry
-from goals.submitting import goal_submit, goal_submit_many
+from goals.submitting.people import goal_cancel, goal_retry
+from goals.submitting.submit import goal_submit, goal_submit_many, scoped_idempotency_key
 from goals.web import inputs
 from goals.web.auth import Caller
 from goals.web.cursor import BadCursor
@@ -69,7 +69,7 @@ def _submit(request: HttpRequest, caller: Caller) -> HttpResponse:
     try:
         goal, created = goal_submit(
             kind=submission.kind, params=submission.params, deadline=submission.deadline,
-            idempotency_key=inputs.scoped_idempotency_key(caller.user, submission.idempotency_key),
+            idempotency_key=scoped_idempotency_key(caller.user, submission.idempotency_key),
             owner=caller.user, cause=Cause.API, actor=caller.username,
         )
     except GoalValidationError as exc:
@@ -93,7 +93,7 @@ def goal_bulk_submit(request: HttpRequest, caller: Caller) -> HttpResponse:
     try:
         submitted = goal_submit_many(
             kind=bulk.kind, params_list=bulk.params_list, deadline=bulk.deadline, owner=caller.user,
-            idempotency_keys=[inputs.scoped_idempotency_key(caller.user, key) for key in bulk.idempotency_keys],
+            idempotency_keys=[scoped_idempotency_key(caller.user, key) for key in bulk.idempotency_keys],
             cause=Cause.API, actor=caller.username,
         )
     except GoalValidationError as exc:

@@ -3,7 +3,7 @@ the goal list filters by parent."""
 
 import pytest
 
-from goals.states import GoalState
+from goals.lifecycle.states import GoalState
 from tests.factories import make_goal
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from goals.lifecycle.states import GoalState
 from goals.models import Attempt
-from goals.states import GoalState
 from tests.browser import signed_in_page
 from tests.factories import make_goal
 

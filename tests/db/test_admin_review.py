@@ -14,13 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from goals.admin.changelist import CappedCountPaginator, with_cheap_date_hierarchy
-from goals.errors import error_record
+from goals.executors.error_records import error_record
+from goals.lifecycle.states import CANCEL, RETRY, GoalState
 from goals.models import Cause, EventType, Goal, GoalEvent
 from goals.reconciler.passes import run_pass
-from goals.review import goal_flag_for_review
 from goals.selectors import goal_kinds
-from goals.states import CANCEL, RETRY, GoalState
-from goals.web.inputs import scoped_idempotency_key
+from goals.submitting.review import goal_flag_for_review
+from goals.submitting.submit import scoped_idempotency_key
 from tests.factories import make_goal, store_task_result
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from goals.api import submit
+from goals.lifecycle.states import GoalState
 from goals.models import Goal
 from goals.reconciler.passes import run_pass
-from goals.states import GoalState
 from tests.factories import make_goal
 
 pytestmark = pytest.mark.django_db

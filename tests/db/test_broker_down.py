@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from goals.lifecycle.states import GoalState
 from goals.models import EventType, Goal, GoalEvent
-from goals.states import GoalState
 from tests.conftest import ROOT, service_env
 
 SUBMIT = """
@@ -44,7 +44,7 @@ def test_submits_with_broker_down_return_at_once_and_keep_every_goal_pending_jou
 SUBMIT_MANY = """
 import json, time, django
 django.setup()
-from goals import sender
+from goals.submitting import sender
 from goals.api import submit_many
 sender.SEND_CHUNK = 7  # several chunks: the first failure gives up the rest without trying each
 started = time.monotonic()

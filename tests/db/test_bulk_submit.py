@@ -10,10 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from goals import submitting as bulk
 from goals.api import GoalValidationError, submit, submit_many
+from goals.lifecycle.states import GoalState
 from goals.models import Attempt, Goal, GoalEvent
-from goals.states import GoalState
+from goals.submitting import submit as bulk
 
 pytestmark = pytest.mark.django_db
 

@@ -54,8 +54,8 @@ def test_progress_while_the_database_is_away_is_dropped_not_raised_into_the_exec
     from django.db import connection
 
     from faults.proxy import CuttableProxy
-    from goals.context import ExecutionContext
-    from goals.states import GoalState
+    from goals.lifecycle.states import GoalState
+    from goals.worker.context import ExecutionContext
     from tests.conftest import database_url
     from tests.factories import make_goal
 

@@ -10,14 +10,14 @@ import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from goals import callbacks
 from goals.exceptions import GoalNoLongerRunning, GoalValidationError
-from goals.families import WaitForChildren, spawn_children
-from goals.family_policy import FAIL_FAST, WAIT_FOR_ALL, tolerate
+from goals.families.children import WaitForChildren, spawn_children
+from goals.families.policy import FAIL_FAST, WAIT_FOR_ALL, tolerate
+from goals.lifecycle.states import CANCEL, FAIL, RETRY, START, SUCCEED, GoalState
+from goals.lifecycle.transitions import apply_transition
 from goals.models import AttemptOutcome, Cause, EventType, Goal, GoalEvent
-from goals.services import goal_cancel
-from goals.states import CANCEL, FAIL, RETRY, START, SUCCEED, GoalState
-from goals.transitions import apply_transition
+from goals.submitting.people import goal_cancel
+from goals.worker import callbacks
 from tests.factories import make_goal
 
 pytestmark = pytest.mark.django_db
@@ -236,9 +236,9 @@ def test_a_child_waits_for_its_parents_lock_before_it_takes_its_own(transactiona
 
 
 def test_the_reconciler_fans_in_a_parent_left_waiting_with_its_childrens_outcome_known():
+    from goals.lifecycle.states import WAIT
     from goals.models import Action, Finding
     from goals.reconciler.passes import run_pass
-    from goals.states import WAIT
 
     parent, (child,) = parent_with_children(1)
     finish(child)
@@ -280,7 +280,7 @@ def test_the_reconciler_cancels_an_active_child_of_an_ended_parent_and_expires_a
 
 def test_a_retried_parent_spawning_again_runs_again_only_the_children_that_did_not_succeed():
     from goals.exceptions import ChildOutcomeUsed
-    from goals.services import goal_retry
+    from goals.submitting.people import goal_retry
 
     parent, (failed, succeeded) = parent_with_children(2)
     finish(failed, FAIL, error={"type": "Boom", "message": "x", "traceback": ""})

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from goals.states import GoalState
+from goals.lifecycle.states import GoalState
 from tests.factories import make_goal
 
 pytestmark = pytest.mark.django_db

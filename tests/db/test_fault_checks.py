@@ -10,10 +10,10 @@ import pytest
 import faults.executors  # noqa: F401  (registers faults.effect, whose goals these are)
 from faults.checks import verify
 from faults.models import Effect
+from goals.lifecycle.states import START, SUCCEED
+from goals.lifecycle.transitions import apply_transition
 from goals.models import Cause, Goal
-from goals.states import START, SUCCEED
-from goals.submitting import goal_submit
-from goals.transitions import apply_transition
+from goals.submitting.submit import goal_submit
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from goals.services import goal_cancel
-from goals.states import GoalState
+from goals.lifecycle.states import GoalState
+from goals.submitting.people import goal_cancel
 from tests.browser import in_another_thread, signed_in_page
 from tests.factories import make_goal
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from goals.heartbeats import heartbeat_timeout
+from goals.executors.heartbeats import heartbeat_timeout
+from goals.lifecycle.states import GoalState
 from goals.models import Finding, Goal
 from goals.reconciler.passes import run_pass
-from goals.states import GoalState
 from tests.factories import make_goal
 
 pytestmark = pytest.mark.django_db

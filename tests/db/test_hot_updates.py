@@ -8,10 +8,10 @@ import re
 import pytest
 from django.db import connection
 
-from goals.context import ExecutionContext
+from goals.lifecycle.states import ENQUEUE, START, SUCCEED, GoalState
+from goals.lifecycle.transitions import apply_transition
 from goals.models import Cause, Goal
-from goals.states import ENQUEUE, START, SUCCEED, GoalState
-from goals.transitions import apply_transition
+from goals.worker.context import ExecutionContext
 from tests.factories import make_goal
 
 pytestmark = pytest.mark.django_db

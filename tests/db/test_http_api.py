@@ -18,9 +18,9 @@ from django.urls import clear_url_caches
 from django.utils import timezone
 
 from goals.conf import goal_settings
+from goals.lifecycle.states import GoalState
 from goals.models import ApiToken, Goal, GoalEvent
-from goals.states import GoalState
-from goals.web.tokens import api_token_create
+from goals.tokens import api_token_create
 from tests.factories import make_goal
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from goals.lifecycle.states import GoalState
 from goals.models import Goal, GoalEvent
 from goals.pruning import compact_journals, count_compactable
-from goals.states import GoalState
 from goals.tasks import prune_goals
 from tests.factories import make_goal
 

@@ -18,9 +18,9 @@ from django_celery_results.models import TaskResult
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.parser import text_string_to_metric_families
 
+from goals.lifecycle.states import GoalState
 from goals.metrics import LATENCY_BUCKETS
 from goals.models import Action, Cause, EventType, Finding, Goal, GoalEvent, ReconciliationReport
-from goals.states import GoalState
 from tests.factories import make_goal, store_task_result
 
 pytestmark = pytest.mark.django_db

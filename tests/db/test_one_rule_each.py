@@ -7,14 +7,15 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from goals import api, callbacks
-from goals.families import WaitForChildren, spawn_children
-from goals.family_policy import FAIL_FAST
+from goals import api
+from goals.families.children import WaitForChildren, spawn_children
+from goals.families.policy import FAIL_FAST
+from goals.lifecycle.states import START, GoalState
+from goals.lifecycle.transitions import apply_transition
 from goals.models import AttemptOutcome, Cause, Finding, Goal, GoalEvent
 from goals.reconciler.passes import run_pass
-from goals.states import START, GoalState
-from goals.transitions import apply_transition
-from goals.web.tokens import api_token_create
+from goals.tokens import api_token_create
+from goals.worker import callbacks
 from tests.executors import UNCONSUMED_QUEUE
 from tests.factories import make_goal
 

@@ -14,8 +14,8 @@ from django.http import HttpResponse
 from django.test import Client
 
 from goals.conf import goal_settings
+from goals.lifecycle.states import GoalState
 from goals.models import Goal
-from goals.states import GoalState
 from goals.web.urls import urlpatterns
 from tests.db.test_http_api import JSON, act, session_client, submit, token_client
 from tests.factories import make_goal

@@ -11,6 +11,7 @@ from celery import states
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
+from goals.lifecycle.states import GoalState
 from goals.models import (
     Action,
     AttemptOutcome,
@@ -23,7 +24,6 @@ from goals.models import (
     ReconciliationReport,
 )
 from goals.reconciler.passes import run_pass
-from goals.states import GoalState
 from tests.conftest import final_task_results
 from tests.factories import make_goal, store_task_result
 

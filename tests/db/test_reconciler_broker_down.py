@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from goals.lifecycle.states import GoalState
 from goals.models import Action, EventType, Goal
-from goals.states import GoalState
 from tests.conftest import ROOT, service_env
 from tests.factories import make_goal
 

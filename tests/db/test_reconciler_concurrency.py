@@ -12,9 +12,9 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from goals.lifecycle.states import FINAL_STATES, GoalState
 from goals.models import Action, Cause, Goal, GoalEvent
 from goals.reconciler.passes import run_pass
-from goals.states import FINAL_STATES, GoalState
 from tests.factories import make_goal, store_task_result
 
 ANOMALIES = 1000

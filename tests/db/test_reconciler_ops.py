@@ -19,11 +19,11 @@ from django.test import override_settings
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from goals.lifecycle.states import GoalState
 from goals.models import Attempt, Goal, GoalEvent, ReconciliationFinding, ReconciliationReport
 from goals.pruning import prune
 from goals.reconciler.passes import exclusive_pass, scheduled_pass
 from goals.schedule import RECONCILE_TASK_NAME, ensure_periodic_tasks
-from goals.states import GoalState
 from tests.conftest import ROOT, database_url, service_env
 from tests.factories import make_goal
 

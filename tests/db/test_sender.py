@@ -1,4 +1,4 @@
-"""The sender thread (goals.sender): committed goals published and recorded queued from its own thread,
+"""The sender thread (goals.submitting.sender): committed goals published and recorded queued from its own thread,
 a group in one statement, fenced like any transition. A broker that is down costs the sender, not the
 caller: tests/db/test_broker_down.py."""
 
@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from goals import sender
-from goals.dispatch import Dispatch
+from goals.lifecycle.states import GoalState
 from goals.models import Cause, Goal, GoalEvent
-from goals.states import GoalState
+from goals.submitting import sender
+from goals.submitting.publish import Dispatch
 from tests.executors import UNCONSUMED_QUEUE
 from tests.factories import make_goal
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from goals.checks import check_statements_prepare
+from goals.checks.statements import check_statements_prepare
 from goals.lifecycle import statements
 
 pytestmark = pytest.mark.django_db
@@ -41,3 +41,17 @@ def test_the_check_waits_for_migrate_on_a_database_the_app_is_not_migrated_on(mo
                                   statements.SQL_DIR / "moves.sql", {})
     monkeypatch.setitem(statements.STATEMENTS, "broken", broken)
     assert check_statements_prepare(None, databases=["default"]) == []
+
+
+def test_the_command_lists_the_statements_and_prints_one_for_psql_to_prepare():
+    from io import StringIO
+
+    listed, printed = StringIO(), StringIO()
+    call_command("goals_statements", stdout=listed)
+    assert [line.split(" ")[0] for line in listed.getvalue().splitlines()] == list(statements.STATEMENTS)
+    call_command("goals_statements", "start_attempt", stdout=printed)
+    with connection.cursor() as cursor:  # what it prints prepares as it is
+        cursor.execute(printed.getvalue())
+        cursor.execute("EXPLAIN EXECUTE start_attempt(gen_random_uuid(), 1, 'task', 'worker', 'executor', true)")
+        assert "goals_goal" in " ".join(row[0] for row in cursor.fetchall())
+        cursor.execute("DEALLOCATE start_attempt")

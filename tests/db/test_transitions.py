@@ -8,9 +8,9 @@ import uuid
 import pytest
 
 from goals.exceptions import GoalNotFound, TransitionNotAllowed
+from goals.lifecycle.states import TRANSITIONS, GoalState, allowed_pairs
+from goals.lifecycle.transitions import GoalMove, apply_transition, apply_transitions
 from goals.models import AttemptOutcome, EventType, Goal
-from goals.states import TRANSITIONS, GoalState, allowed_pairs
-from goals.transitions import GoalMove, apply_transition, apply_transitions
 from tests.factories import make_goal
 
 pytestmark = pytest.mark.django_db
@@ -123,8 +123,8 @@ def test_only_the_asynchronous_moves_relax_the_commit_and_only_for_their_own_tra
     the connection's later transactions (a durable move after it still waits for the flush)."""
     from django.db import connection
 
-    from goals.context import ExecutionContext
-    from goals.states import ENQUEUE, START
+    from goals.lifecycle.states import ENQUEUE, START
+    from goals.worker.context import ExecutionContext
 
     assert [t.name for t in TRANSITIONS.values() if t.asynchronous_commit] == ["enqueue"]
 
@@ -149,7 +149,7 @@ def test_the_per_goal_statements_are_prepared_unless_turned_off(settings, prepar
     transaction mode) runs them unprepared, with the same outcome."""
     from django.db import connection
 
-    from goals.states import ENQUEUE, START
+    from goals.lifecycle.states import ENQUEUE, START
 
     settings.GOALS_PREPARED_STATEMENTS = prepared
     connection.close()

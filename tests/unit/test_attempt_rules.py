@@ -2,8 +2,8 @@
 
 import pytest
 
-from goals.attempt_rules import Next, after_error, after_loss
-from goals.registry import get_executor
+from goals.executors.attempt_rules import Next, after_error, after_loss
+from goals.executors.registry import get_executor
 from tests.executors import Boom
 
 

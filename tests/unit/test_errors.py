@@ -6,7 +6,7 @@ import pytest
 from billiard.einfo import ExceptionInfo
 from celery.exceptions import Retry
 
-from goals.errors import error_record
+from goals.executors.error_records import error_record
 
 
 class Planned(Exception):

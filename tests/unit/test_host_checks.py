@@ -13,8 +13,8 @@ from django.test import override_settings
 from django.urls import clear_url_caches
 
 from config.celery import app
-from goals import host_checks
-from goals.registry import _registry, executor
+from goals.checks import host as host_checks
+from goals.executors.registry import _registry, executor
 from tests.conftest import ROOT, service_env
 
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, TypedDict, Union
 
 import pytest
 
-from goals import registry
 from goals.exceptions import GoalValidationError
-from goals.param_types import param_problems, resolve_param_types, type_name
-from goals.validation import validate_submission
+from goals.executors import registry
+from goals.executors.param_types import param_problems, resolve_param_types, type_name
+from goals.executors.validation import validate_submission
 
 if TYPE_CHECKING:
     from decimal import Decimal  # imported for type checkers only: at run time the name does not resolve

@@ -13,7 +13,7 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from config.settings.env import env_bool, env_int
-from goals.checks import check_goal_settings
+from goals.checks.settings import check_goal_settings
 from goals.conf import goal_settings
 from tests.conftest import ROOT, service_env
 

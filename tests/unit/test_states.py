@@ -1,6 +1,6 @@
 """The transition table itself (pure logic, no database)."""
 
-from goals.states import ACTIVE_STATES, FINAL_STATES, TRANSITIONS, GoalState, allowed_pairs
+from goals.lifecycle.states import ACTIVE_STATES, FINAL_STATES, TRANSITIONS, GoalState, allowed_pairs
 
 
 def test_final_and_active_states_partition_all_states():

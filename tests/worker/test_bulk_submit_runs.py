@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from goals.api import submit_many
-from goals.states import GoalState
+from goals.lifecycle.states import GoalState
 from tests.conftest import wait_final
 
 

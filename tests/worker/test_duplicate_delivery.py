@@ -6,8 +6,8 @@ import pytest
 
 from goals.api import submit
 from goals.conf import goal_settings
+from goals.lifecycle.states import GoalState
 from goals.models import EventType
-from goals.states import GoalState
 from goals.tasks import execute_goal
 from tests.conftest import wait_final, wait_for
 
@@ -42,9 +42,9 @@ def test_a_retry_message_that_outruns_its_on_retry_record_is_not_dropped(worker)
     import time
     import uuid
 
+    from goals.lifecycle.states import SCHEDULE_RETRY
+    from goals.lifecycle.transitions import apply_transition
     from goals.models import Cause
-    from goals.states import SCHEDULE_RETRY
-    from goals.transitions import apply_transition
     from tests.factories import make_goal
 
     goal = make_goal(state=GoalState.RUNNING, kind="tests.noop")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from goals.api import submit
+from goals.lifecycle.states import GoalState
 from goals.models import Cause, Goal, GoalEvent
-from goals.states import GoalState
 from tests.conftest import wait_final
 
 pytestmark = pytest.mark.worker

@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from goals.api import submit
-from goals.states import GoalState
+from goals.lifecycle.states import GoalState
 from tests.conftest import wait_final
 
 pytestmark = pytest.mark.worker
@@ -35,7 +35,7 @@ def test_goal_life_statement_count(worker):
 
     on_worker = worker.statements(goal.id)
     kinds = [classify(statement["sql"]) for statement in on_worker]
-    # The succeed transition writes the django-celery-results row itself (goals.results).
+    # The succeed transition writes the django-celery-results row itself (goals.lifecycle.results).
     assert kinds == ["transition"] + ["progress"] * 10 + ["transition"], kinds
     assert on_worker[0]["sql"].startswith("-- goaltrack: start_attempt\n")
     assert on_worker[-1]["sql"].startswith("-- goaltrack: end_lone_attempt\n")  # no family parts

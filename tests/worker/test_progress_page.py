@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from goals.api import submit
+from goals.lifecycle.states import GoalState
 from goals.models import Goal
-from goals.states import GoalState
 from tests.browser import signed_in_page
 from tests.conftest import wait_final
 from tests.factories import make_goal

@@ -12,9 +12,9 @@ from celery.result import AsyncResult
 from django_celery_results.models import TaskResult
 
 from goals.api import submit
+from goals.lifecycle.states import GoalState
 from goals.models import Goal
-from goals.services import goal_cancel
-from goals.states import GoalState
+from goals.submitting.people import goal_cancel
 from goals.tasks import execute_goal
 from tests.conftest import final_task_results, wait_final
 
@@ -76,7 +76,7 @@ def test_a_cancelled_goals_task_id_says_revoked(db):
 def test_with_another_result_backend_celery_stores_results_itself(monkeypatch):
     from celery.backends.cache import CacheBackend
 
-    from goals.results import result_row
+    from goals.lifecycle.results import result_row
 
     assert execute_goal.ignore_result, "django-db: the goal's transition writes the row"
     monkeypatch.setattr(execute_goal, "_backend", CacheBackend(app=execute_goal.app, backend="memory"))

@@ -8,10 +8,10 @@ import pytest
 from django.db import transaction
 
 from goals.api import GoalValidationError, cancel, retry, submit
-from goals.context import ExecutionContext
 from goals.exceptions import GoalNoLongerRunning, TransitionNotAllowed
+from goals.lifecycle.states import GoalState
 from goals.models import Attempt, Goal, GoalEvent
-from goals.states import GoalState
+from goals.worker.context import ExecutionContext
 from tests.factories import make_goal
 
 BAD_INPUT = [

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from goals.api import cancel, submit
+from goals.lifecycle.states import GoalState
 from goals.models import AttemptOutcome, EventType
-from goals.states import GoalState
 from tests.conftest import final_task_results, wait_final, wait_for
 
 pytestmark = pytest.mark.worker
@@ -117,7 +117,7 @@ def test_sigkill_of_the_pool_child_mid_task(worker, kind, expected):
 
 def test_an_attempt_killed_at_its_hard_time_limit_fails_its_goal_at_once(worker):
     """The worker's main process fails the goal when the pool kills the attempt (Celery 5.7 calls on_failure
-    there, earlier releases do not: goals.timeouts); no reconciler runs here."""
+    there, earlier releases do not: goals.worker.request); no reconciler runs here."""
     goal = wait_final(submit("tests.ignores_time_limit").id, timeout=40, worker=worker)
     assert (goal.state, goal.error["type"]) == (GoalState.FAILED, "billiard.exceptions.TimeLimitExceeded")
     assert goal.events.get(transition="fail").cause == "executor"

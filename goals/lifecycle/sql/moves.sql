@@ -3,7 +3,7 @@
 -- its journal, its task result rows and its family (parents counted, fanned in; descendants cancelled).
 --
 -- What varies between transitions is a parameter (goals.lifecycle.transitions builds them from the
--- transition table in goals.states); what varies between goals is a column of %(items)s::jsonb, a JSON array
+-- transition table in goals.lifecycle.states); what varies between goals is a column of %(items)s::jsonb, a JSON array
 -- of {goal_id, want_attempt, new_task_id, in_details, in_result, in_error, closed_outcome,
 -- caller_task_id}. A goal whose state is not a source, or whose attempt is not the one its caller
 -- wants, is not moved: with %(journal_refusal)s::boolean its refusal is journaled as "ignored" instead.
@@ -149,7 +149,7 @@ counted AS (
            children_failed = g.children_failed + f.failures,
            progress_current = CASE WHEN g.state = 'waiting' THEN g.children_final + f.finals
                                    ELSE g.progress_current END,
-           -- fan_in: waiting -> pending at a new attempt, which its caller sends (goals.moves).
+           -- fan_in: waiting -> pending at a new attempt, which its caller sends (goals.submitting.moves).
            state = CASE WHEN f.fires THEN 'pending' ELSE g.state END,
            attempt = CASE WHEN f.fires THEN g.attempt + 1 ELSE g.attempt END,
            task_id = CASE WHEN f.fires THEN gen_random_uuid()::text ELSE g.task_id END,

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from goals.management.base import GoalsCommand
 from goals.models import ApiToken
-from goals.web.tokens import api_token_create
+from goals.tokens import api_token_create
 
 
 class Command(GoalsCommand):

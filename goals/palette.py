@@ -6,7 +6,7 @@ while the admin drew them blue).
 
 from __future__ import annotations
 
-from goals.states import GoalState
+from goals.lifecycle.states import GoalState
 
 STATE_COLOURS: dict[str, str] = {
     GoalState.PENDING: "#6c757d",

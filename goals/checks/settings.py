@@ -1,6 +1,6 @@
 """System checks of the ``GOALS_*`` settings: a malformed one fails ``manage.py check``, not a task.
 
-The settings around the app (installed apps, routes, the Celery app) are checked in ``goals.host_checks``.
+The settings around the app (installed apps, routes, the Celery app) are checked in ``goals.checks.host``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import fields
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, register
 
 from goals.conf import GoalSettings
 
@@ -49,36 +49,3 @@ def _check_metrics_settings() -> list[Error]:
         return [Error("GOALS_METRICS is 'token' but GOALS_METRICS_TOKEN is empty: nobody could scrape /metrics",
                       id="goals.E003")]
     return []
-
-
-@register(Tags.database)
-def check_statements_prepare(app_configs: Any, databases: Any = None, **kwargs: Any) -> list[Error]:
-    """PostgreSQL prepares every lifecycle statement (``goals/lifecycle/sql``) as it is written: run by
-    ``manage.py check --database default`` and ``migrate``, so an edit that does not parse, or names a
-    column the schema lacks, fails there and not at the first callback."""
-    from django.db import DatabaseError, connections, transaction
-
-    from goals.lifecycle.statements import STATEMENTS, prepare_sql
-
-    errors = []
-    for alias in databases or ():
-        if not _migrated(connections[alias]):
-            continue  # before ``migrate`` has brought the schema the statements are written for
-        with connections[alias].cursor() as cursor:
-            for name, statement in STATEMENTS.items():
-                try:
-                    with transaction.atomic(using=alias):  # a failure leaves the connection usable
-                        cursor.execute(prepare_sql(name))
-                        cursor.execute(f"DEALLOCATE {name}")
-                except DatabaseError as exc:
-                    errors.append(Error(f"statement {name} in {statement.path.name} does not prepare: {exc}",
-                                        id="goals.E004"))
-    return errors
-
-
-def _migrated(connection: Any) -> bool:
-    """Whether every migration of the app is applied on ``connection``."""
-    from django.db.migrations.loader import MigrationLoader
-
-    loader = MigrationLoader(connection, ignore_no_migrations=True)
-    return all(leaf in loader.applied_migrations for leaf in loader.graph.leaf_nodes("goals"))

@@ -12,15 +12,15 @@ from typing import Any
 
 from django.db import transaction
 
-from goals.attempt_rules import after_loss, out_of_attempts
 from goals.exceptions import GoalBehindMessage, GoalNotFound
-from goals.families import WaitForChildren
+from goals.executors.attempt_rules import after_loss, out_of_attempts
+from goals.families.children import WaitForChildren
 from goals.ids import new_task_id
+from goals.lifecycle.states import FAIL, FAN_IN, REDISPATCH, SCHEDULE_RETRY, START, SUCCEED, WAIT, GoalState
+from goals.lifecycle.transitions import TransitionOutcome, apply_transition
 from goals.models import AttemptOutcome, Cause
-from goals.moves import move
-from goals.review import goal_flag_for_review
-from goals.states import FAIL, FAN_IN, REDISPATCH, SCHEDULE_RETRY, START, SUCCEED, WAIT, GoalState
-from goals.transitions import TransitionOutcome, apply_transition
+from goals.submitting.moves import move
+from goals.submitting.review import goal_flag_for_review
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def attempt_waiting(*, goal_id: str, attempt: int, task_id: str, worker: str, wa
          new_task_id=new_task_id(), details={"children_final": outcome.family.final})
 
 
-# ``result_row`` below is the task's django-celery-results row (``goals.results``), written by the same
+# ``result_row`` below is the task's django-celery-results row (``goals.lifecycle.results``), written by the same
 # statement when the transition applies; None when Celery stores results itself. ``alone``: the goal has
 # no parent and no children, and its end leaves out the family parts (``end_lone_attempt``).
 

@@ -2,14 +2,14 @@
 
 The one rule for the three places that end an attempt without a success. The executor raised (the
 worker, ``goals.tasks``): retried after a back-off while attempts are left and the error is one the
-executor retries on. A worker died under the attempt and its message came back (``goals.callbacks``),
+executor retries on. A worker died under the attempt and its message came back (``goals.worker.callbacks``),
 or the reconciler found the attempt dead or lost in its queue (``goals.reconciler.repair``): sent again
 now, as the next attempt, unless it may have done part of its work and its executor is not idempotent,
 or no attempt is left, or no executor runs its kind. A lost attempt that is not run again is failed and
 flagged for review, with the same reason whoever found it, so a reviewer reads one wording.
 
 The attempt budget is also a fence in the database: the moves that open an attempt on their own are
-``bounded`` (``goals.states``), so a goal decided on stale figures is still never run past its budget.
+``bounded`` (``goals.lifecycle.states``), so a goal decided on stale figures is still never run past its budget.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import enum
 from dataclasses import dataclass
 
 from goals.exceptions import ChildrenOutcomeError, UnknownExecutor
-from goals.registry import ExecutorSpec, get_executor
+from goals.executors.registry import ExecutorSpec, get_executor
 
 
 class Next(enum.StrEnum):

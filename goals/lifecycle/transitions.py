@@ -8,7 +8,7 @@ changed means the transition was refused (wrong state or stale attempt): the cal
 refused *callback* is journaled as ``ignored`` by the same statement. Nothing reads the row first and
 writes it later, so two callers can never both win.
 
-What a transition does is read from its row of the table in ``goals.states``, turned here into the
+What a transition does is read from its row of the table in ``goals.lifecycle.states``, turned here into the
 statement's parameters (``_move_parameters``); nothing here writes SQL.
 """
 
@@ -20,10 +20,10 @@ from typing import Any
 from uuid import UUID
 
 from goals.exceptions import GoalNotFound, TransitionNotAllowed
-from goals.family_policy import children_decided
 from goals.lifecycle import store
-from goals.results import ROW_COLUMNS, goal_results_in_database
-from goals.states import ENQUEUE, FAIL, SCHEDULE_RETRY, START, SUCCEED, Transition
+from goals.lifecycle.fan_in import children_decided
+from goals.lifecycle.results import ROW_COLUMNS, goal_results_in_database
+from goals.lifecycle.states import ENQUEUE, FAIL, SCHEDULE_RETRY, START, SUCCEED, Transition
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Family:
 @dataclass(frozen=True)
 class Dispatch:
     """One attempt of a committed goal to publish. ``kind`` is the executor that runs it
-    (``goals.run_kind``): its queue and time limits go with the message."""
+    (``goals.lifecycle.run_kind``): its queue and time limits go with the message."""
 
     goal_id: UUID | str
     attempt: int
@@ -76,7 +76,7 @@ class TransitionOutcome:
     max_attempts: int
     task_id: str
     kind: str
-    # The executor that runs the goal's attempt after the move, or refused, its current one (goals.run_kind).
+    # The executor that runs the goal's attempt after the move, or refused, its current one (goals.lifecycle.run_kind).
     run_kind: str
     params: dict[str, Any]
     family: Family | None = None
@@ -86,7 +86,7 @@ class TransitionOutcome:
     def to_send(self) -> list[Dispatch]:
         """The attempts this move opened, committed ``pending``, that must be published once it commits:
         the goal's own new attempt (unless Celery published it: a scheduled retry) and the attempt of a
-        parent it fanned in. ``goals.moves`` sends them, for every caller."""
+        parent it fanned in. ``goals.submitting.moves`` sends them, for every caller."""
         sends = []
         if self.applied and self.transition.new_attempt and not self.transition.celery_publishes:
             sends.append(Dispatch(goal_id=self.goal_id, attempt=self.attempt, task_id=self.task_id,
@@ -188,7 +188,7 @@ def apply_transition(
     One round trip. Returns the outcome whether applied or refused (``outcome.raise_if_refused()``
     turns a refusal into ``TransitionNotAllowed``); raises ``GoalNotFound`` if there is no such goal.
     ``journal_refusal`` writes an ``ignored`` event when refused (for callbacks: a late or duplicate
-    callback is recorded, never applied). ``result_row`` (see ``goals.results``) is the task's
+    callback is recorded, never applied). ``result_row`` (see ``goals.lifecycle.results``) is the task's
     django-celery-results row, written by the same statement if the transition applies.
     ``failures_allowed`` and ``continuation`` are what ``wait`` records of the goal's policy. ``alone``
     (the worker's end of a goal with no parent and no children: succeed, fail, schedule_retry) runs
@@ -289,7 +289,7 @@ def _end_lone_attempt(transition: Transition, *, goal_id: UUID | str, attempt: i
 
 
 def _move_parameters(transition: Transition) -> dict[str, Any]:
-    """What ``move_goals`` does for ``transition``: its row of the table in ``goals.states``."""
+    """What ``move_goals`` does for ``transition``: its row of the table in ``goals.lifecycle.states``."""
     return {"name": transition.name, "sources": sorted(transition.sources), "target": transition.target.value,
             "opens_attempt": transition.new_attempt, "bounded": transition.bounded,
             "celery_publishes": transition.celery_publishes, "ends": transition.ends,

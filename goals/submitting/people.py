@@ -1,8 +1,8 @@
 """What a person does to a goal: cancel it, or run it again.
 
 Every function here is keyword-only and either runs one statement or wraps its statements in a
-transaction; each move goes through ``goals.moves``, which sends what it opened. Submitting is
-``goals.submitting``.
+transaction; each move goes through ``goals.submitting.moves``, which sends what it opened. Submitting is
+``goals.submitting.submit``.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import uuid
 from django.db import transaction
 
 from goals.exceptions import ChildOutcomeUsed, GoalNotFound
+from goals.executors.registry import get_executor
 from goals.ids import new_task_id
+from goals.lifecycle.states import CANCEL, RETRY
+from goals.lifecycle.transitions import TransitionOutcome
 from goals.models import Cause, Goal
-from goals.moves import move
-from goals.registry import get_executor
-from goals.states import CANCEL, RETRY
-from goals.transitions import TransitionOutcome
+from goals.submitting.moves import move
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """When a running attempt is stale: its heartbeat is older than the ``heartbeat_timeout`` of the executor
-running it (its continuation's, once it handed back with one: ``goals.run_kind``).
+running it (its continuation's, once it handed back with one: ``goals.lifecycle.run_kind``).
 
 The one definition of "stale". ``Goal.objects.stale()`` (and through it the admin's "stale" filter)
 reads it as a ``Q``; the reconciler's classifying statement, which binds every kind's timeout as one
@@ -17,7 +17,7 @@ from django.db.models import Q
 
 from goals.conf import goal_settings
 from goals.exceptions import UnknownExecutor
-from goals.registry import get_executor, registered_kinds
+from goals.executors.registry import get_executor, registered_kinds
 
 
 def heartbeat_timeout(kind: str) -> float:
@@ -30,7 +30,7 @@ def heartbeat_timeout(kind: str) -> float:
 
 def silent_q(now: datetime) -> Q:
     """Goals whose heartbeat at ``now`` is older than the timeout of the executor running their attempt
-    (``goals.run_kind``: a continuation's own), one range per kind. The queryset must alias
+    (``goals.lifecycle.run_kind``: a continuation's own), one range per kind. The queryset must alias
     ``run_kind=RunKind()``."""
     kinds = registered_kinds()
     condition = Q()

@@ -16,9 +16,9 @@ from typing import Any
 
 from django.db import transaction
 
-from goals.sender import send_many
-from goals.states import Transition
-from goals.transitions import GoalMove, TransitionOutcome, apply_transition, apply_transitions
+from goals.lifecycle.states import Transition
+from goals.lifecycle.transitions import GoalMove, TransitionOutcome, apply_transition, apply_transitions
+from goals.submitting.sender import send_many
 
 
 def move(transition: Transition, **kwargs: Any) -> TransitionOutcome:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Task, current_app
+from celery import Task, current_app, states
 from celery.app.task import Context
 from django_celery_results.backends.database import DatabaseBackend
 
@@ -58,3 +58,10 @@ def result_row(task: Task, *, status: str, value: Any, traceback: str | None = N
 # The columns of the row, in the order the ``move_goals`` statement takes them (``%(row_<column>)s``).
 ROW_COLUMNS = ("task_id", "status", "result", "traceback", "meta", "content_type", "content_encoding",
                "periodic_task_name", "task_name", "task_args", "task_kwargs", "worker")
+
+
+# What a final goal says as a Celery task result: its task ids' rows end in this status (as Celery marks a
+# revoked or expired task). The SQL twin is ``goals_celery_status`` (migration 0014), which the statements
+# and the reconciler's mismatch finding ask; ``tests/db/test_rule_twins.py`` holds the two equal.
+CELERY_STATUS: dict[str, str] = {"succeeded": states.SUCCESS, "failed": states.FAILURE, "cancelled": states.REVOKED,
+                                 "expired": states.REVOKED}

@@ -2,7 +2,7 @@
 
 This module is the only place that says which state may follow which. A transition is a named verb
 (``start``, ``succeed``, ...) with a set of source states and one target state; the transition service
-(``goals.transitions``) applies it as one conditional UPDATE on state *and* attempt number.
+(``goals.lifecycle.transitions``) applies it as one conditional UPDATE on state *and* attempt number.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from goals.conf import goal_settings
 from goals.exceptions import GoalValidationError, UnknownExecutor
-from goals.param_types import param_problems
-from goals.registry import ExecutorSpec, get_executor, registered_kinds
+from goals.executors.param_types import param_problems
+from goals.executors.registry import ExecutorSpec, get_executor, registered_kinds
 
 
 def validate_submission(kind: Any, params: Any) -> tuple[ExecutorSpec, dict[str, Any], str]:
@@ -21,7 +21,7 @@ def validate_submission(kind: Any, params: Any) -> tuple[ExecutorSpec, dict[str,
 
     The params are round-tripped through JSON so that what the executor receives is exactly what the
     goal row holds; their names must fit the executor's signature, and their values its annotations
-    (``goals.param_types``), each bad one named as ``params.<name>``.
+    (``goals.executors.param_types``), each bad one named as ``params.<name>``.
     """
     if not isinstance(kind, str):
         raise GoalValidationError({"kind": f"must be a string, not {type(kind).__name__}"}, code="invalid")

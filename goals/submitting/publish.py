@@ -2,7 +2,7 @@
 
 Only ever called for attempts already committed (principle: a goal is committed before its task is
 sent). A broker failure never raises: the goal stays ``pending`` with a ``publish_failed`` event, to be
-sent again by the reconciler. ``goals.sender`` calls these from a thread of its own for submit and retry.
+sent again by the reconciler. ``goals.submitting.sender`` calls these from a thread of its own for submit and retry.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Any
 from celery import current_app
 from kombu.exceptions import OperationalError as BrokerError
 
+from goals.executors.registry import get_executor
 from goals.lifecycle import store
-from goals.registry import get_executor
-from goals.results import goal_results_in_database
+from goals.lifecycle.results import goal_results_in_database
+from goals.lifecycle.transitions import Dispatch, mark_queued
 from goals.task_names import EXECUTE_TASK
-from goals.transitions import Dispatch, mark_queued
 
 logger = logging.getLogger(__name__)
 
@@ -62,14 +62,14 @@ def _batches(producer: Any) -> bool:
     return hasattr(producer, "batch") and producer.supports_batch_publish
 
 
-def goal_dispatch(*, goal_id: uuid.UUID | str, attempt: int, task_id: str, kind: str) -> bool:
+def publish_attempt(*, goal_id: uuid.UUID | str, attempt: int, task_id: str, kind: str) -> bool:
     """Publish attempt ``attempt`` of a committed goal and record that it is queued; returns False if the
     broker could not be reached."""
-    sent = goals_dispatch(dispatches=[Dispatch(goal_id=goal_id, attempt=attempt, task_id=task_id, kind=kind)])
+    sent = publish_attempts(dispatches=[Dispatch(goal_id=goal_id, attempt=attempt, task_id=task_id, kind=kind)])
     return str(goal_id) in sent
 
 
-def goals_dispatch(*, dispatches: list[Dispatch],
+def publish_attempts(*, dispatches: list[Dispatch],
                    also_given_up: Callable[[], list[Dispatch]] | None = None) -> set[str]:
     """Publish a set of committed goals' attempts over one producer and record them queued in one
     statement; returns the ids (as text) of the goals sent.

@@ -20,7 +20,7 @@ from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, Resolver404, resolve
 
 from goals.conf import goal_settings
-from goals.registry import get_executor, hard_time_limit, registered_kinds
+from goals.executors.registry import get_executor, hard_time_limit, registered_kinds
 from goals.required_apps import REQUIRED_APPS, missing_required_apps
 from goals.task_names import EXECUTE_TASK
 from goals.web.serialize import ensure_links_resolve

@@ -16,7 +16,7 @@ from typing import Any
 
 from goals.conf import goal_settings
 from goals.exceptions import UnknownExecutor
-from goals.param_types import resolve_param_types
+from goals.executors.param_types import resolve_param_types
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 

@@ -22,14 +22,14 @@ from django.db import connection, transaction
 from django.db.models import NOT_PROVIDED
 
 from goals.exceptions import GoalValidationError
+from goals.executors.registry import ExecutorSpec
+from goals.executors.validation import checked_items, validate_options, validate_submission
 from goals.ids import new_id, new_task_id
 from goals.lifecycle import store
+from goals.lifecycle.states import GoalState
+from goals.lifecycle.transitions import Dispatch
 from goals.models import Cause, Goal
-from goals.registry import ExecutorSpec
-from goals.sender import send_many
-from goals.states import GoalState
-from goals.transitions import Dispatch
-from goals.validation import checked_items, validate_options, validate_submission
+from goals.submitting.sender import send_many
 
 # Goals per INSERT: large enough that a statement's overhead vanishes, small enough for its arrays.
 BATCH_SIZE = 5_000
@@ -38,6 +38,15 @@ BATCH_SIZE = 5_000
 def submitter_name(owner: Any) -> str:
     """The journal's actor for a submit that names none: the owner's user name, if there is an owner."""
     return owner.get_username() if hasattr(owner, "get_username") else ""
+
+
+def scoped_idempotency_key(owner: Any, key: str | None) -> str | None:
+    """The key as stored: scoped by the caller, so one caller can neither find nor block another's goals.
+
+    Keys are unique per kind in the database; unscoped, a caller reusing someone else's key would be
+    handed their goal, or could take a key before its owner uses it.
+    """
+    return None if key is None else f"user:{owner.pk}:{key}"
 
 
 def goal_submit(

@@ -36,9 +36,3 @@ def whole_progress(total: int, final: int, running_share: float = 0.0) -> float:
     own progress (each at most one child)."""
     return min(1.0, (final + running_share) / total) if total else 0.0
 
-
-def children_decided(*, total: int, final: int, failed: int, failures_allowed: int | None) -> bool:
-    """Whether a parent's children have an outcome: every one is final, or more failed than its policy
-    tolerates (None: wait for all). The SQL twin is ``goals_children_decided`` (migration 0014), which
-    every statement asks; ``tests/db/test_rule_twins.py`` holds the two equal."""
-    return final >= total or failed > (total if failures_allowed is None else failures_allowed)

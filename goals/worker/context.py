@@ -1,5 +1,5 @@
 """What an executor gets as ``ctx``: its goal id, attempt number, throttled progress reporting, and its
-goal's children (``goals.families``)."""
+goal's children (``goals.families.children``)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from uuid import UUID
 
 from django.db import InterfaceError, OperationalError, connection
 
-from goals import families
 from goals.exceptions import GoalNoLongerRunning, UnknownExecutor
-from goals.family_policy import FAIL_FAST, ChildPolicy
+from goals.executors.registry import get_executor
+from goals.families import children as families
+from goals.families.policy import FAIL_FAST, ChildPolicy
 from goals.lifecycle import store
-from goals.registry import get_executor
-from goals.transitions import Family
+from goals.lifecycle.transitions import Family
 
 logger = logging.getLogger(__name__)
 

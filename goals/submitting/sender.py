@@ -6,7 +6,7 @@ sent", so nothing requires the caller to wait for the publish (as long as the br
 as long as the commit) or for the "queued" mark written after it (a hint nobody waits on). ``send``
 hands the attempt to one sender thread per process, which publishes the attempts it holds (up to
 ``SEND_CHUNK`` at a time) over one producer and records them queued in one fenced, journaled statement
-(``goals.dispatch.goals_dispatch``), then does the same for the rest and whatever arrived meanwhile:
+(``goals.submitting.publish.publish_attempts``), then does the same for the rest and whatever arrived meanwhile:
 group commit, with no added delay. The caller's wait for its commit and the sender's publishing overlap.
 ``send_many`` hands over a bulk submit's attempts the same way, all at once.
 
@@ -14,7 +14,7 @@ An attempt lost with its process (SIGKILL before the thread sent it) leaves the 
 state it was in: the reconciler sends it after ``GOALS_RECONCILE_PENDING_GRACE``, exactly as for a crash
 between commit and publish. A broker that is down costs the sender, not the callers: its first failure
 journals ``publish_failed`` for everything held, in one write. ``GOALS_SEND_IN_BACKGROUND = False`` publishes
-on the committing thread instead (``goals.dispatch.goal_dispatch``), as does a sender holding too many.
+on the committing thread instead (``goals.submitting.publish.publish_attempt``), as does a sender holding too many.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import threading
 from django.db import connection
 
 from goals.conf import goal_settings
-from goals.dispatch import Dispatch, goal_dispatch, goals_dispatch
+from goals.submitting.publish import Dispatch, publish_attempt, publish_attempts
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class _Sender:
             chunk, self.held = self.held[:SEND_CHUNK], self.held[SEND_CHUNK:]
         if not chunk:
             return 0
-        goals_dispatch(dispatches=chunk, also_given_up=self.take_all)
+        publish_attempts(dispatches=chunk, also_given_up=self.take_all)
         self.chunks_sent += 1
         return len(chunk)
 
@@ -132,7 +132,7 @@ def send(dispatch: Dispatch) -> None:
     ``GOALS_SEND_IN_BACKGROUND = False`` or when the sender holds too many."""
     if goal_settings().send_in_background and _sender.hold([dispatch]):
         return
-    goal_dispatch(goal_id=dispatch.goal_id, attempt=dispatch.attempt, task_id=dispatch.task_id,
+    publish_attempt(goal_id=dispatch.goal_id, attempt=dispatch.attempt, task_id=dispatch.task_id,
                   kind=dispatch.kind)
 
 
@@ -144,7 +144,7 @@ def send_many(dispatches: list[Dispatch]) -> None:
         return
     for start in range(0, len(dispatches), SEND_CHUNK):
         chunk, rest = dispatches[start:start + SEND_CHUNK], dispatches[start + SEND_CHUNK:]
-        if len(goals_dispatch(dispatches=chunk, also_given_up=lambda rest=rest: rest)) < len(chunk):
+        if len(publish_attempts(dispatches=chunk, also_given_up=lambda rest=rest: rest)) < len(chunk):
             return
 
 

@@ -20,7 +20,7 @@ policy tolerates) it moves the parent on, ``waiting`` to ``pending`` at a new at
 statement (``move_goals`` in ``goals/lifecycle/sql/moves.sql``). The parent's row lock orders two
 children finishing at once, and the move is fenced on ``waiting`` like any transition: duplicate
 callbacks, repairs and races can neither fire it twice nor miss it. Whoever made the child final sends
-the parent's new attempt (``goals.moves``); lost on the way, the parent stays ``pending`` and the
+the parent's new attempt (``goals.submitting.moves``); lost on the way, the parent stays ``pending`` and the
 reconciler sends it.
 
 That attempt runs the continuation (``then=``, any registered executor, called with the parent's
@@ -42,18 +42,18 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from goals.dispatch import Dispatch
 from goals.exceptions import ChildrenFailed, GoalNoLongerRunning, GoalValidationError
-from goals.family_policy import ChildPolicy
+from goals.executors.validation import checked_items, validate_options
+from goals.families.policy import ChildPolicy
 from goals.ids import new_task_id
 from goals.lifecycle import store
+from goals.lifecycle.states import RETRY, RETRYABLE_STATES, GoalState
+from goals.lifecycle.transitions import Family, GoalMove
 from goals.models import Cause, Goal
-from goals.moves import move_many
-from goals.sender import send_many
-from goals.states import RETRY, RETRYABLE_STATES, GoalState
-from goals.submitting import BATCH_SIZE, items_document
-from goals.transitions import Family, GoalMove
-from goals.validation import checked_items, validate_options
+from goals.submitting.moves import move_many
+from goals.submitting.publish import Dispatch
+from goals.submitting.sender import send_many
+from goals.submitting.submit import BATCH_SIZE, items_document
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Goals made of goals: children, their parent's policy, and what follows their outcome."""

@@ -1,0 +1,1 @@
+"""Submitting goals, sending their attempts, and what people do to them."""
