@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from goals.actors import person_name
 from goals.exceptions import (
     GoalError,
     GoalNoLongerRunning,
@@ -75,17 +76,11 @@ def submit_many(kind: str, params_list: Sequence[dict[str, Any] | None], *,
                                                         deadline=deadline)]
 
 
-def _actor_name(actor: Any) -> str:
-    if actor is None:
-        return ""
-    return actor.get_username() if hasattr(actor, "get_username") else str(actor)
-
-
 def cancel(goal_id: UUID | str, *, actor: Any = None, reason: str = "") -> Goal:
     """Cancel a goal that is not final; raises ``TransitionNotAllowed`` otherwise."""
-    return goal_cancel(goal_id=goal_id, actor=_actor_name(actor), reason=reason, cause=Cause.API)
+    return goal_cancel(goal_id=goal_id, actor=person_name(actor), reason=reason, cause=Cause.API)
 
 
 def retry(goal_id: UUID | str, *, actor: Any = None, reason: str = "") -> Goal:
     """Run a failed, cancelled or expired goal again as a new attempt."""
-    return goal_retry(goal_id=goal_id, actor=_actor_name(actor), reason=reason, cause=Cause.API)
+    return goal_retry(goal_id=goal_id, actor=person_name(actor), reason=reason, cause=Cause.API)

@@ -5,73 +5,100 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, field, fields
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 
+def setting(default: Any, *, above: float | None = None, minimum: float | None = None,
+            choices: tuple[str, ...] = ()) -> Any:
+    """A setting's default and the values it allows: more than ``above``, at least ``minimum`` (0: positive,
+    not negative), or one of ``choices``."""
+    return field(default=default, metadata={"above": above, "minimum": minimum, "choices": choices})
+
+
 @dataclass(frozen=True)
 class GoalSettings:
-    max_params_bytes: int = 64 * 1024
+    max_params_bytes: int = setting(64 * 1024, above=0)
     """Largest accepted ``params`` (as JSON); larger submissions are refused."""
-    progress_interval: float = 1.0
+    progress_interval: float = setting(1.0, above=0)
     """Seconds between two persisted progress writes of one attempt (the final one is always kept)."""
-    default_max_attempts: int = 3
+    default_max_attempts: int = setting(3, above=0)
     """Attempts an executor gets unless it says otherwise."""
-    default_retry_backoff: float = 2.0
+    default_retry_backoff: float = setting(2.0, above=0)
     """Base of the exponential back-off, in seconds, between attempts."""
-    default_retry_backoff_max: float = 600.0
+    default_retry_backoff_max: float = setting(600.0, above=0)
     """Cap of the back-off, in seconds."""
-    retry_backoff_min: float = 1.0
+    retry_backoff_min: float = setting(1.0, minimum=0)
     """Smallest delay before a retry, in seconds (jitter never sends it sooner)."""
-    default_timeout: float = 15 * 60
+    default_timeout: float = setting(15 * 60, above=0)
     """Hard time limit of one attempt, in seconds, unless the executor says otherwise."""
-    default_heartbeat_timeout: float = 5 * 60
+    default_heartbeat_timeout: float = setting(5 * 60, above=0)
     """A running attempt whose heartbeat is older than this is presumed dead."""
-    task_queue: str = "celery"
+    task_queue: str = setting("celery")
     """Queue the goal tasks are published to unless the executor names one."""
-    reconcile_interval: float = 60.0
+    reconcile_interval: float = setting(60.0, above=0)
     """Seconds between two scheduled reconciler passes (the beat entry is updated on ``migrate``)."""
-    reconcile_batch_size: int = 500
+    reconcile_batch_size: int = setting(500, above=0)
     """Goals one reconciler transaction claims (``FOR UPDATE SKIP LOCKED``) and repairs."""
-    reconcile_callback_grace: float = 60.0
+    reconcile_callback_grace: float = setting(60.0, minimum=0)
     """A final task result younger than this may still be on its way to the goal: not a lost callback."""
-    reconcile_pending_grace: float = 60.0
+    reconcile_pending_grace: float = setting(60.0, minimum=0)
     """A goal pending for longer than this was never handed to the broker: send it."""
-    reconcile_queued_timeout: float = 3600.0
+    reconcile_queued_timeout: float = setting(3600.0, above=0)
     """A goal queued (or retrying) this long with no result row is presumed lost in the queue."""
-    reconcile_results_lookback: float = 24 * 3600.0
+    reconcile_results_lookback: float = setting(24 * 3600.0, above=0)
     """How far back the first pass reads task result rows (later passes start where the last one did)."""
-    reconcile_notify: bool = False
+    reconcile_notify: bool = setting(False)
     """Mail the site admins (``mail_admins``) when a pass flags goals for review."""
-    prune_after_days: int = 0
+    prune_after_days: int = setting(0, minimum=0)
     """Scheduled pruning deletes final goals and reports older than this many days; 0 turns it off."""
-    journal_detail_days: int = 0
+    journal_detail_days: int = setting(0, minimum=0)
     """Scheduled pruning compacts the journal of goals finished more than this many days ago to its
     summary rows (``goals.pruning.compact_journals``); 0 keeps every row for as long as its goal."""
-    api_max_body_bytes: int = 128 * 1024
+    api_max_body_bytes: int = setting(128 * 1024, above=0)
     """Largest request body the HTTP API reads; a larger one is refused with 413."""
-    api_max_bulk_body_bytes: int = 2 * 1024 * 1024
+    api_max_bulk_body_bytes: int = setting(2 * 1024 * 1024, above=0)
     """Largest body of a bulk submit (``POST /api/goals/bulk``, up to 1,000 goals); Django's own
     ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (2.5 MB by default) still bounds it, if lower."""
-    api_page_size: int = 50
+    api_page_size: int = setting(50, above=0)
     """Goals per page of ``GET /api/goals/`` (a client may ask for fewer with ``?limit=``)."""
-    metrics: str = "off"
+    metrics: str = setting("off", choices=("off", "open", "token"))
     """``/metrics``: ``off`` (404), ``open`` (anyone who can reach it) or ``token`` (``GOALS_METRICS_TOKEN``)."""
-    metrics_token: str = ""
+    metrics_token: str = setting("")
     """Bearer token a scraper must send when ``GOALS_METRICS`` is ``token``."""
-    callback_database_wait: float = 15.0
+    callback_database_wait: float = setting(15.0, minimum=0)
     """Seconds a worker keeps retrying a callback the database cannot take (unreachable, restarting). A start
     still not recorded then sends the message back to the queue; a final state is left to the reconciler."""
-    send_in_background: bool = True
+    send_in_background: bool = setting(True)
     """Publish committed goals from a sender thread, in groups (``goals.submitting.sender``), instead of on the thread
     that committed them."""
-    prepared_statements: bool = True
+    prepared_statements: bool = setting(True)
     """Prepare the per-goal statements on the server (``goals.db``); off behind PgBouncer's transaction mode
     before 1.21."""
+
+
+_TYPES: dict[str, type | tuple[type, ...]] = {"int": int, "float": (int, float), "str": str, "bool": bool}
+
+
+def problem(setting_field: Field, value: Any) -> tuple[str, str] | None:
+    """What is wrong with ``value`` for the setting ``setting_field`` of ``GoalSettings``, if anything: the
+    kind of problem (``type``, ``range`` or ``choice``) and what to say."""
+    expected = _TYPES[str(setting_field.type)]
+    if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
+        return "type", f"must be {setting_field.type}, not {type(value).__name__}"
+    above, minimum, choices = (setting_field.metadata.get(key) for key in ("above", "minimum", "choices"))
+    if above is not None and value <= above:
+        return "range", f"must be positive, got {value!r}"
+    if minimum is not None and value < minimum:
+        return "range", f"must not be negative, got {value!r}"
+    if choices and value not in choices:
+        return "choice", f"must be one of {sorted(choices)}, got {value!r}"
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -83,10 +110,10 @@ def goal_settings() -> GoalSettings:
     ``goal_settings.cache_clear()``.
     """
     values = {}
-    for field in fields(GoalSettings):
-        name = f"GOALS_{field.name.upper()}"
+    for each in fields(GoalSettings):
+        name = f"GOALS_{each.name.upper()}"
         if hasattr(settings, name):
-            values[field.name] = getattr(settings, name)
+            values[each.name] = getattr(settings, name)
     return GoalSettings(**values)
 
 

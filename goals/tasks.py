@@ -20,6 +20,7 @@ from celery.signals import worker_process_shutdown
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from goals.actors import process_name
 from goals.conf import goal_settings
 from goals.db import retry_while_unreachable
 from goals.exceptions import ChildrenNotAwaited, GoalBehindMessage, GoalNoLongerRunning, ResultNotSerializable
@@ -33,7 +34,6 @@ from goals.lifecycle.run_kind import run_kind
 from goals.pruning import COMPACT_WINDOW, PruneCounts, compact_journals, prune
 from goals.reconciler.passes import scheduled_pass
 from goals.submitting import sender
-from goals.submitting.publish import process_name
 from goals.task_names import EXECUTE_TASK, PRUNE_TASK, RECONCILE_TASK
 from goals.worker import callbacks
 from goals.worker.context import ExecutionContext

@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest
 
+from goals.actors import person_name
 from goals.exceptions import GoalNotFound, TransitionNotAllowed
 from goals.lifecycle.states import CANCEL, RETRY, TRANSITIONS, GoalState
 from goals.models import Cause, Goal
@@ -87,7 +88,7 @@ def refusal_message(exc: TransitionNotAllowed) -> str:
 def apply_review_action(request: HttpRequest, action: ReviewAction, goal_ids: Iterable[UUID], reason: str,
                         message_user: Callable[..., None]) -> tuple[list[UUID], list[str]]:
     """Apply ``action`` to each goal and tell the user what happened to each; returns (done, refusals)."""
-    actor = request.user.get_username()
+    actor = person_name(request.user)
     done: list[UUID] = []
     refusals: list[str] = []
     for goal_id in goal_ids:

@@ -26,15 +26,23 @@ def without_celery_retry(traceback_text: str) -> str:
     return traceback_text[:cut]
 
 
+# What a stored error keeps: the message's start and the traceback's end (where the raise is).
+MESSAGE_LIMIT = 2_000
+TRACEBACK_LIMIT = 20_000
+
+
+def stored_error(type_name: str, message: str, traceback_text: str = "") -> dict[str, Any]:
+    """The one shape of an error on a goal or an attempt, whoever stores it (the worker, a redelivered
+    message, the reconciler): its type, its message and its traceback, each within its limit."""
+    return {"type": type_name, "message": message[:MESSAGE_LIMIT], "traceback": traceback_text[-TRACEBACK_LIMIT:]}
+
+
 def error_record(exc: BaseException, traceback_text: str | None = None) -> dict[str, Any]:
     """The stored form of ``exc``. ``traceback_text`` is Celery's formatted traceback when known; a trailing
     chained ``celery.exceptions.Retry`` is left out of it (see ``without_celery_retry``)."""
     kind = type(exc)
     if traceback_text is None:
         traceback_text = "".join(tb.format_exception(exc))
-    return {
-        "type": f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ != "builtins" else kind.__qualname__,
-        "message": str(exc)[:2000],
-        # Cut after the Retry is dropped, so the length kept is the executor's traceback.
-        "traceback": without_celery_retry(traceback_text)[-20000:],
-    }
+    name = f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ != "builtins" else kind.__qualname__
+    # Cut after the Retry is dropped, so the length kept is the executor's traceback.
+    return stored_error(name, str(exc), without_celery_retry(traceback_text))

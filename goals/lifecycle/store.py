@@ -99,7 +99,7 @@ def journal_publish_failures(*, goal_ids: list[str], attempts: list[int], task_i
     """``journal_publish_failures``: one ``publish_failed`` row per attempt not sent."""
     with connection.cursor() as cursor:
         cursor.execute(sql("journal_publish_failures"), {"goal_ids": goal_ids, "attempts": attempts,
-                                                         "task_ids": task_ids, "error": error[:2000],
+                                                         "task_ids": task_ids, "error": error,
                                                          "actor": actor[:255]})
 
 

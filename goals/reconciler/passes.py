@@ -25,10 +25,10 @@ from django.core.mail import mail_admins
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
+from goals.actors import process_name
 from goals.conf import goal_settings
 from goals.models import Action, ReconciliationFinding, ReconciliationReport
 from goals.reconciler import detect, repair
-from goals.submitting.publish import process_name
 
 logger = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from typing import Any
 from celery import current_app
 
 from goals.executors.attempt_rules import Verdict, after_loss, out_of_attempts
+from goals.executors.error_records import stored_error
 from goals.executors.registry import registered_kinds
 from goals.ids import new_task_id
 from goals.lifecycle.states import CANCEL, EXPIRE, FAIL, FAN_IN, REDISPATCH, SUCCEED, GoalState
@@ -89,11 +90,8 @@ def _stored_error(candidate: Candidate) -> dict[str, Any]:
     message = payload.get("exc_message", "")
     if isinstance(message, list | tuple):
         message = " ".join(str(part) for part in message)
-    return {
-        "type": f"{module}.{exc_type}" if module and module != "builtins" else exc_type,
-        "message": str(message)[:2000],
-        "traceback": (candidate.traceback or "")[-20000:],
-    }
+    return stored_error(f"{module}.{exc_type}" if module and module != "builtins" else exc_type, str(message),
+                        candidate.traceback or "")
 
 
 def _reason(candidate: Candidate) -> str:
@@ -113,7 +111,7 @@ def _details(candidate: Candidate) -> dict[str, Any]:
 
 
 def _failure(candidate: Candidate) -> GoalMove:
-    error = {"type": f"goals.reconciler.{candidate.finding}", "message": _reason(candidate), "traceback": ""}
+    error = stored_error(f"goals.reconciler.{candidate.finding}", _reason(candidate))
     return GoalMove(goal_id=candidate.goal_id, attempt=candidate.attempt, details=_details(candidate), error=error,
                     closed_outcome=_DEAD_ATTEMPT.get(candidate.finding))
 

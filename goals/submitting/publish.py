@@ -8,8 +8,6 @@ sent again by the reconciler. ``goals.submitting.sender`` calls these from a thr
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import uuid
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -18,6 +16,8 @@ from typing import Any
 from celery import current_app
 from kombu.exceptions import OperationalError as BrokerError
 
+from goals.actors import process_name
+from goals.executors.error_records import MESSAGE_LIMIT
 from goals.executors.registry import get_executor
 from goals.lifecycle import store
 from goals.lifecycle.results import goal_results_in_database
@@ -25,11 +25,6 @@ from goals.lifecycle.transitions import Dispatch, mark_queued
 from goals.task_names import EXECUTE_TASK
 
 logger = logging.getLogger(__name__)
-
-
-def process_name() -> str:
-    """``host:pid`` of this process, the actor of what it does on its own behalf."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _publish(dispatch: Dispatch, *, producer: Any = None) -> None:
@@ -54,7 +49,7 @@ def _journal_publish_failures(dispatches: list[Dispatch], exc: Exception) -> Non
                    len(dispatches), exc, dispatches[0].goal_id, dispatches[0].attempt)
     store.journal_publish_failures(goal_ids=[str(d.goal_id) for d in dispatches],
                                    attempts=[d.attempt for d in dispatches], task_ids=[d.task_id for d in dispatches],
-                                   error=f"{type(exc).__name__}: {exc}", actor=process_name())
+                                   error=f"{type(exc).__name__}: {exc}"[:MESSAGE_LIMIT], actor=process_name())
 
 
 def _batches(producer: Any) -> bool:

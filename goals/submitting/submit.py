@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import NOT_PROVIDED
 
+from goals.actors import person_name
 from goals.exceptions import GoalValidationError
 from goals.executors.registry import ExecutorSpec
 from goals.executors.validation import checked_items, validate_options, validate_submission
@@ -33,11 +34,6 @@ from goals.submitting.sender import send_many
 
 # Goals per INSERT: large enough that a statement's overhead vanishes, small enough for its arrays.
 BATCH_SIZE = 5_000
-
-
-def submitter_name(owner: Any) -> str:
-    """The journal's actor for a submit that names none: the owner's user name, if there is an owner."""
-    return owner.get_username() if hasattr(owner, "get_username") else ""
 
 
 def scoped_idempotency_key(owner: Any, key: str | None) -> str | None:
@@ -109,7 +105,7 @@ def _insert(kind: str, spec: ExecutorSpec, checked: list[tuple[Any, str]], keys:
     """Insert checked items, ``BATCH_SIZE`` per statement, and send the new ones once the transaction
     commits; a reused key with other params is refused naming ``key_field(index)``."""
     owner_id = getattr(owner, "pk", owner)
-    actor = actor or submitter_name(owner)
+    actor = actor or person_name(owner)  # a submit that names no actor: its owner
     goals: list[Goal | None] = [None] * len(checked)
     created: list[bool] = [False] * len(checked)
     # One goal is one statement in autocommit (a refused key inserts nothing); more are all or nothing.

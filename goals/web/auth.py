@@ -14,6 +14,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
 
+from goals.actors import person_name
 from goals.tokens import api_token_user
 from goals.web.http import ApiError
 
@@ -34,7 +35,7 @@ class Caller:
 
     @property
     def username(self) -> str:
-        return self.user.get_username()
+        return person_name(self.user)
 
 
 def unauthenticated(detail: str) -> ApiError:

@@ -14,6 +14,7 @@ from django.db import transaction
 
 from goals.exceptions import GoalBehindMessage, GoalNotFound
 from goals.executors.attempt_rules import after_loss, out_of_attempts
+from goals.executors.error_records import stored_error
 from goals.families.children import WaitForChildren
 from goals.ids import new_task_id
 from goals.lifecycle.states import FAIL, FAN_IN, REDISPATCH, SCHEDULE_RETRY, START, SUCCEED, WAIT, GoalState
@@ -63,7 +64,7 @@ def attempt_started(*, goal_id: str, attempt: int, task_id: str, worker: str,
 
 def _recover_lost_attempt(outcome: TransitionOutcome, *, task_id: str, worker: str) -> None:
     goal_id, attempt = outcome.goal_id, outcome.attempt
-    lost = {"type": "WorkerLost", "message": f"the worker running attempt {attempt} died", "traceback": ""}
+    lost = stored_error("WorkerLost", f"the worker running attempt {attempt} died")
     # Judged by the executor that ran the lost attempt (a continuation's own), as the reconciler judges it.
     verdict = after_loss(outcome.run_kind, attempt=attempt, max_attempts=outcome.max_attempts, started=True)
     if verdict.runs_again:
@@ -83,7 +84,7 @@ def _fail_lost_attempt(outcome: TransitionOutcome, *, task_id: str, worker: str,
     """Fail a goal whose worker died and that must not run again, and flag it for review, together: the
     reconciler does the same for the same goal found later (README: "failed instead of sent again, and
     flagged for review")."""
-    error = {**lost, "message": f"{lost['message']}; {reason}"}
+    error = stored_error(lost["type"], f"{lost['message']}; {reason}")
     with transaction.atomic():
         failed = move(FAIL, goal_id=outcome.goal_id, attempt=outcome.attempt, cause=Cause.EXECUTOR, actor=worker,
                       error=error, closed_outcome=AttemptOutcome.WORKER_LOST, caller_task_id=task_id)

@@ -13,7 +13,8 @@ PACKAGE = ROOT / "goals"
 # Bottom to top: a module may import from its own layer and any layer listed before it. The first name
 # that is a prefix of a module's dotted path places it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("goals.conf", "goals.exceptions", "goals.ids", "goals.db", "goals.task_names", "goals.required_apps")),
+    ("base", ("goals.conf", "goals.exceptions", "goals.ids", "goals.db", "goals.task_names", "goals.required_apps",
+              "goals.actors")),
     ("lifecycle", ("goals.lifecycle",)),
     ("executors", ("goals.executors",)),
     ("models", ("goals.models", "goals.querysets", "goals.palette", "goals.tokens", "goals.schedule")),

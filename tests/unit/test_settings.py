@@ -86,3 +86,16 @@ def test_production_starts_with_everything_set():
     result = run_production_check()
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_every_setting_has_its_type_default_range_and_meaning_in_the_one_schema():
+    from dataclasses import fields
+
+    from goals.conf import GoalSettings, problem
+
+    source = (ROOT / "goals" / "conf.py").read_text()
+    for field in fields(GoalSettings):
+        assert problem(field, field.default) is None, f"the default of {field.name} breaks its own range"
+        assert f"    {field.name}: {field.type} = setting(" in source, field.name
+        # The line under the field says what it means (the docs' settings reference is built from it).
+        assert source.split(f"    {field.name}: ", 1)[1].split("\n", 2)[1].strip().startswith('"""'), field.name
