@@ -1,6 +1,6 @@
 """A real browser for the suite's page tests: Debian's Chromium, driven by Playwright, signed in as a user.
 
-``make test`` installs Chromium where it can (``scripts/ensure-debian-package``); where it cannot, the
+``make browser`` installs Chromium where it can (``scripts/ensure-debian-package``); where it is missing, the
 browser tests skip, except under ``GOALS_REQUIRE_BROWSER`` (set by CI), where a skip would hide them.
 """
 
@@ -34,8 +34,7 @@ def session_cookie(user: Any, live_server_url: str) -> dict:
 def signed_in_page(user: Any, live_server_url: str, *, width: int = 1280, height: int = 900) -> Iterator[Any]:
     """A Playwright page of ``width`` x ``height`` CSS pixels whose session is ``user``'s."""
     if not CHROMIUM.exists():
-        reason = (f"{CHROMIUM} is not installed (make test installs Debian's chromium where it can, with "
-                  "scripts/ensure-debian-package)")
+        reason = f"{CHROMIUM} is not installed (make browser installs Debian's chromium, as root with apt-get)"
         if os.environ.get("GOALS_REQUIRE_BROWSER"):
             pytest.fail(f"{reason}; GOALS_REQUIRE_BROWSER is set (CI), so this test may not skip")
         pytest.skip(reason)

@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -44,3 +45,14 @@ def test_the_image_build_collects_the_admin_static_files(tmp_path):
     assert result.returncode == 0, result.stderr
     manifest = json.loads((tmp_path / "staticfiles.json").read_text())
     assert "admin/css/base.css" in manifest["paths"]
+
+
+def test_every_make_target_says_what_it_does_in_make_help():
+    makefile = (ROOT / "Makefile").read_text()
+    phony = set(re.search(r"^\.PHONY: (.+?)(?<!\\)$", makefile, re.MULTILINE | re.DOTALL).group(1)
+                .replace("\\\n", " ").split())
+    described = set(re.findall(r"^([a-z-]+):.*## ", makefile, re.MULTILINE))
+    assert phony == described
+    assert {"test-unit", "test-db", "test-worker", "test-faults", "test-install", "browser"} <= described
+    test_recipe = re.search(r"^test: .*?\n((?:\t.*\n)+)", makefile, re.MULTILINE).group(1)
+    assert "ensure-debian-package" not in test_recipe, "make test installs no system package on its own"
