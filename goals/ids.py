@@ -45,6 +45,16 @@ def new_id() -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+# Characters of an id shown where a list has no room for it whole (the whole id stays on hover and in the link).
+SHORT_ID_LENGTH = 8
+
+
+def short_id(value: object) -> str:
+    """The random end of an id, which tells goals apart: the start of a UUIDv7 is its time, the same for
+    every goal made within about a minute."""
+    return str(value)[-SHORT_ID_LENGTH:]
+
+
 def new_task_id() -> str:
     """A Celery task id for a new attempt: a UUIDv7 string, for the same index locality as goal ids."""
     return str(new_id())

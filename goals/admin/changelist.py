@@ -17,6 +17,7 @@ from django.db.models.sql.where import AND
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from goals.ids import short_id
 from goals.lifecycle.states import GoalState
 from goals.models import Goal
 from goals.querysets import GoalQuerySet
@@ -165,7 +166,7 @@ class ParentFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin) -> list[tuple[str, str]]:
         value = self.value()
-        return [(value, f"children of {value[:8]}")] if value else []
+        return [(value, f"children of {short_id(value)}")] if value else []
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         if not self.value():

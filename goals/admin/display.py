@@ -10,15 +10,17 @@ the admin's two sidebars.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import admin
 from django.utils import timezone
-from django.utils.html import escape, format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from goals.ids import short_id
 from goals.models import Goal
 from goals.palette import STATE_COLOURS, UNKNOWN_STATE_COLOUR
 
@@ -67,9 +69,12 @@ def relative_time_html(value: datetime | None, now: datetime, *, bare: bool = Fa
 
 
 def breakable_name(name: str) -> SafeString:
-    """``demo.slow_export`` or ``celery@host.example.com`` allowed to wrap after each dot and ``@``: a long
-    kind, error type or worker name takes a few short lines instead of widening its column."""
-    return mark_safe(escape(name).replace(".", ".<wbr>").replace("@", "@<wbr>"))
+    """``demo.slow_export`` or ``celery@host.example.com`` allowed to wrap after each dot, ``@`` and ``_``,
+    and only there: a long kind, error type or worker name takes a few short lines instead of widening its
+    column, and never breaks inside a word (``demo.account_report`` as ``demo.account_`` / ``report`` at
+    worst, never ``demo.account_repo`` / ``rt``)."""
+    parts = [part for part in re.split(r"(?<=[.@_])", name) if part]
+    return format_html_join(mark_safe("<wbr>"), '<span style="white-space:nowrap">{}</span>', ((p,) for p in parts))
 
 
 def timestamp_field(name: str, *, milliseconds: bool = False, stacked: bool = False,
@@ -103,9 +108,8 @@ def state_badge(state: str) -> str:
 
 
 def short_uuid_html(value: Any) -> str:
-    """The first 8 characters of an id, the whole id on hover (and in the link around it)."""
-    text = str(value)
-    return format_html('<code title="{}">{}</code>', text, text[:8])
+    """An id's random end (``goals.ids.short_id``), the whole id on hover (and in the link around it)."""
+    return format_html('<code title="{}">{}</code>', str(value), short_id(value))
 
 
 def progress_bar(goal: Goal, *, width_px: int = 100) -> str:

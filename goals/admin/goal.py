@@ -216,9 +216,13 @@ class GoalAdmin(admin.ModelAdmin):
         overdue = goal.deadline is not None and goal.deadline < now and not goal.is_final
         return relative_time_html(goal.deadline, now, alert=overdue)
 
-    @admin.display(description="review", boolean=True, ordering="needs_review")
-    def flagged(self, goal: Goal) -> bool:
-        return goal.needs_review
+    @admin.display(description="review", ordering="needs_review")
+    def flagged(self, goal: Goal) -> str:
+        """A mark on a flagged goal only: every other row stays blank, so the flagged ones stand out."""
+        if not goal.needs_review:
+            return ""
+        return format_html('<span title="{}" style="color:#b02a37;font-weight:bold">&#9873;</span>',
+                           goal.review_reason)
 
     @admin.display(description="params")
     def params_display(self, goal: Goal) -> str:

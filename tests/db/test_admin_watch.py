@@ -30,14 +30,14 @@ def test_list_shows_a_short_id_and_compact_times_with_the_exact_values_on_hover(
     goal = make_goal(state=GoalState.RUNNING, deadline=now - timedelta(minutes=3), attempt=2)
     Goal.objects.filter(pk=goal.pk).update(heartbeat_at=now - timedelta(seconds=42))
     body = admin_client.get("/admin/goals/goal/").content.decode()
-    short, full = str(goal.pk)[:8], str(goal.pk)
+    short, full = str(goal.pk)[-8:], str(goal.pk)
     assert f'<a href="/admin/goals/goal/{full}/change/"><code title="{full}">{short}</code></a>' in body
     assert f">{full}<" not in body, "the full id is in the link and the title, not the text"
     assert "attempt 2/3</small>" in body, "the attempt under the state badge"
     assert ">5m</time>" in body, "age"
     assert ">42s ago</time>" in body, "since the heartbeat"
     assert "font-weight:bold\">3m ago</time>" in body, "a deadline passed by a goal that is not final, in red"
-    assert ">tests.<wbr>noop<" in body, "a dotted kind may wrap after its dots"
+    assert ">tests.</span><wbr><span" in body, "a dotted kind may wrap after its dots"
 
 
 def test_change_page_shows_attempts_and_journal_read_only(admin_client):
@@ -81,6 +81,19 @@ def test_goals_needing_review_can_be_filtered(admin_client):
     body = admin_client.get("/admin/goals/goal/?needs_review__exact=1").content.decode()
     assert str(flagged.pk) in body
     assert body.count('<td class="field-kind_display">') == 1, "only the flagged goal is listed"
+
+
+def test_the_review_column_marks_the_flagged_goals_alone(admin_client):
+    flagged = make_goal(state=GoalState.FAILED)
+    Goal.objects.filter(pk=flagged.pk).update(needs_review=True, review_reason="stalled: no attempt left")
+    for _ in range(3):
+        make_goal(state=GoalState.SUCCEEDED)
+    body = admin_client.get("/admin/goals/goal/").content.decode()
+    cells = body.split('<td class="field-flagged">')[1:]
+    assert len(cells) == 4
+    assert sum("&#9873;" in cell.split("</td>")[0] for cell in cells) == 1
+    assert 'title="stalled: no attempt left"' in body
+    assert "icon-no.svg" not in body, "no mark on a goal that is not flagged"
 
 
 def test_the_admin_never_deletes_goals_or_reports(admin_client):

@@ -41,7 +41,7 @@ def test_a_user_sees_their_own_goals_newest_first_each_linking_to_its_page(clien
 
     page = signed_in(alice).get(URL).content.decode()
     assert rows(page) == [str(newer.pk), str(older.pk)]
-    assert f'<a href="/goals/{newer.pk}/" title="{newer.pk}"><code>{str(newer.pk)[:8]}</code></a>' in page
+    assert f'<a href="/goals/{newer.pk}/" title="{newer.pk}"><code>{str(newer.pk)[-8:]}</code></a>' in page
     assert "<th>Owner</th>" not in page, "the owner column is staff's"
     assert 'name="owner"' not in page, "so is the owner filter"
 

@@ -38,5 +38,8 @@ def test_a_time_on_the_same_day_shows_the_time_alone_and_a_stacked_one_puts_the_
 
 
 def test_names_may_wrap_after_dots_and_at_signs_and_stay_escaped():
-    assert breakable_name("celery@host.example") == "celery@<wbr>host.<wbr>example"
-    assert breakable_name("<b>.x") == "&lt;b&gt;.<wbr>x"
+    nowrap = '<span style="white-space:nowrap">{}</span>'.format
+    assert breakable_name("celery@host.example") == "<wbr>".join(map(nowrap, ["celery@", "host.", "example"]))
+    assert breakable_name("<b>.x") == "<wbr>".join(map(nowrap, ["&lt;b&gt;.", "x"]))
+    assert breakable_name("demo.account_report") == "<wbr>".join(map(nowrap, ["demo.", "account_", "report"])), (
+        "breaks between words, never inside one")

@@ -35,3 +35,11 @@ def test_ids_made_in_a_row_sort_in_the_order_they_were_made_even_within_one_mill
     assert len(set(made)) == len(made)
     per_millisecond = max(sum(1 for value in made if value.int >> 80 == ms) for ms in {v.int >> 80 for v in made})
     assert per_millisecond > 1, "several ids fell in one millisecond, so the order within one was checked"
+
+
+def test_the_short_ids_of_goals_made_in_the_same_minute_differ():
+    from goals.ids import short_id
+
+    ids = [new_id() for _ in range(1000)]
+    assert len({str(value)[:8] for value in ids}) <= 2, "the start of a UUIDv7 is its time"
+    assert len({short_id(value) for value in ids}) > 990

@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("celery tasks", ("goals.tasks",)),
     ("web", ("goals.web",)),
     ("entry points", ("goals.admin", "goals.management", "goals.api", "goals.urls", "goals.checks", "goals.apps",
+                      "goals.templatetags",
                       "goals.migrations", "goals")),
 ]
 
