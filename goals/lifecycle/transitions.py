@@ -242,18 +242,12 @@ def _move_goals(transition: Transition, moves: list[GoalMove], *, cause: str, ac
     items = [{"goal_id": str(m.goal_id), "want_attempt": m.attempt, "new_task_id": m.new_task_id,
               "in_details": m.details or {}, "in_result": m.result, "in_error": m.error,
               "closed_outcome": m.closed_outcome, "caller_task_id": m.caller_task_id} for m in moves]
-    current, total, message = progress or (None, None, None)
-    row = result_row or {}
     parameters = {
-        **_move_parameters(transition),
+        **_move_parameters(transition), **_attempt_end_values(progress, result_row),
         "items": json.dumps(items, default=str),
         "cause": cause, "actor": actor[:255], "journal_refusal": journal_refusal,
-        "set_result": set_result, "budget": budget,
-        "progress_current": current, "progress_total": total,
-        "progress_message": message[:255] if message is not None else None,
-        "failures_allowed": failures_allowed, "continuation": continuation,
-        **{f"row_{column}": row.get(column) for column in ROW_COLUMNS},
-        "results_in_database": goal_results_in_database(),
+        "set_result": set_result, "budget": budget, "failures_allowed": failures_allowed,
+        "continuation": continuation,
     }
     expected = {str(m.goal_id): m.attempt for m in moves}
     rows = store.move_goals(parameters)
@@ -270,17 +264,11 @@ def _end_lone_attempt(transition: Transition, *, goal_id: UUID | str, attempt: i
                       result_row: dict[str, Any] | None) -> TransitionOutcome:
     if transition not in _LONE_ENDS or attempt is None:
         raise ValueError(f"end_lone_attempt is the worker's {', '.join(t.name for t in _LONE_ENDS)} of an attempt")
-    current, total, message = progress or (None, None, None)
-    row = result_row or {}
     parameters = {
-        **_move_parameters(transition),
+        **_move_parameters(transition), **_attempt_end_values(progress, result_row),
         "goal_id": str(goal_id), "attempt": attempt, "new_task_id": new_task_id, "caller_task_id": caller_task_id,
         "actor": actor[:255], "details": json.dumps(details or {}), "set_result": set_result,
         "result": json.dumps(result), "error": json.dumps(error) if error is not None else None,
-        "progress_current": current, "progress_total": total,
-        "progress_message": message[:255] if message is not None else None,
-        **{f"row_{column}": row.get(column) for column in ROW_COLUMNS},
-        "results_in_database": goal_results_in_database(),
     }
     found = store.end_lone_attempt(parameters)
     if found is None:
@@ -295,6 +283,19 @@ def _move_parameters(transition: Transition) -> dict[str, Any]:
             "celery_publishes": transition.celery_publishes, "ends": transition.ends,
             "restarts": transition.restarts, "waits": transition.waits, "fans_in": transition.fans_in,
             "closes_as": transition.closes_attempt_as}
+
+
+def _attempt_end_values(progress: tuple[int, int | None, str] | None, result_row: dict[str, Any] | None
+                        ) -> dict[str, Any]:
+    """What the worker's end of an attempt brings to the statement: its last progress (NULLs keep the
+    goal's), the task's result row (``row_<column>``; NULLs write none) and whether the ended goal's task
+    ids take their final Celery state (only with django-celery-results)."""
+    current, total, message = progress or (None, None, None)
+    row = result_row or {}
+    return {"progress_current": current, "progress_total": total,
+            "progress_message": message[:255] if message is not None else None,
+            **{f"row_{column}": row.get(column) for column in ROW_COLUMNS},
+            "results_in_database": goal_results_in_database()}
 
 
 def _outcome(transition: Transition, row: tuple, *, expected_attempt: int | None) -> TransitionOutcome:
