@@ -29,7 +29,7 @@ from goals.exceptions import (
 )
 from goals.executors.registry import executor
 from goals.families.children import ChildOutcome
-from goals.families.policy import FAIL_FAST, WAIT_FOR_ALL, ChildPolicy, tolerate
+from goals.lifecycle.fan_in import FAIL_FAST, WAIT_FOR_ALL, ChildPolicy, tolerate
 from goals.models import Cause, Goal
 from goals.submitting.people import goal_cancel, goal_retry
 from goals.submitting.submit import goal_submit, goal_submit_many

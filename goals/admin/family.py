@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 
 from goals.admin.display import progress_bar, short_uuid_html, state_badge
 from goals.families.children import first_children
-from goals.families.policy import ChildPolicy, whole_progress
+from goals.lifecycle.fan_in import ChildPolicy, whole_progress
 from goals.models import Goal
 
 

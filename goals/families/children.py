@@ -24,10 +24,10 @@ the parent's new attempt (``goals.submitting.moves``); lost on the way, the pare
 reconciler sends it.
 
 That attempt runs the continuation (``then=``, any registered executor, called with the parent's
-params), or finishes with the children's aggregate: succeeded with their counts as its result, or
-failed (``ChildrenFailed``) when more failed than the policy tolerates. A parent that ends, however
-it ends, cancels its active descendants in the statement that ends it (journaled with cause
-``parent``).
+params). A parent with nothing to continue (no continuation, or more failures than its policy
+tolerates) needs no worker: ``goals.submitting.conclusions`` ends it in the same transaction, succeeded
+with its children's counts as its result or failed (``ChildrenFailed``). A parent that ends, however it
+ends, cancels its active descendants in the statement that ends it (journaled with cause ``parent``).
 """
 
 from __future__ import annotations
@@ -42,14 +42,15 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from goals.exceptions import ChildrenFailed, GoalNoLongerRunning, GoalValidationError
+from goals.exceptions import GoalNoLongerRunning, GoalValidationError
 from goals.executors.validation import checked_items, validate_options
-from goals.families.policy import ChildPolicy
 from goals.ids import new_task_id
 from goals.lifecycle import store
+from goals.lifecycle.fan_in import ChildPolicy, Next, aggregate
 from goals.lifecycle.states import RETRY, RETRYABLE_STATES, GoalState
 from goals.lifecycle.transitions import Family, GoalMove
 from goals.models import Cause, Goal
+from goals.submitting.conclusions import children_failed
 from goals.submitting.moves import move_many
 from goals.submitting.publish import Dispatch
 from goals.submitting.sender import send_many
@@ -169,27 +170,12 @@ def first_children(goal_id: uuid.UUID | str) -> list[Goal]:
         "id", "child_key", "kind", "state", "progress_current", "progress_total", "progress_message")[:CHILDREN_SHOWN])
 
 
-def aggregate(family: Family) -> dict[str, Any]:
-    """The result of a parent that finishes with its children's aggregate."""
-    return {"children": {"total": family.total, "succeeded": family.final - family.failed, "failed": family.failed}}
-
-
-def children_failed(goal_id: uuid.UUID | str, family: Family) -> ChildrenFailed:
-    """The error of a parent whose children failed beyond its policy, naming the first few of them."""
-    failed = Goal.objects.filter(parent_id=goal_id, final_state__in=(
-        GoalState.FAILED, GoalState.CANCELLED, GoalState.EXPIRED)).order_by("child_key").values_list(
-        "child_key", "state")[:5]
-    named = ", ".join(f"{key} ({state})" for key, state in failed)
-    policy = ChildPolicy(family.failures_allowed)
-    return ChildrenFailed(f"{family.failed} of {family.total} children did not succeed ({policy}): {named}")
-
-
 def continue_after_children(goal_id: uuid.UUID | str, family: Family, continuation: Callable[[], Any]) -> Any:
-    """Run the attempt after a fan-in: fail when more children failed than the policy tolerates, else
-    run the ``continuation`` (a continuation waiting for all decides for itself), else the aggregate."""
-    tolerated = family.failures_allowed is not None and family.failed <= family.failures_allowed
-    if family.continuation and (tolerated or family.failures_allowed is None):
+    """Run the attempt after a fan-in as ``goals.lifecycle.fan_in.after_fan_in`` says: the ``continuation``,
+    or fail, or the children's aggregate. (A parent with no continuation is usually ended before any worker
+    sees it, by ``goals.submitting.conclusions``; this runs when that end was lost and the reconciler sent it.)"""
+    if family.next == Next.CONTINUE:
         return continuation()
-    if family.failed and not tolerated:
+    if family.next == Next.FAIL:
         raise children_failed(goal_id, family)
-    return aggregate(family)
+    return aggregate(total=family.total, final=family.final, failed=family.failed)

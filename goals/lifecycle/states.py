@@ -81,6 +81,8 @@ class Transition:
     waits: bool = False
     # The children's outcome is known: the goal goes on (counted as one more fan-in).
     fans_in: bool = False
+    # The children's outcome is the goal's own: no continuation is left to run.
+    concludes: bool = False
 
     @property
     def ends(self) -> bool:
@@ -122,10 +124,14 @@ WAIT = Transition("wait", frozenset({S.RUNNING}), S.WAITING, closes_attempt_as=A
 # set, so it is not bounded again.
 FAN_IN = Transition("fan_in", frozenset({S.WAITING}), S.PENDING, new_attempt=True, fans_in=True)
 EXPIRE = Transition("expire", ACTIVE_STATES, S.EXPIRED, closes_attempt_as=A.EXPIRED)
+# A fanned-in parent with no continuation succeeds with its children's counts at once, with no worker: its
+# next attempt would have done nothing else (``goals.submitting.moves``). Failing it is ``fail``.
+AGGREGATE = Transition("aggregate", frozenset({S.PENDING}), S.SUCCEEDED, closes_attempt_as=A.SUCCEEDED,
+                       concludes=True)
 
 TRANSITIONS: dict[str, Transition] = {
     t.name: t for t in (START, ENQUEUE, SUCCEED, FAIL, SCHEDULE_RETRY, REDISPATCH, RETRY, CANCEL, EXPIRE, WAIT,
-                         FAN_IN)
+                         FAN_IN, AGGREGATE)
 }
 
 

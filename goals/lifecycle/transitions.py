@@ -21,7 +21,7 @@ from uuid import UUID
 
 from goals.exceptions import GoalNotFound, TransitionNotAllowed
 from goals.lifecycle import store
-from goals.lifecycle.fan_in import children_decided
+from goals.lifecycle.fan_in import Next, after_fan_in, children_decided
 from goals.lifecycle.results import ROW_COLUMNS, goal_results_in_database
 from goals.lifecycle.states import ENQUEUE, FAIL, SCHEDULE_RETRY, START, SUCCEED, Transition
 
@@ -48,6 +48,12 @@ class Family:
         """Every child is final, or more failed than the policy tolerates."""
         return children_decided(total=self.total, final=self.final, failed=self.failed,
                                 failures_allowed=self.failures_allowed)
+
+    @property
+    def next(self) -> str:
+        """What the attempt after its fan-in does (``goals.lifecycle.fan_in.after_fan_in``)."""
+        return after_fan_in(continuation=self.continuation, failed=self.failed,
+                            failures_allowed=self.failures_allowed)
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,8 @@ class TransitionOutcome:
     params: dict[str, Any]
     family: Family | None = None
     fanned_in: Dispatch | None = None
+    # The fanned-in parent's family as the move left it: whether its next attempt needs a worker.
+    fanned_in_family: Family | None = None
 
     @property
     def to_send(self) -> list[Dispatch]:
@@ -91,9 +99,15 @@ class TransitionOutcome:
         if self.applied and self.transition.new_attempt and not self.transition.celery_publishes:
             sends.append(Dispatch(goal_id=self.goal_id, attempt=self.attempt, task_id=self.task_id,
                                   kind=self.run_kind))
-        if self.fanned_in is not None:
+        if self.fanned_in is not None and not self.concludes_parent:
             sends.append(self.fanned_in)
         return sends
+
+    @property
+    def concludes_parent(self) -> bool:
+        """The parent this move fanned in needs no worker to end: no continuation, so its children's
+        outcome is its own (``goals.submitting.moves`` ends it in the caller's transaction)."""
+        return self.fanned_in_family is not None and self.fanned_in_family.next != Next.CONTINUE
 
     @property
     def budget_exhausted(self) -> bool:
@@ -282,7 +296,7 @@ def _move_parameters(transition: Transition) -> dict[str, Any]:
             "opens_attempt": transition.new_attempt, "bounded": transition.bounded,
             "celery_publishes": transition.celery_publishes, "ends": transition.ends,
             "restarts": transition.restarts, "waits": transition.waits, "fans_in": transition.fans_in,
-            "closes_as": transition.closes_attempt_as}
+            "concludes": transition.concludes, "closes_as": transition.closes_attempt_as}
 
 
 def _attempt_end_values(progress: tuple[int, int | None, str] | None, result_row: dict[str, Any] | None
@@ -300,7 +314,7 @@ def _attempt_end_values(progress: tuple[int, int | None, str] | None, result_row
 
 def _outcome(transition: Transition, row: tuple, *, expected_attempt: int | None) -> TransitionOutcome:
     (goal_id, kind, from_state, state, goal_attempt, max_attempts, task_id, goal_run_kind, applied, family_text,
-     fan_id, fan_attempt, fan_task_id, fan_kind) = row
+     fan_id, fan_attempt, fan_task_id, fan_kind, fan_family) = row
     return TransitionOutcome(
         transition=transition,
         goal_id=goal_id,
@@ -316,4 +330,5 @@ def _outcome(transition: Transition, row: tuple, *, expected_attempt: int | None
         params={},
         family=Family(*json.loads(family_text)) if family_text else None,
         fanned_in=Dispatch(goal_id=fan_id, attempt=fan_attempt, task_id=fan_task_id, kind=fan_kind) if fan_id else None,
+        fanned_in_family=Family(*json.loads(fan_family)) if fan_family else None,
     )

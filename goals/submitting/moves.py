@@ -4,7 +4,8 @@ A move may open attempts that must be published once it commits (``TransitionOut
 goal's own next attempt (a redispatch, a retry, a fan-in) and the attempt of a parent that a child's end
 fanned in. ``move`` and ``move_many`` hand them to the sender after the caller's transaction commits, so
 no path can forget one: the worker's callbacks, a person's cancel or retry (Python, HTTP, the admin) and
-a parent spawning its children again all move goals here. The reconciler, which reports whether each
+a parent spawning its children again all move goals here. A parent fanned in with no continuation to
+run is ended here too, with no worker (``goals.submitting.conclusions``). The reconciler, which reports whether each
 repair's attempt went out, publishes the same ``to_send`` itself once its batch commits (``send=False``).
 """
 
@@ -18,22 +19,28 @@ from django.db import transaction
 
 from goals.lifecycle.states import Transition
 from goals.lifecycle.transitions import GoalMove, TransitionOutcome, apply_transition, apply_transitions
+from goals.submitting.conclusions import conclude_parents
 from goals.submitting.sender import send_many
 
 
 def move(transition: Transition, **kwargs: Any) -> TransitionOutcome:
-    """``apply_transition`` (same arguments), then the attempts it opened sent once the transaction
-    commits (at once outside one)."""
+    """``apply_transition`` (same arguments), then a parent it fanned in ended if it needs no worker
+    (``goals.submitting.conclusions``), and the attempts it opened sent once the transaction commits (at
+    once outside one)."""
     outcome = apply_transition(transition, **kwargs)
+    conclude_parents([outcome], cause=kwargs["cause"], actor=kwargs.get("actor", ""), move=move)
     send_after_commit([outcome])
     return outcome
 
 
 def move_many(transition: Transition, moves: list[GoalMove], *, send: bool = True, **kwargs: Any
               ) -> list[TransitionOutcome]:
-    """``apply_transitions`` (same arguments), then the attempts they opened sent once the transaction
-    commits; with ``send=False`` the caller publishes every outcome's ``to_send`` itself."""
+    """``apply_transitions`` (same arguments), then the parents they fanned in ended where no worker is
+    needed, and the attempts they opened sent once the transaction commits; with ``send=False`` the
+    caller publishes every outcome's ``to_send`` itself (what an ended parent's own end opens is sent here
+    all the same)."""
     outcomes = apply_transitions(transition, moves, **kwargs)
+    conclude_parents(outcomes, cause=kwargs["cause"], actor=kwargs.get("actor", ""), move=move)
     if send:
         send_after_commit(outcomes)
     return outcomes

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 
-from goals.families.policy import ChildPolicy, whole_progress
+from goals.lifecycle.fan_in import ChildPolicy, whole_progress
 from goals.models import Goal
 
 

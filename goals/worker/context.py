@@ -16,8 +16,8 @@ from django.db import InterfaceError, OperationalError, connection
 from goals.exceptions import GoalNoLongerRunning, UnknownExecutor
 from goals.executors.registry import get_executor
 from goals.families import children as families
-from goals.families.policy import FAIL_FAST, ChildPolicy
 from goals.lifecycle import store
+from goals.lifecycle.fan_in import FAIL_FAST, ChildPolicy
 from goals.lifecycle.transitions import Family
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from goals.exceptions import GoalNoLongerRunning, GoalValidationError
 from goals.families.children import WaitForChildren, spawn_children
-from goals.families.policy import FAIL_FAST, WAIT_FOR_ALL, tolerate
+from goals.lifecycle.fan_in import FAIL_FAST, WAIT_FOR_ALL, tolerate
 from goals.lifecycle.states import CANCEL, FAIL, RETRY, START, SUCCEED, GoalState
 from goals.lifecycle.transitions import apply_transition
 from goals.models import AttemptOutcome, Cause, EventType, Goal, GoalEvent
@@ -360,3 +360,63 @@ def test_pruning_takes_a_family_children_first_whatever_the_batches():
     assert counts.goals == 1 + 2 + 3
     assert list(Goal.objects.values_list("pk", flat=True)) == [kept.pk]
     assert leaf not in set(Goal.objects.values_list("pk", flat=True))
+
+
+def fail_through_the_worker(child_id) -> None:
+    """A child's attempt fails as the worker records it (``goals.submitting.moves`` and its consequences)."""
+    child = Goal.objects.get(pk=child_id)
+    if child.state != GoalState.RUNNING:
+        apply_transition(START, goal_id=child_id, attempt=child.attempt, cause=Cause.EXECUTOR, actor="w")
+    callbacks.attempt_failed(goal_id=str(child_id), attempt=child.attempt, task_id=child.task_id, worker="w",
+                             error={"type": "Boom", "message": "x", "traceback": ""}, progress=None, result_row=None)
+
+
+def succeed_through_the_worker(child_id) -> None:
+    child = Goal.objects.get(pk=child_id)
+    apply_transition(START, goal_id=child_id, attempt=child.attempt, cause=Cause.EXECUTOR, actor="w")
+    callbacks.attempt_succeeded(goal_id=str(child_id), attempt=child.attempt, task_id=child.task_id, worker="w",
+                                result={"ok": True}, progress=None, result_row=None)
+
+
+def test_a_fail_fast_parent_with_nothing_to_continue_fails_with_its_childs_failure_and_no_worker(
+        django_capture_on_commit_callbacks):
+    parent, children = parent_with_children(3)
+    wait(parent)
+    for child in children:
+        apply_transition(START, goal_id=child, attempt=1, cause=Cause.EXECUTOR, actor="w")
+    with django_capture_on_commit_callbacks() as sent:
+        fail_through_the_worker(children[0])
+    parent.refresh_from_db()
+    assert (parent.state, parent.attempt) == (GoalState.FAILED, 2), "ended, not queued behind its siblings"
+    assert parent.error["type"] == "goals.exceptions.ChildrenFailed"
+    assert parent.error["message"] == "1 of 3 children did not succeed (fail fast): k0 (failed)"
+    assert [e.transition for e in parent.events.order_by("id")][-2:] == ["fan_in", "fail"]
+    assert parent.attempts.get(number=2).outcome == AttemptOutcome.FAILED
+    siblings = Goal.objects.filter(pk__in=children[1:])
+    assert set(siblings.values_list("state", flat=True)) == {GoalState.CANCELLED}, "its end cancels the rest"
+    assert not sent, "nothing to publish: no worker runs the parent's last attempt"
+
+
+def test_a_parent_waiting_for_all_with_nothing_to_continue_succeeds_with_its_last_childs_success():
+    parent, children = parent_with_children(2)
+    wait(parent, policy=WAIT_FOR_ALL)
+    for child in children:
+        succeed_through_the_worker(child)
+    parent.refresh_from_db()
+    assert (parent.state, parent.result) == (GoalState.SUCCEEDED, {"children": {"total": 2, "succeeded": 2,
+                                                                                "failed": 0}})
+    event = parent.events.latest("id")
+    assert (event.transition, event.from_state, event.attempt, event.details) == (
+        "aggregate", GoalState.PENDING, 2, {"decided_by": "children"})
+
+
+def test_an_ended_parent_counts_in_its_own_parent_which_ends_too_when_decided():
+    top, (middle,) = parent_with_children(1, kind="tests.count")
+    apply_transition(START, goal_id=middle, attempt=1, cause=Cause.EXECUTOR, actor="w")
+    middle_goal = Goal.objects.get(pk=middle)
+    _, (grandchild,) = parent_with_children(1, parent=middle_goal)
+    wait(middle_goal)
+    wait(top)
+    fail_through_the_worker(grandchild)
+    states = dict(Goal.objects.filter(pk__in=[top.id, middle, grandchild]).values_list("pk", "state"))
+    assert states == {grandchild: GoalState.FAILED, middle: GoalState.FAILED, top.id: GoalState.FAILED}

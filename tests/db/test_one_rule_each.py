@@ -9,7 +9,7 @@ from django.test import Client
 
 from goals import api
 from goals.families.children import WaitForChildren, spawn_children
-from goals.families.policy import FAIL_FAST
+from goals.lifecycle.fan_in import FAIL_FAST, WAIT_FOR_ALL
 from goals.lifecycle.states import START, GoalState
 from goals.lifecycle.transitions import apply_transition
 from goals.models import AttemptOutcome, Cause, Finding, Goal, GoalEvent
@@ -29,12 +29,13 @@ def purge() -> int:
         return conn.default_channel.queue_purge(UNCONSUMED_QUEUE) or 0
 
 
-def waiting_parent_of_two_running_children(*, then: str, owner: User | None = None) -> tuple[Goal, list]:
+def waiting_parent_of_two_running_children(*, then: str, policy=WAIT_FOR_ALL, owner: User | None = None
+                                            ) -> tuple[Goal, list]:
     parent = make_goal(state=GoalState.RUNNING, kind="tests.count", owner=owner)
     children = spawn_children(parent_id=parent.id, attempt=1, kind="tests.noop", params_list=[{}, {}],
                               keys=["a", "b"], deadline=None, actor="worker-1")
     callbacks.attempt_waiting(goal_id=str(parent.id), attempt=1, task_id=parent.task_id, worker="worker-1",
-                              wait=WaitForChildren(policy=FAIL_FAST, then=then), budget=2)
+                              wait=WaitForChildren(policy=policy, then=then), budget=2)
     for child in children:
         apply_transition(START, goal_id=child, attempt=1, cause=Cause.EXECUTOR, actor="worker-1")
     return parent, children
@@ -60,16 +61,40 @@ def cancel_in_the_admin(child, owner):
 @pytest.mark.parametrize("cancel", [cancel_from_python, cancel_over_http, cancel_in_the_admin])
 def test_a_persons_cancel_of_a_child_that_decides_its_parent_sends_the_parent_on_at_once(
         cancel, settings, django_capture_on_commit_callbacks):
+    """The parent waits for all and its continuation decides: the cancel of its last active child sends it."""
     settings.GOALS_SEND_IN_BACKGROUND = False
     purge()
     owner = User.objects.create_user("alice", password="pw")
-    parent, (child, _sibling) = waiting_parent_of_two_running_children(then="tests.unconsumed", owner=owner)
+    parent, (child, sibling) = waiting_parent_of_two_running_children(then="tests.unconsumed", owner=owner)
+    succeed(sibling)
     with django_capture_on_commit_callbacks(execute=True):
         cancel(child, owner)
     parent.refresh_from_db()
     assert (parent.state, parent.attempt) == (GoalState.QUEUED, 2), "the continuation's attempt is sent at once"
     assert GoalEvent.objects.filter(goal=parent, transition="enqueue", attempt=2).exists()
     assert purge() == 1, "published once, on the continuation's queue"
+
+
+@pytest.mark.parametrize("cancel", [cancel_from_python, cancel_over_http, cancel_in_the_admin])
+def test_a_persons_cancel_of_a_child_fails_its_fail_fast_parent_at_once_and_cancels_the_sibling(
+        cancel, settings, django_capture_on_commit_callbacks):
+    """Fail-fast: a continuation runs only if the failures are tolerated, so the parent needs no worker."""
+    settings.GOALS_SEND_IN_BACKGROUND = False
+    purge()
+    owner = User.objects.create_user("alice", password="pw")
+    parent, (child, sibling) = waiting_parent_of_two_running_children(then="tests.unconsumed", policy=FAIL_FAST,
+                                                                      owner=owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel(child, owner)
+    parent.refresh_from_db()
+    assert (parent.state, parent.error["type"]) == (GoalState.FAILED, "goals.exceptions.ChildrenFailed")
+    assert Goal.objects.get(pk=sibling).state == GoalState.CANCELLED
+    assert purge() == 0, "nothing sent"
+
+
+def succeed(child_id) -> None:
+    callbacks.attempt_succeeded(goal_id=str(child_id), attempt=1, task_id=Goal.objects.get(pk=child_id).task_id,
+                                worker="worker-1", result=None, progress=None, result_row=None)
 
 
 def running_continuation(*, continuation: str, attempt: int = 2, max_attempts: int = 3) -> Goal:

@@ -75,6 +75,10 @@ moved AS (
        AND (NOT %(bounded)s::boolean OR old.attempt < old.max_attempts)
        AND (NOT %(fans_in)s::boolean OR goals_children_decided(g.children_total, g.children_final, g.children_failed,
                                                       g.child_failures_allowed))
+       -- aggregate: only a goal whose children decided it and that has no continuation to run.
+       AND (NOT %(concludes)s::boolean
+            OR (g.continuation = '' AND goals_children_decided(g.children_total, g.children_final, g.children_failed,
+                                                               g.child_failures_allowed)))
        -- A child is retried only while its parent has not gone on from its outcome: running or waiting.
        AND (NOT %(restarts)s::boolean OR g.parent_id IS NULL
             OR EXISTS (SELECT FROM parents p WHERE p.id = g.parent_id AND p.state IN ('running', 'waiting')))
@@ -159,7 +163,9 @@ counted AS (
            fan_ins = CASE WHEN f.fires THEN g.fan_ins + 1 ELSE g.fan_ins END
       FROM fanning f
      WHERE g.id = f.id AND g.finished_at IS NULL
- RETURNING g.id, g.kind, g.continuation, g.attempt, g.task_id, g.state, f.fires, f.child
+ RETURNING g.id, g.kind, g.continuation, g.attempt, g.task_id, g.state, f.fires, f.child,
+           json_build_array(g.fan_ins, g.continuation, g.children_total, g.children_final, g.children_failed,
+                            g.child_failures_allowed, g.parent_id IS NOT NULL)::text AS family
 ),
 fanned_attempts AS (
     INSERT INTO goals_attempt (goal_id, number, task_id, worker, created_at, outcome)
@@ -244,7 +250,7 @@ journal AS (
 SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(moved.attempt, old.attempt),
        COALESCE(moved.max_attempts, old.max_attempts), COALESCE(moved.task_id, old.task_id),
        COALESCE(moved.run_kind, goals_run_kind(old.kind, old.continuation)), moved.id IS NOT NULL, moved.family,
-       fan.id, fan.attempt, fan.task_id, goals_run_kind(fan.kind, fan.continuation)
+       fan.id, fan.attempt, fan.task_id, goals_run_kind(fan.kind, fan.continuation), fan.family
   FROM old
   LEFT JOIN moved ON moved.id = old.id
   LEFT JOIN counted fan ON fan.id = moved.parent_id AND fan.fires
@@ -428,5 +434,5 @@ journal AS (
 SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(moved.attempt, old.attempt),
        COALESCE(moved.max_attempts, old.max_attempts), COALESCE(moved.task_id, old.task_id),
        COALESCE(moved.run_kind, goals_run_kind(old.kind, old.continuation)), moved.id IS NOT NULL, NULL::text,
-       NULL::uuid, NULL::integer, NULL::text, NULL::text
+       NULL::uuid, NULL::integer, NULL::text, NULL::text, NULL::text
   FROM old LEFT JOIN moved ON moved.id = old.id
