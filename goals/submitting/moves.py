@@ -4,9 +4,10 @@ A move may open attempts that must be published once it commits (``TransitionOut
 goal's own next attempt (a redispatch, a retry, a fan-in) and the attempt of a parent that a child's end
 fanned in. ``move`` and ``move_many`` hand them to the sender after the caller's transaction commits, so
 no path can forget one: the worker's callbacks, a person's cancel or retry (Python, HTTP, the admin) and
-a parent spawning its children again all move goals here. A parent fanned in with no continuation to
-run is ended here too, with no worker (``goals.submitting.conclusions``). The reconciler, which reports whether each
-repair's attempt went out, publishes the same ``to_send`` itself once its batch commits (``send=False``).
+a parent spawning its children again all move goals here. A parent fanned in with nothing to continue is
+ended here too, with no worker (``goals.submitting.conclusions``). The reconciler, which reports whether
+each repair's attempt went out, publishes the same ``to_send`` itself once its batch commits
+(``send=False``).
 """
 
 from __future__ import annotations
