@@ -66,10 +66,6 @@ class Transition:
     new_attempt: bool = False
     # Automatic new attempts stay within the goal's attempt budget (``Goal.max_attempts``).
     bounded: bool = False
-    # Committed without waiting for the WAL flush (``synchronous_commit = off`` for that one statement).
-    # Only for a move whose loss in a database crash is harmless: the row then shows the state before it,
-    # which the reconciler repairs, never a state the goal did not reach.
-    asynchronous_commit: bool = False
     # The new attempt's message was published by Celery's own retry before the move: goaltrack sends
     # nothing for it (every other move that opens an attempt leaves it for its caller to send).
     celery_publishes: bool = False
@@ -99,8 +95,9 @@ A = AttemptOutcome
 # The worker may start an attempt before the publisher has recorded "queued": pending -> running.
 START = Transition("start", frozenset({S.PENDING, S.QUEUED, S.RETRYING}), S.RUNNING)
 # "Sent to the broker" is a hint for the reconciler: lost in a crash, the goal shows pending and is sent
-# again after the grace period, and the duplicate message is fenced off. It need not wait for the disk.
-ENQUEUE = Transition("enqueue", frozenset({S.PENDING}), S.QUEUED, asynchronous_commit=True)
+# again after the grace period, and the duplicate message is fenced off. It need not wait for the disk:
+# its statement, ``mark_queued``, commits without the WAL flush.
+ENQUEUE = Transition("enqueue", frozenset({S.PENDING}), S.QUEUED)
 SUCCEED = Transition("succeed", frozenset({S.RUNNING}), S.SUCCEEDED, closes_attempt_as=A.SUCCEEDED)
 # Failing is allowed from any active state: a worker that cannot start a goal (unknown kind) fails it
 # from queued; the reconciler fails a goal whose attempts are used up.
