@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-dev
 .DEFAULT_GOAL := help
 
 .PHONY: help demo test test-unit test-db test-worker test-faults test-install browser matrix lint bench bench-scale \
-	faults venv clean-local
+	faults venv docs clean-local
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -73,6 +73,11 @@ bench-scale: $(STAMP) ## 1M and 10M goals (about 35 minutes, 25 GB of disk)
 # DATABASE_URL and CELERY_BROKER_URL name; see faults/README.md. make test runs a short version of each.
 faults: $(STAMP) ## The fault-injection suite at full size (about 30 minutes)
 	$(BIN)/python -m faults
+
+# The documentation site (Sphinx, MyST Markdown, furo) from docs/; every warning fails the build.
+docs: $(STAMP) ## Build the documentation into docs/_build/html (warnings are errors)
+	$(BIN)/python -m sphinx -W --keep-going -b html -q docs docs/_build/html
+	@echo "docs/_build/html/index.html"
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .

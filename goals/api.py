@@ -1,4 +1,6 @@
-"""The public API of goaltrack.
+"""The public API of goaltrack: everything a host project calls.
+
+In short::
 
     from goals.api import executor, submit
 

@@ -2,7 +2,7 @@
 
 Each problem names the setting and the fix. An Error means a promise breaks (a goal could be lost, run
 twice, or answered with a 500); a Warning means the app works with less than it documents (no result rows
-to cross-check, no scheduled reconciler). A project configured as the README's "Add goaltrack to your
+to cross-check, no scheduled reconciler). A project configured as the tutorial's "Add goaltrack to your
 project" says passes ``manage.py check --deploy`` with no goals message (the install test proves it).
 
 The Celery settings are read from the host's Celery app (``app.conf``), not from ``CELERY_*`` names, so a
@@ -40,7 +40,7 @@ Problem = Error | Warning
 @register()
 def check_required_apps(app_configs: Any, **kwargs: Any) -> list[Problem]:
     return [Error(f"'{name}' is not in INSTALLED_APPS: goaltrack keeps {REQUIRED_APPS[name]} in its tables",
-                  hint=f"Add '{name}' to INSTALLED_APPS (see the README: Add goaltrack to your project).",
+                  hint=f"Add '{name}' to INSTALLED_APPS (see the tutorial, Add goaltrack to your project).",
                   id="goals.E020")
             for name in missing_required_apps()]
 

@@ -79,6 +79,8 @@ class Transition:
     fans_in: bool = False
     # The children's outcome is the goal's own: no continuation is left to run.
     concludes: bool = False
+    # What the move means, for a reader of the reference (docs/reference/lifecycle.md is built from it).
+    summary: str = ""
 
     @property
     def ends(self) -> bool:
@@ -93,38 +95,50 @@ A = AttemptOutcome
 # Each transition's statement: ``start`` and ``enqueue`` have their own (the worker's and the publisher's
 # hot paths); every other move is ``move_goals``, which reads the flags below (goals/lifecycle/sql).
 # The worker may start an attempt before the publisher has recorded "queued": pending -> running.
-START = Transition("start", frozenset({S.PENDING, S.QUEUED, S.RETRYING}), S.RUNNING)
+START = Transition("start", frozenset({S.PENDING, S.QUEUED, S.RETRYING}), S.RUNNING,
+                   summary="A worker takes the current attempt.")
 # "Sent to the broker" is a hint for the reconciler: lost in a crash, the goal shows pending and is sent
 # again after the grace period, and the duplicate message is fenced off. It need not wait for the disk:
 # its statement, ``mark_queued``, commits without the WAL flush.
-ENQUEUE = Transition("enqueue", frozenset({S.PENDING}), S.QUEUED)
-SUCCEED = Transition("succeed", frozenset({S.RUNNING}), S.SUCCEEDED, closes_attempt_as=A.SUCCEEDED)
+ENQUEUE = Transition("enqueue", frozenset({S.PENDING}), S.QUEUED,
+                     summary="The current attempt's task was handed to the broker.")
+SUCCEED = Transition("succeed", frozenset({S.RUNNING}), S.SUCCEEDED, closes_attempt_as=A.SUCCEEDED,
+                     summary="The executor returned: its result is the goal's.")
 # Failing is allowed from any active state: a worker that cannot start a goal (unknown kind) fails it
 # from queued; the reconciler fails a goal whose attempts are used up.
-FAIL = Transition("fail", ACTIVE_STATES, S.FAILED, closes_attempt_as=A.FAILED)
+FAIL = Transition("fail", ACTIVE_STATES, S.FAILED, closes_attempt_as=A.FAILED,
+                  summary="The goal ends with an error: its last attempt failed, or it must not run again.")
 SCHEDULE_RETRY = Transition("schedule_retry", frozenset({S.RUNNING}), S.RETRYING, new_attempt=True, bounded=True,
-                            celery_publishes=True, closes_attempt_as=A.FAILED)
+                            celery_publishes=True, closes_attempt_as=A.FAILED,
+                            summary="The attempt raised and attempts are left: the next one is sent after "
+                                    "its back-off.")
 # An attempt that was lost (its worker died, its message vanished) is sent again as a new attempt; the
 # old attempt's callbacks are fenced off by the attempt number.
 REDISPATCH = Transition("redispatch", frozenset({S.QUEUED, S.RUNNING, S.RETRYING}), S.PENDING,
-                        new_attempt=True, bounded=True, closes_attempt_as=A.ABANDONED)
+                        new_attempt=True, bounded=True, closes_attempt_as=A.ABANDONED,
+                        summary="A lost attempt (dead worker, vanished message) is replaced by a new one.")
 # An explicit retry of a final goal; it grants a fresh attempt budget.
 RETRY = Transition("retry", RETRYABLE_STATES, S.PENDING, new_attempt=True, closes_attempt_as=A.ABANDONED,
-                   restarts=True)
-CANCEL = Transition("cancel", ACTIVE_STATES, S.CANCELLED, closes_attempt_as=A.CANCELLED)
+                   restarts=True, summary="A person retries a final goal, with a fresh attempt budget.")
+CANCEL = Transition("cancel", ACTIVE_STATES, S.CANCELLED, closes_attempt_as=A.CANCELLED,
+                    summary="A person, or its parent's end, cancels the goal.")
 # The executor started child goals and handed back control (``ctx.wait_for_children()``); it closes the
 # attempt, so the goal holds no worker while its children run.
-WAIT = Transition("wait", frozenset({S.RUNNING}), S.WAITING, closes_attempt_as=A.WAITING, waits=True)
+WAIT = Transition("wait", frozenset({S.RUNNING}), S.WAITING, closes_attempt_as=A.WAITING, waits=True,
+                  summary="The executor hands back control until its children's outcome is known.")
 # Its children's outcome is known (the last one became final, or more failed than its policy tolerates):
 # the next attempt runs the continuation, or finishes the goal with the children's aggregate. Applied by
 # the child's own final move, in the same statement (``move_goals``); within the budget that ``wait``
 # set, so it is not bounded again.
-FAN_IN = Transition("fan_in", frozenset({S.WAITING}), S.PENDING, new_attempt=True, fans_in=True)
-EXPIRE = Transition("expire", ACTIVE_STATES, S.EXPIRED, closes_attempt_as=A.EXPIRED)
+FAN_IN = Transition("fan_in", frozenset({S.WAITING}), S.PENDING, new_attempt=True, fans_in=True,
+                    summary="The children's outcome is known: the next attempt continues the goal.")
+EXPIRE = Transition("expire", ACTIVE_STATES, S.EXPIRED, closes_attempt_as=A.EXPIRED,
+                    summary="The goal's deadline passed before it finished.")
 # A fanned-in parent with no continuation succeeds with its children's counts at once, with no worker: its
 # next attempt would have done nothing else (``goals.submitting.moves``). Failing it is ``fail``.
 AGGREGATE = Transition("aggregate", frozenset({S.PENDING}), S.SUCCEEDED, closes_attempt_as=A.SUCCEEDED,
-                       concludes=True)
+                       concludes=True, summary="A fanned-in goal with no continuation succeeds with its "
+                                               "children's counts, with no worker.")
 
 TRANSITIONS: dict[str, Transition] = {
     t.name: t for t in (START, ENQUEUE, SUCCEED, FAIL, SCHEDULE_RETRY, REDISPATCH, RETRY, CANCEL, EXPIRE, WAIT,

@@ -1,8 +1,9 @@
-"""A team's own project, built as the README's "Add goaltrack to your project" says, in a fresh virtual
-environment outside the checkout, with the built wheel installed (not the checkout).
+"""A team's own project, built as the documentation's tutorial ("Add goaltrack to your project",
+``docs/tutorial.md``) says, in a fresh virtual environment outside the checkout, with the built wheel
+installed (not the checkout).
 
-Every file the README shows is taken from the README itself (the block after each
-``<!-- install-test: PATH -->`` marker), so the README cannot drift from what is tested. Only what is the
+Every file the tutorial shows is taken from the tutorial itself (the block after each
+``<!-- install-test: PATH -->`` marker), so the page cannot drift from what is tested. Only what is the
 host's own choice is added: its database name and broker URL (pointing at the test session's servers),
 and a queue of its own so no other worker on the broker takes its tasks.
 """
@@ -26,9 +27,12 @@ from tests.paths import ROOT
 MARKER = re.compile(r"<!-- install-test: (?P<path>\S+) -->\n```\w*\n(?P<body>.*?)```", re.S)
 
 
-def readme_blocks() -> dict[str, str]:
-    """The README's install-test blocks, by the path (or step) each is for."""
-    return {match["path"]: match["body"] for match in MARKER.finditer((ROOT / "README.md").read_text())}
+TUTORIAL = ROOT / "docs" / "tutorial.md"
+
+
+def tutorial_blocks() -> dict[str, str]:
+    """The tutorial's install-test blocks, by the path (or step) each is for."""
+    return {match["path"]: match["body"] for match in MARKER.finditer(TUTORIAL.read_text())}
 
 
 def free_port() -> int:
@@ -77,19 +81,19 @@ class Host:
     # --- building it --------------------------------------------------------------------------------
 
     def install(self, wheel: Path) -> None:
-        """A fresh virtual environment with what the README's install line names, the wheel for goaltrack."""
+        """A fresh virtual environment with what the tutorial's install line names, the wheel for goaltrack."""
         subprocess.run([sys.executable, "-m", "venv", str(self.folder / "venv")], check=True, timeout=120)
-        [line] = [line for line in readme_blocks()["install"].splitlines() if line.startswith("pip install")]
+        [line] = [line for line in tutorial_blocks()["install"].splitlines() if line.startswith("pip install")]
         packages = [str(wheel) if word == "goaltrack" else word for word in shlex.split(line)[2:]]
         self.run(str(self.bin / "python"), "-m", "pip", "install", "--quiet", "--upgrade", "pip", cwd=self.folder)
         self.run(str(self.bin / "python"), "-m", "pip", "install", "--quiet", *packages, cwd=self.folder,
                  timeout=600)
 
     def generate(self) -> None:
-        """``startproject`` and ``startapp``, then every file the README's steps write."""
+        """``startproject`` and ``startapp``, then every file the tutorial's steps write."""
         self.run(str(self.bin / "django-admin"), "startproject", "shop", cwd=self.folder)
         self.manage("startapp", "orders")
-        blocks = readme_blocks()
+        blocks = tutorial_blocks()
         settings = self.project / "shop" / "settings.py"
         settings.write_text(settings.read_text() + "\n" + blocks["shop/settings.py"] + "\n".join([
             "",
