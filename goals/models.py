@@ -280,7 +280,7 @@ class Action(models.TextChoices):
     FLAGGED = "flagged", "flagged for review"
     REPORTED = "reported", "reported only"
     SKIPPED = "skipped", "skipped: the goal moved on meanwhile"
-    FANNED_IN = "fanned_in", "fanned in: its next attempt sent"
+    FANNED_IN = "fanned_in", "fanned in: its continuation sent, or ended as its children decided"
     CANCELLED = "cancelled", "cancelled, as its parent's end does"
 
 

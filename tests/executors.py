@@ -88,6 +88,14 @@ def unconsumed(ctx):
     return None
 
 
+def purge_unconsumed() -> int:
+    """Empty the unconsumed queue; returns how many messages it held."""
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        return conn.default_channel.queue_purge(UNCONSUMED_QUEUE) or 0
+
+
 # Limits written as floats while the others are ints: every reconciler pass in the suite binds all
 # kinds' limits as one array, which must not fail on the mix.
 @executor("tests.float_limits", timeout=12.5, heartbeat_timeout=7.5)

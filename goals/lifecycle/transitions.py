@@ -23,7 +23,7 @@ from goals.exceptions import GoalNotFound, TransitionNotAllowed
 from goals.lifecycle import store
 from goals.lifecycle.fan_in import Next, after_fan_in, children_decided
 from goals.lifecycle.results import ROW_COLUMNS, goal_results_in_database
-from goals.lifecycle.states import ENQUEUE, FAIL, SCHEDULE_RETRY, START, SUCCEED, Transition
+from goals.lifecycle.states import AGGREGATE, ENQUEUE, FAIL, SCHEDULE_RETRY, START, SUCCEED, Transition
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,12 @@ class Family:
         """What the attempt after its fan-in does (``goals.lifecycle.fan_in.after_fan_in``)."""
         return after_fan_in(continuation=self.continuation, failed=self.failed,
                             failures_allowed=self.failures_allowed)
+
+    @property
+    def conclusion(self) -> Transition | None:
+        """The move that ends a fanned-in goal with no worker (``fail`` or ``aggregate``), or None when its
+        continuation runs."""
+        return {Next.CONTINUE: None, Next.FAIL: FAIL}.get(self.next, AGGREGATE)
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,8 @@ class TransitionOutcome:
         the goal's own new attempt (unless Celery published it: a scheduled retry) and the attempt of a
         parent it fanned in. ``goals.submitting.moves`` sends them, for every caller."""
         sends = []
-        if self.applied and self.transition.new_attempt and not self.transition.celery_publishes:
+        if (self.applied and self.transition.new_attempt and not self.transition.celery_publishes
+                and not self.concludes_itself):
             sends.append(Dispatch(goal_id=self.goal_id, attempt=self.attempt, task_id=self.task_id,
                                   kind=self.run_kind))
         if self.fanned_in is not None and not self.concludes_parent:
@@ -107,7 +114,14 @@ class TransitionOutcome:
     def concludes_parent(self) -> bool:
         """The parent this move fanned in needs no worker to end: no continuation, so its children's
         outcome is its own (``goals.submitting.moves`` ends it in the caller's transaction)."""
-        return self.fanned_in_family is not None and self.fanned_in_family.next != Next.CONTINUE
+        return self.fanned_in_family is not None and self.fanned_in_family.conclusion is not None
+
+    @property
+    def concludes_itself(self) -> bool:
+        """The goal fanned in by its own move (as it waits, or repaired by the reconciler) needs no worker
+        to end, as a parent fanned in by its child's move."""
+        return (self.applied and self.transition.fans_in and self.family is not None
+                and self.family.conclusion is not None)
 
     @property
     def budget_exhausted(self) -> bool:

@@ -200,7 +200,9 @@ def _applied(candidate: Candidate, action: str, outcome: TransitionOutcome) -> R
     own = [d for d in outcome.to_send if str(d.goal_id) == str(candidate.goal_id)]
     parents = tuple(d for d in outcome.to_send if str(d.goal_id) != str(candidate.goal_id))
     revoke = candidate.task_id if action == Action.EXPIRED else ""
-    return Repair(action, outcome.state, revoke=revoke, send=own[0] if own else None, also_send=parents)
+    # A goal fanned in with nothing to continue was ended in the same transaction, with no worker.
+    state = outcome.family.conclusion.target if outcome.concludes_itself else outcome.state
+    return Repair(action, state, revoke=revoke, send=own[0] if own else None, also_send=parents)
 
 
 def send(repairs: list[Repair]) -> list[Repair]:

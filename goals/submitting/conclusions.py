@@ -1,12 +1,13 @@
 """A parent decided by its children, ended without a worker.
 
-When a child's move fans in a parent that has no continuation, the children's outcome is the parent's
-own (``goals.lifecycle.fan_in.after_fan_in``): more failures than its policy tolerates fail it, else it
-succeeds with their counts. Its next attempt would do nothing else, so instead of queueing behind its
-running siblings it ends at once, in the caller's transaction, fenced on the attempt the fan-in opened;
-its end cancels its active children and counts in its own parent as any end does. Fail-fast is then fast
-whatever the queue holds. Lost before it commits, the parent stays ``pending`` and the reconciler sends
-it: its worker then ends it the same way (``goals.families.children.continue_after_children``).
+When a child's move (or the parent's own ``fan_in``) fans in a parent that has no continuation, the
+children's outcome is the parent's own (``goals.lifecycle.fan_in.after_fan_in``): more failures than its
+policy tolerates fail it, else it succeeds with their counts. Its next attempt would do nothing else, so
+instead of queueing behind its running siblings it ends at once, in the caller's transaction, fenced on the
+attempt the fan-in opened; its end cancels its active children and counts in its own parent as any end
+does. Fail-fast is then fast whatever the queue holds. Lost before it commits, the parent stays
+``pending`` and the reconciler sends it: its worker then ends it the same way
+(``goals.families.children.continue_after_children``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from typing import Any
 
 from goals.exceptions import ChildrenFailed
 from goals.executors.error_records import error_record
-from goals.lifecycle.fan_in import ChildPolicy, Next, aggregate
+from goals.lifecycle.fan_in import ChildPolicy, aggregate
 from goals.lifecycle.states import AGGREGATE, FAIL, FINAL_STATES, GoalState
-from goals.lifecycle.transitions import Family, TransitionOutcome
+from goals.lifecycle.transitions import Dispatch, Family, TransitionOutcome
 from goals.models import Goal
 
 
@@ -35,18 +36,23 @@ def children_failed(goal_id: uuid.UUID | str, family: Family) -> ChildrenFailed:
 
 def conclude_parents(outcomes: Sequence[TransitionOutcome], *, cause: str, actor: str,
                      move: Callable[..., TransitionOutcome]) -> list[TransitionOutcome]:
-    """End the parents these moves fanned in that need no worker, each by ``move`` (which applies the end's
-    own consequences); returns their outcomes."""
-    ended, seen = [], set()
+    """End the goals these moves fanned in that need no worker, each by ``move`` (which applies the end's
+    own consequences); returns their outcomes. A goal is fanned in by a child's end (its parent) or by its
+    own ``fan_in`` move (children that ended before it waited, or the reconciler's repair)."""
+    decided: dict[str, tuple[Dispatch, Family]] = {}
     for outcome in outcomes:
-        parent, family = outcome.fanned_in, outcome.fanned_in_family
-        if not outcome.concludes_parent or parent is None or family is None or str(parent.goal_id) in seen:
-            continue
-        seen.add(str(parent.goal_id))
-        common: dict[str, Any] = {"goal_id": parent.goal_id, "attempt": parent.attempt, "cause": cause,
+        if outcome.concludes_parent and outcome.fanned_in is not None and outcome.fanned_in_family is not None:
+            decided.setdefault(str(outcome.fanned_in.goal_id), (outcome.fanned_in, outcome.fanned_in_family))
+        if outcome.concludes_itself and outcome.family is not None:
+            own = Dispatch(goal_id=outcome.goal_id, attempt=outcome.attempt, task_id=outcome.task_id,
+                           kind=outcome.run_kind)
+            decided.setdefault(str(outcome.goal_id), (own, outcome.family))
+    ended = []
+    for goal, family in decided.values():
+        common: dict[str, Any] = {"goal_id": goal.goal_id, "attempt": goal.attempt, "cause": cause,
                                   "actor": actor, "details": {"decided_by": "children"}}
-        if family.next == Next.FAIL:
-            error = error_record(children_failed(parent.goal_id, family), "")
+        if family.conclusion == FAIL:
+            error = error_record(children_failed(goal.goal_id, family), "")
             ended.append(move(FAIL, error=error, **common))
         else:
             result = aggregate(total=family.total, final=family.final, failed=family.failed)

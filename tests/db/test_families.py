@@ -18,6 +18,7 @@ from goals.lifecycle.transitions import apply_transition
 from goals.models import AttemptOutcome, Cause, EventType, Goal, GoalEvent
 from goals.submitting.people import goal_cancel
 from goals.worker import callbacks
+from tests.executors import purge_unconsumed
 from tests.factories import make_goal
 
 pytestmark = pytest.mark.django_db
@@ -112,19 +113,38 @@ def test_a_childs_final_transition_counts_and_fans_in_within_its_one_statement()
     assert Goal.objects.get(pk=parent.pk).state == GoalState.PENDING
 
 
-def test_children_that_all_ended_before_the_parent_waited_fan_it_in_at_once():
+def test_children_that_all_ended_before_the_parent_waited_fan_it_in_at_once(settings,
+                                                                            django_capture_on_commit_callbacks):
+    settings.GOALS_SEND_IN_BACKGROUND = False
+    purge_unconsumed()
     parent, children = parent_with_children(2)
     for child in children:
         assert finish(child).fanned_in is None, "the parent is still running: it has not handed back yet"
-    wait(parent)
+    with django_capture_on_commit_callbacks(execute=True):
+        wait(parent, then="tests.unconsumed")
     parent.refresh_from_db()
-    assert (parent.state, parent.attempt, fan_ins(parent)) == (GoalState.PENDING, 2, 1)
+    assert (parent.state, parent.attempt, fan_ins(parent)) == (GoalState.QUEUED, 2, 1)
+    assert purge_unconsumed() == 1, "its continuation is sent, once"
 
 
-def test_a_parent_with_no_children_fans_in_when_it_waits():
-    parent = make_goal(state=GoalState.RUNNING)
-    wait(parent)
-    assert Goal.objects.get(pk=parent.pk).state == GoalState.PENDING
+def test_a_parent_fanned_in_as_it_waits_with_nothing_to_continue_ends_with_no_worker(
+        settings, django_capture_on_commit_callbacks):
+    settings.GOALS_SEND_IN_BACKGROUND = False
+    parent, (succeeded, failed) = parent_with_children(2)
+    finish(succeeded)
+    finish(failed, FAIL, error={"type": "Boom", "message": "x", "traceback": ""})
+    childless = make_goal(state=GoalState.RUNNING)
+    with django_capture_on_commit_callbacks(execute=True):
+        wait(parent)  # fail-fast: the failed child decides it
+        wait(childless)  # no children: none failed
+    parent.refresh_from_db()
+    assert (parent.state, parent.attempt, fan_ins(parent)) == (GoalState.FAILED, 2, 1)
+    assert parent.error["type"] == "goals.exceptions.ChildrenFailed"
+    childless.refresh_from_db()
+    assert (childless.state, childless.result) == (
+        GoalState.SUCCEEDED, {"children": {"total": 0, "succeeded": 0, "failed": 0}})
+    assert not GoalEvent.objects.filter(goal__in=[parent, childless], transition="enqueue").exists(), (
+        "no worker is asked to learn what the children already say")
 
 
 @pytest.mark.parametrize(("policy", "fails_before_fan_in"), [(FAIL_FAST, 1), (tolerate(1), 2), (WAIT_FOR_ALL, 3)])
@@ -253,6 +273,25 @@ def test_the_reconciler_fans_in_a_parent_left_waiting_with_its_childrens_outcome
     parent.refresh_from_db()
     assert (parent.attempt, parent.fan_ins, fan_ins(parent)) == (2, 1, 1)
     assert run_pass(trigger="test")[1] == [], "fanned in once: the next pass finds nothing"
+
+
+def test_the_reconciler_ends_a_parent_left_waiting_whose_children_decided_it_with_no_worker():
+    from goals.lifecycle.states import WAIT
+    from goals.models import Action, Finding
+    from goals.reconciler.passes import run_pass
+
+    parent, (child,) = parent_with_children(1)
+    finish(child, FAIL, error={"type": "Boom", "message": "x", "traceback": ""})
+    apply_transition(WAIT, goal_id=parent.id, attempt=1, cause=Cause.EXECUTOR, budget=1, failures_allowed=0,
+                     continuation="").raise_if_refused()
+    _, findings = run_pass(trigger="test")
+    [fanned] = [f for f in findings if f.goal_id == parent.id]
+    assert (fanned.kind, fanned.action, fanned.after_state) == (
+        Finding.MISSED_FAN_IN, Action.FANNED_IN, GoalState.FAILED)
+    parent.refresh_from_db()
+    assert (parent.state, parent.attempt, parent.error["type"]) == (
+        GoalState.FAILED, 2, "goals.exceptions.ChildrenFailed")
+    assert not GoalEvent.objects.filter(goal=parent, transition="enqueue").exists(), "nothing sent"
 
 
 def test_the_reconciler_cancels_an_active_child_of_an_ended_parent_and_expires_a_parent_waiting_too_long():

@@ -16,17 +16,10 @@ from goals.models import AttemptOutcome, Cause, Finding, Goal, GoalEvent
 from goals.reconciler.passes import run_pass
 from goals.tokens import api_token_create
 from goals.worker import callbacks
-from tests.executors import UNCONSUMED_QUEUE
+from tests.executors import purge_unconsumed
 from tests.factories import make_goal
 
 pytestmark = pytest.mark.django_db
-
-
-def purge() -> int:
-    from config.celery import app
-
-    with app.connection_for_write() as conn:
-        return conn.default_channel.queue_purge(UNCONSUMED_QUEUE) or 0
 
 
 def waiting_parent_of_two_running_children(*, then: str, policy=WAIT_FOR_ALL, owner: User | None = None
@@ -63,7 +56,7 @@ def test_a_persons_cancel_of_a_child_that_decides_its_parent_sends_the_parent_on
         cancel, settings, django_capture_on_commit_callbacks):
     """The parent waits for all and its continuation decides: the cancel of its last active child sends it."""
     settings.GOALS_SEND_IN_BACKGROUND = False
-    purge()
+    purge_unconsumed()
     owner = User.objects.create_user("alice", password="pw")
     parent, (child, sibling) = waiting_parent_of_two_running_children(then="tests.unconsumed", owner=owner)
     succeed(sibling)
@@ -72,7 +65,7 @@ def test_a_persons_cancel_of_a_child_that_decides_its_parent_sends_the_parent_on
     parent.refresh_from_db()
     assert (parent.state, parent.attempt) == (GoalState.QUEUED, 2), "the continuation's attempt is sent at once"
     assert GoalEvent.objects.filter(goal=parent, transition="enqueue", attempt=2).exists()
-    assert purge() == 1, "published once, on the continuation's queue"
+    assert purge_unconsumed() == 1, "published once, on the continuation's queue"
 
 
 @pytest.mark.parametrize("cancel", [cancel_from_python, cancel_over_http, cancel_in_the_admin])
@@ -80,7 +73,7 @@ def test_a_persons_cancel_of_a_child_fails_its_fail_fast_parent_at_once_and_canc
         cancel, settings, django_capture_on_commit_callbacks):
     """Fail-fast: a continuation runs only if the failures are tolerated, so the parent needs no worker."""
     settings.GOALS_SEND_IN_BACKGROUND = False
-    purge()
+    purge_unconsumed()
     owner = User.objects.create_user("alice", password="pw")
     parent, (child, sibling) = waiting_parent_of_two_running_children(then="tests.unconsumed", policy=FAIL_FAST,
                                                                       owner=owner)
@@ -89,7 +82,7 @@ def test_a_persons_cancel_of_a_child_fails_its_fail_fast_parent_at_once_and_canc
     parent.refresh_from_db()
     assert (parent.state, parent.error["type"]) == (GoalState.FAILED, "goals.exceptions.ChildrenFailed")
     assert Goal.objects.get(pk=sibling).state == GoalState.CANCELLED
-    assert purge() == 0, "nothing sent"
+    assert purge_unconsumed() == 0, "nothing sent"
 
 
 def succeed(child_id) -> None:
@@ -130,11 +123,11 @@ def test_a_lost_non_idempotent_continuation_found_by_the_reconciler_is_failed_an
 def test_a_lost_continuation_sent_again_goes_to_the_continuations_queue(settings,
                                                                         django_capture_on_commit_callbacks):
     settings.GOALS_SEND_IN_BACKGROUND = False
-    purge()
+    purge_unconsumed()
     goal = running_continuation(continuation="tests.unconsumed")
     with django_capture_on_commit_callbacks(execute=True):
         callbacks.attempt_started(goal_id=str(goal.id), attempt=2, task_id=goal.task_id, worker="worker-2",
                                   redelivered=True)
     goal.refresh_from_db()
     assert (goal.state, goal.attempt) == (GoalState.QUEUED, 3)
-    assert purge() == 1, "sent again with the continuation's queue"
+    assert purge_unconsumed() == 1, "sent again with the continuation's queue"

@@ -11,7 +11,7 @@ from goals.lifecycle.states import GoalState
 from goals.models import Cause, Goal, GoalEvent
 from goals.submitting import sender
 from goals.submitting.publish import Dispatch
-from tests.executors import UNCONSUMED_QUEUE
+from tests.executors import purge_unconsumed
 from tests.factories import make_goal
 
 UNCONSUMED = "tests.unconsumed"
@@ -42,7 +42,7 @@ def test_goals_are_sent_and_marked_by_the_sender_thread():
             event = goal.events.get(transition="enqueue")
             assert (event.cause, event.from_state) == (Cause.PUBLISHER, GoalState.PENDING)
     finally:
-        purge()
+        purge_unconsumed()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -62,7 +62,7 @@ def test_held_goals_are_sent_as_one_group_and_fenced(django_assert_num_queries):
         assert started.state == GoalState.RUNNING, "a mark never moves a goal that has moved on"
         assert not GoalEvent.objects.filter(goal=started, transition="enqueue").exists()
     finally:
-        purge()
+        purge_unconsumed()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -75,11 +75,6 @@ def test_sent_on_the_committing_thread_when_turned_off(settings, django_assert_n
         goal.refresh_from_db()
         assert goal.state == GoalState.QUEUED
     finally:
-        purge()
+        purge_unconsumed()
 
 
-def purge() -> None:
-    from config.celery import app
-
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(UNCONSUMED_QUEUE)

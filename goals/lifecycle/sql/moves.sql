@@ -84,8 +84,9 @@ moved AS (
             OR EXISTS (SELECT FROM parents p WHERE p.id = g.parent_id AND p.state IN ('running', 'waiting')))
  RETURNING g.id, g.state, g.attempt, g.max_attempts, g.task_id, g.parent_id, g.children_total, g.result, g.error,
            goals_run_kind(g.kind, g.continuation) AS run_kind,
-           -- What the worker needs of the goal's children when it hands back.
-           CASE WHEN %(waits)s::boolean THEN json_build_array(g.fan_ins, g.continuation, g.children_total,
+           -- What the worker needs of the goal's children when it hands back, and what a goal's own
+           -- fan-in leaves it to do next (continue, or end with no worker: goals.submitting.conclusions).
+           CASE WHEN %(waits)s::boolean OR %(fans_in)s::boolean THEN json_build_array(g.fan_ins, g.continuation, g.children_total,
                 g.children_final, g.children_failed, g.child_failures_allowed, g.parent_id IS NOT NULL)::text
            END AS family
 ),
