@@ -44,8 +44,11 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
-# The live pages send people without a session to sign in (the admin's login page).
-LOGIN_URL = "admin:login"
+# The live pages send people without a session to sign in: the project's own login page, which (unlike
+# the admin's) lets in users who are not staff. Without a "next", signing in or out lands on the front page.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

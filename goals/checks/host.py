@@ -74,14 +74,24 @@ def check_routes(app_configs: Any, **kwargs: Any) -> list[Problem]:
                               "answer 404", hint='Add path("<prefix>/", include("goals.urls")) to your urlpatterns.',
                               id="goals.E023"))
         return problems
-    login_path = resolve_url(settings.LOGIN_URL)
-    try:
-        resolve(urlsplit(login_path).path)
-    except Resolver404:
-        problems.append(Warning(f"LOGIN_URL ({settings.LOGIN_URL!r} -> {login_path}) is not a route of this project: "
-                                "signed-out visitors of a goal's progress page are sent to a 404",
-                                hint='Set LOGIN_URL to your login view, or "admin:login".', id="goals.W024"))
+    if not _is_route(settings.LOGIN_URL):
+        problems.append(Warning(f"LOGIN_URL ({settings.LOGIN_URL!r}) is not a route of this project: signed-out "
+                                "visitors of the live pages get a 404 or a 500 instead of a login page",
+                                hint='Set LOGIN_URL to your login view (such as "login", of django.contrib.auth.urls); '
+                                     '"admin:login" signs in staff only, not the owners of goals.', id="goals.W024"))
     return problems
+
+
+def _is_route(url: str) -> bool:
+    """Whether ``url`` (a path, a URL name, or an absolute URL) leads to a page: another site's is trusted."""
+    try:
+        # A bare name that reverses to nothing ("login" without its include) raises rather than passing through.
+        parts = urlsplit(resolve_url(url))
+        if not parts.netloc:
+            resolve(parts.path)
+    except (NoReverseMatch, Resolver404):
+        return False
+    return True
 
 
 def _celery_app() -> Any:

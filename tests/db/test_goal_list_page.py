@@ -37,7 +37,7 @@ def test_a_user_sees_their_own_goals_newest_first_each_linking_to_its_page(clien
     older, newer = make_goal(owner=alice, now=now - timedelta(minutes=1)), make_goal(owner=alice, now=now)
     make_goal(owner=bob)
     anonymous = client.get(URL)
-    assert (anonymous.status_code, anonymous["Location"]) == (302, f"/admin/login/?next={URL}")
+    assert (anonymous.status_code, anonymous["Location"]) == (302, f"/accounts/login/?next={URL}")
 
     page = signed_in(alice).get(URL).content.decode()
     assert rows(page) == [str(newer.pk), str(older.pk)]

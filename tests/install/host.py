@@ -105,8 +105,10 @@ class Host:
             "GOALS_RECONCILE_INTERVAL = 2",
             "",
         ]))
-        for path in ("shop/urls.py", "shop/celery.py", "shop/__init__.py", "orders/executors.py"):
-            (self.project / path).write_text(blocks[path])
+        for path, body in blocks.items():
+            if path not in {"install", "shop/settings.py"}:
+                (self.project / path).parent.mkdir(parents=True, exist_ok=True)
+                (self.project / path).write_text(body)
 
     # --- running it ---------------------------------------------------------------------------------
 

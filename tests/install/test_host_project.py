@@ -89,7 +89,7 @@ def wait_for_state(host: Host, goal_id: str, state: str, *, timeout: float = 60)
         time.sleep(1)
 
 
-def test_a_generated_project_configured_as_the_readme_says_runs_goals_end_to_end(host):
+def test_a_generated_project_configured_as_the_tutorial_says_runs_goals_end_to_end(host):
     assert "System check identified no issues" in host.manage("check")
     deploy = host.manage("check", "--deploy")
     assert "goals." not in deploy, deploy
@@ -164,3 +164,18 @@ def test_a_generated_project_configured_as_the_readme_says_runs_goals_end_to_end
     ]
     answers = {page: browser.request(page)[0] for page in pages}
     assert answers == dict.fromkeys(pages, 200)
+
+    # A customer who is not staff signs in on the host's own login page and is brought back to their goal.
+    theirs = host.manage("shell", "-c", "from django.contrib.auth.models import User; from goals.api import submit; "
+                         "customer = User.objects.create_user('customer', password='pw'); "
+                         "print(submit('orders.confirm', {'order_id': 3}, owner=customer).pk)"
+                         ).strip().splitlines()[-1]
+    customer = Browser(f"http://127.0.0.1:{port}")
+    status, form = customer.request(f"/tracking/goals/{theirs}/")
+    assert status == 200
+    assert 'name="username"' in form, "sent to the login page"
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)[1]
+    status, page = customer.request("/accounts/login/", data={
+        "csrfmiddlewaretoken": token, "username": "customer", "password": "pw", "next": f"/tracking/goals/{theirs}/"})
+    assert status == 200
+    assert theirs in page, "back on their goal's live page"

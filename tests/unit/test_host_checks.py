@@ -130,8 +130,12 @@ def test_missing_routes_and_an_unroutable_login_url_are_reported(settings):
     finally:
         settings.ROOT_URLCONF = "config.urls"
         clear_url_caches()
-    with override_settings(LOGIN_URL="/accounts/login/"):
-        assert ids(host_checks.check_routes(None)) == ["goals.W024"]
+    for unroutable in ("/no/such/login/", "login-name-of-no-include"):
+        with override_settings(LOGIN_URL=unroutable):
+            assert ids(host_checks.check_routes(None)) == ["goals.W024"], unroutable
+    for routable in ("login", "/accounts/login/", "admin:login", "https://sso.example.com/login"):
+        with override_settings(LOGIN_URL=routable):
+            assert ids(host_checks.check_routes(None)) == [], routable
 
 
 def test_a_database_other_than_postgresql_and_naive_timestamps_are_errors(settings):

@@ -61,7 +61,7 @@ def test_the_page_is_for_the_owner_and_staff_only(client):
 
     anonymous = client.get(url)
     assert anonymous.status_code == 302
-    assert anonymous["Location"].startswith("/admin/login/")
+    assert anonymous["Location"] == f"/accounts/login/?next={url}"
 
     client.force_login(User.objects.create_user("someone-else"))
     not_found = [client.get(path).status_code for path in (url, "/goals/not-a-uuid/", f"/goals/{Goal().pk}/")]
