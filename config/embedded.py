@@ -89,5 +89,11 @@ def redis_server_pid(db_file: Path) -> int | None:
 def _stop_redis(server: object) -> None:
     import redis
 
-    with contextlib.suppress(redis.RedisError):
-        server.shutdown(nosave=True)  # the embedded Redis is 6.2: no NOW or FORCE
+    # Saved first, as a real Redis is at shutdown: messages a stopping worker handed back to the queue (the
+    # goals the demo's Ctrl-C cut short) are there for the next start. The embedded Redis is 6.2: no NOW or
+    # FORCE, so a save that fails would keep it running; it is stopped without one then.
+    try:
+        server.shutdown(save=True)
+    except redis.RedisError:
+        with contextlib.suppress(redis.RedisError):
+            server.shutdown(nosave=True)

@@ -26,7 +26,9 @@ def sync_upstream(ctx, *, account: str):
     raise UpstreamUnavailable(f"upstream refused account {account} (attempt {ctx.attempt})")
 
 
-@executor("demo.slow_export", max_attempts=1, timeout=600, heartbeat_timeout=60)
+# Two attempts: Ctrl-C in the demo cuts the first short and hands its message back to the queue; at the
+# next start that message opens the second attempt, which exports the rows again (the export is idempotent).
+@executor("demo.slow_export", max_attempts=2, timeout=600, heartbeat_timeout=60)
 def export_rows(ctx, *, rows: int = 600, rows_per_second: float = 10.0):
     for done in range(1, rows + 1):
         time.sleep(1.0 / rows_per_second)

@@ -128,6 +128,10 @@ CELERY_TASK_TIME_LIMIT = 20 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 19 * 60
 # On a lost broker connection the messages of running tasks are redelivered elsewhere: stop them here.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# SIGQUIT (what `manage.py demo` sends on Ctrl-C) stops a worker with Celery's soft shutdown: its running
+# tasks get this many seconds, then they are cancelled and their unacknowledged messages go back to the
+# queue, so the next worker runs those goals again (the next attempt). SIGTERM still waits for every task.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env_int("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", 3)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A publish to a dead broker gives up after about a second (the connect timeout bounds the connection's
 # retries, the publish retry policy the publish's); the goal stays "pending" and is re-sent.

@@ -3,9 +3,11 @@
 Migrates, creates a demo admin, starts the web server, a Celery worker and beat as child processes on
 the same database and broker as this process (the embedded ones when no URL is set: this process owns
 them, so it must outlive its children), submits sample goals, prints their progress, and on Ctrl-C or
-SIGTERM stops every child before it exits: the worker with Celery's warm shutdown, so the goals it runs
-finish instead of dying mid-task (a second Ctrl-C kills it at once: the reconciler settles those goals
-as any lost worker's).
+SIGTERM stops every child before it exits, within seconds: the worker with Celery's soft shutdown, which
+gives the goals it runs ``CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT`` seconds, then cancels them and hands their
+messages back to the broker. The next start takes those goals up again (a redelivered message of a running
+attempt opens the next one: ``goals.worker.callbacks``) and shows them with its own samples. A second
+Ctrl-C kills the worker at once: the reconciler then settles its goals as any lost worker's.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -31,8 +34,11 @@ from goals.models import Goal
 
 ROOT = Path(settings.BASE_DIR)
 DEMO_USER, DEMO_PASSWORD = "demo", "demo"
-# Warm shutdown waits for running goals; the slow sample goal takes a minute at its default size.
-WORKER_WARM_SHUTDOWN_SECONDS = 120
+# Beyond the soft shutdown's wait, how long the worker may take to cancel its tasks, requeue their messages
+# and exit before it is killed.
+WORKER_STOP_MARGIN_SECONDS = 20
+# At most this many goals left unfinished by earlier runs are shown beside the new samples.
+RESUMED_SHOWN = 10
 
 
 def port_in_use(port: int) -> bool:
@@ -62,6 +68,7 @@ class Command(BaseCommand):
 
         call_command("migrate", interactive=False, verbosity=0)
         self._ensure_demo_user()
+        resumed = self._left_unfinished()
         children = self._start_children(port)
         try:
             goals = [
@@ -75,11 +82,13 @@ class Command(BaseCommand):
                 f"\nDemo running: {base}/\n"
                 f"  Admin: {base}/admin/goals/goal/ (login {DEMO_USER} / {DEMO_PASSWORD})\n"
                 f"  Logs:  " + "  ".join(f"{name} {path}" for name, path in self.log_paths.items()) + "\n"
-                "Ctrl-C stops everything.\n")
-            dead = self._watch([g.id for g in goals], children)
+                + (f"Taken up again: {len(resumed)} goal(s) an earlier run left unfinished, listed first.\n"
+                   if resumed else "")
+                + "Ctrl-C stops everything within seconds; goals it cuts short run again at the next start.\n")
+            dead = self._watch([*resumed, *(g.id for g in goals)], children)
         finally:
             self._stop_children(children)
-        self._summary([g.id for g in goals])
+        self._summary([*resumed, *(g.id for g in goals)])
         self.stdout.write("demo stopped: every child process has exited")
         if dead:
             raise CommandError(f"the demo's {dead} exited on its own (its log: {self.log_paths[dead]}): "
@@ -88,6 +97,12 @@ class Command(BaseCommand):
     def _stop(self, signum, frame) -> None:
         self.stopping = True
         self.interrupts += 1
+
+    def _left_unfinished(self) -> list[uuid.UUID]:
+        """The top-level goals an earlier run left unfinished (its Ctrl-C handed their messages back to the
+        broker, which delivers them again to this run's worker), oldest first."""
+        recent = Goal.objects.active().filter(parent__isnull=True).order_by("-created_at")
+        return list(recent.values_list("id", flat=True)[:RESUMED_SHOWN])[::-1]
 
     def _ensure_demo_user(self) -> None:
         User = get_user_model()
@@ -126,17 +141,26 @@ class Command(BaseCommand):
             self._wait(name, children[name], timeout=20)
 
     def _stop_worker(self, worker: subprocess.Popen) -> None:
-        """Celery's warm shutdown: SIGTERM to the worker's main process only, which lets its pool children
-        finish the goals they run (SIGTERM to the whole group killed them mid-task: WorkerLostError)."""
+        """Celery's soft shutdown: SIGQUIT to the worker's main process only (a signal to the whole group
+        would kill its pool children at once). Its running goals get ``CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT``
+        seconds; then Celery cancels them and, as goal tasks are acknowledged late, hands their messages back
+        to the broker. (SIGTERM, Celery's warm shutdown, would wait for them however long they take.)"""
         if worker.poll() is not None:
             return
-        os.kill(worker.pid, signal.SIGTERM)
-        self.stdout.write("stopping the worker: running goals finish first (Ctrl-C again to kill it at once: "
-                          "the reconciler then retries or fails and flags the goals it ran)")
-        deadline, interrupts = time.monotonic() + WORKER_WARM_SHUTDOWN_SECONDS, self.interrupts
+        os.kill(worker.pid, signal.SIGQUIT)
+        grace = settings.CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT
+        self.stdout.write(f"stopping the worker: running goals get {grace:g} s to finish, then go back to the "
+                          "queue for the next start (Ctrl-C again to kill it at once: the reconciler then "
+                          "retries or fails and flags the goals it ran)")
+        deadline, interrupts = time.monotonic() + grace + WORKER_STOP_MARGIN_SECONDS, self.interrupts
         while worker.poll() is None and time.monotonic() < deadline and self.interrupts == interrupts:
             time.sleep(0.2)
-        self._wait("worker", worker, timeout=0.1)
+        killed = worker.poll() is None and self.interrupts != interrupts
+        if killed:
+            self.stdout.write("Ctrl-C again: killing the worker")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGKILL)
+        self._wait("worker", worker, timeout=5 if killed else 0.1)
 
     def _wait(self, name: str, proc: subprocess.Popen, *, timeout: float) -> None:
         try:
@@ -149,8 +173,11 @@ class Command(BaseCommand):
         proc.wait()
 
     def _summary(self, goal_ids) -> None:
-        for goal in Goal.objects.filter(pk__in=goal_ids).order_by("created_at"):
+        goals = list(Goal.objects.filter(pk__in=goal_ids).order_by("created_at"))
+        for goal in goals:
             self.stdout.write(f"{goal.id} {goal.kind:<18} {goal.state:<10} (at stop)")
+        if unfinished := sum(not goal.is_final for goal in goals):
+            self.stdout.write(f"{unfinished} goal(s) not finished: the next start (make demo) takes them up again")
 
     def _watch(self, goal_ids, children: dict[str, subprocess.Popen]) -> str | None:
         """Show the sample goals until asked to stop; returns the name of a child that died meanwhile.
@@ -172,8 +199,14 @@ class Command(BaseCommand):
                     if last.get(goal.pk) != (goal.state, goal.attempt):
                         last[goal.pk] = (goal.state, goal.attempt)
                         self.stdout.write(goal_line(goal))
-            time.sleep(1)
+            self._pause(1.0)
         return None
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep, but wake within a tenth of a second of Ctrl-C (a signal does not cut ``time.sleep`` short)."""
+        deadline = time.monotonic() + seconds
+        while not self.stopping and time.monotonic() < deadline:
+            time.sleep(0.1)
 
 
 def goal_line(goal: Goal) -> str:
