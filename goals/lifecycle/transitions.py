@@ -59,7 +59,10 @@ class Family:
     def conclusion(self) -> Transition | None:
         """The move that ends a fanned-in goal with no worker (``fail`` or ``aggregate``), or None when its
         continuation runs."""
-        return {Next.CONTINUE: None, Next.FAIL: FAIL}.get(self.next, AGGREGATE)
+        step = self.next
+        if step == Next.CONTINUE:
+            return None
+        return FAIL if step == Next.FAIL else AGGREGATE
 
 
 @dataclass(frozen=True)
