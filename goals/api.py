@@ -59,23 +59,31 @@ __all__ = [
 
 
 def submit(kind: str, params: dict[str, Any] | None = None, *, idempotency_key: str | None = None,
-           owner: Any = None, deadline: datetime | None = None) -> Goal:
-    """Record a goal of ``kind`` and send it to a worker once the current transaction commits."""
+           owner: Any = None, deadline: datetime | None = None, run_after: datetime | None = None,
+           countdown: float | None = None) -> Goal:
+    """Record a goal of ``kind`` and send it to a worker once the current transaction commits.
+
+    With ``run_after`` (an aware datetime) or ``countdown`` (seconds), a start still to come, the goal is
+    committed ``scheduled`` and waits in the database until then (beat releases it); a ``deadline`` must
+    come after that start."""
     goal, _created = goal_submit(kind=kind, params=params, idempotency_key=idempotency_key, owner=owner,
-                                 deadline=deadline)
+                                 deadline=deadline, run_after=run_after, countdown=countdown)
     return goal
 
 
 def submit_many(kind: str, params_list: Sequence[dict[str, Any] | None], *,
                 idempotency_keys: Sequence[str | None] | None = None, owner: Any = None,
-                deadline: datetime | None = None) -> list[Goal]:
+                deadline: datetime | None = None, run_after: datetime | None = None,
+                countdown: float | None = None) -> list[Goal]:
     """Record one goal of ``kind`` per params, in one statement per few thousand, and send them once the
     current transaction commits; returns the goals in order. Nothing is written unless every item is
     valid (one ``GoalValidationError`` names each bad item as ``<index>.<field>``); an item whose
-    idempotency key was used before gets that goal."""
+    idempotency key was used before gets that goal. ``run_after`` and ``countdown`` start them later, as
+    for ``submit``."""
     return [goal for goal, _created in goal_submit_many(kind=kind, params_list=params_list,
                                                         idempotency_keys=idempotency_keys, owner=owner,
-                                                        deadline=deadline)]
+                                                        deadline=deadline, run_after=run_after,
+                                                        countdown=countdown)]
 
 
 def cancel(goal_id: UUID | str, *, actor: Any = None, reason: str = "") -> Goal:

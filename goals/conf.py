@@ -41,6 +41,10 @@ class GoalSettings:
     """A running attempt whose heartbeat is older than this is presumed dead."""
     task_queue: str = setting("celery")
     """Queue the goal tasks are published to unless the executor names one."""
+    release_interval: float = setting(5.0, above=0)
+    """Seconds between two releases of the scheduled goals whose start time has come (a beat entry, updated on
+    ``migrate``; whole seconds): how late such a goal may start, beside the wait for a worker to take the
+    release. Each release is a task message, logged by the worker like any."""
     reconcile_interval: float = setting(60.0, above=0)
     """Seconds between two scheduled reconciler passes (the beat entry is updated on ``migrate``)."""
     reconcile_batch_size: int = setting(500, above=0)

@@ -45,6 +45,9 @@ class Goal(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True, editable=False)
     deadline = models.DateTimeField(null=True, blank=True, help_text="Expire the goal if not final by then.")
+    run_after = models.DateTimeField(null=True, blank=True, editable=False,
+                                     help_text="When the goal was to start, if submitted to start later (kept until "
+                                               "it ends).")
     # Database defaults: the raw INSERT of ``goal_submit`` and rows written before this column existed.
     needs_review = models.BooleanField(
         default=False, db_default=False, editable=False,
@@ -124,6 +127,10 @@ class Goal(models.Model):
             models.Index(fields=["deadline"], condition=ACTIVE_Q & Q(deadline__isnull=False),
                          name="goals_goal_active_deadline"),
             models.Index(fields=["created_at"], condition=Q(needs_review=True), name="goals_goal_needs_review"),
+            # The goals waiting to start, by when they are due (beat releases the due ones). Keyed on
+            # run_after alone, which only the final move clears (a released goal keeps it while active): a
+            # predicate on the state would make every move of every goal a non-HOT update.
+            models.Index(fields=["run_after"], condition=Q(run_after__isnull=False), name="goals_goal_scheduled_due"),
             # Pruning walks final goals by age.
             models.Index(fields=["finished_at"], condition=FINAL_Q, name="goals_goal_final_finished"),
             # The admin list and the HTTP list filter by one column and show the newest first. Goals

@@ -9,6 +9,7 @@ from __future__ import annotations
 from goals.lifecycle.states import GoalState
 
 STATE_COLOURS: dict[str, str] = {
+    GoalState.SCHEDULED: "#8a8f94",
     GoalState.PENDING: "#6c757d",
     GoalState.QUEUED: "#0d6efd",
     GoalState.RUNNING: "#0aa2c0",

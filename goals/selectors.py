@@ -146,8 +146,8 @@ def goal_kinds() -> list[str]:
 # What the status endpoint shows: every column of the JSON answer, nothing else.
 STATUS_FIELDS = ("id", "kind", "params", "state", "attempt", "max_attempts", "progress_current", "progress_total",
                  "progress_message", "result", "error", "created_at", "started_at", "finished_at", "deadline",
-                 "needs_review", "parent_id", "child_key", "children_total", "children_final", "children_failed",
-                 "child_failures_allowed", "continuation")
+                 "run_after", "needs_review", "parent_id", "child_key", "children_total", "children_final",
+                 "children_failed", "child_failures_allowed", "continuation")
 
 
 @lru_cache(maxsize=2)

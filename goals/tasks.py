@@ -34,7 +34,8 @@ from goals.lifecycle.run_kind import run_kind
 from goals.pruning import COMPACT_WINDOW, PruneCounts, compact_journals, prune
 from goals.reconciler.passes import scheduled_pass
 from goals.submitting import sender
-from goals.task_names import EXECUTE_TASK, PRUNE_TASK, RECONCILE_TASK
+from goals.submitting.release import release_due_goals
+from goals.task_names import EXECUTE_TASK, PRUNE_TASK, RECONCILE_TASK, RELEASE_TASK
 from goals.worker import callbacks
 from goals.worker.context import ExecutionContext
 from goals.worker.request import GoalRequest
@@ -219,6 +220,12 @@ def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
 def reconcile_goals() -> dict[str, Any]:
     """The scheduled reconciler pass (see ``goals.reconciler``); skipped while another one runs."""
     return scheduled_pass()
+
+
+@shared_task(name=RELEASE_TASK)
+def release_goals() -> int:
+    """Beat's release of the goals due to start (``goals.submitting.release``); returns how many."""
+    return release_due_goals()
 
 
 @shared_task(name=PRUNE_TASK)

@@ -153,11 +153,12 @@ class GoalAdmin(admin.ModelAdmin):
         ("Progress", {"fields": ["progress_display", "progress_current", "progress_total", "progress_message"]}),
         ("Attempts", {"fields": ["attempt", "max_attempts", "task_id"]}),
         ("Input and outcome", {"fields": ["params_display", "result_display", "error_display"]}),
-        ("Times", {"fields": ["created_display", "queued_display", "started_display", "heartbeat_display",
-                              "finished_display", "deadline_display"]}),
+        ("Times", {"fields": ["created_display", "run_after_display", "queued_display", "started_display",
+                              "heartbeat_display", "finished_display", "deadline_display"]}),
         ("Family", {"fields": ["parent_display", "children_display"]}),
     ]
     created_display = timestamp_field("created_at", description="created")
+    run_after_display = timestamp_field("run_after", description="starts at")
     queued_display = timestamp_field("queued_at", description="queued")
     started_display = timestamp_field("started_at", description="started")
     heartbeat_display = timestamp_field("heartbeat_at", description="heartbeat")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -81,6 +81,23 @@ def validate_options(idempotency_key: Any, deadline: Any) -> None:
         raise GoalValidationError({"idempotency_key": problem}, code="invalid")
     if deadline is not None and (not isinstance(deadline, datetime) or timezone.is_naive(deadline)):
         raise GoalValidationError({"deadline": "must be a timezone-aware datetime"}, code="invalid")
+
+
+def start_time(*, run_after: Any, countdown: Any, deadline: datetime | None) -> datetime | None:
+    """When the goal may start (None: now), from ``run_after`` (an aware datetime) or ``countdown`` (seconds
+    from now), never both; a deadline before it is refused, since the goal could only expire."""
+    if run_after is not None and countdown is not None:
+        raise GoalValidationError({"countdown": "give run_after or countdown, not both"}, code="invalid")
+    if countdown is not None:
+        if isinstance(countdown, bool) or not isinstance(countdown, int | float) or not countdown >= 0:
+            raise GoalValidationError({"countdown": "must be a number of seconds, 0 or more"}, code="invalid")
+        run_after = timezone.now() + timedelta(seconds=countdown)
+    elif run_after is not None and (not isinstance(run_after, datetime) or timezone.is_naive(run_after)):
+        raise GoalValidationError({"run_after": "must be a timezone-aware datetime"}, code="invalid")
+    if run_after is not None and deadline is not None and deadline <= run_after:
+        raise GoalValidationError({"deadline": "is not after the goal's start time (run_after): it could only expire"},
+                                  code="invalid")
+    return run_after
 
 
 def checked_items(kind: str, params_list: Sequence[Any], keys: Sequence[str | None], *,

@@ -101,7 +101,7 @@ def spawn_children(*, parent_id: uuid.UUID | str, attempt: int, kind: str, param
         for start in range(0, len(checked), BATCH_SIZE):
             batch_keys = list(keys[start:start + BATCH_SIZE])
             batch_ids, task_ids, document = items_document(checked[start:start + BATCH_SIZE], batch_keys)
-            running, _created_at, skipped = store.insert_goals(
+            running, _created_at, _scheduled, skipped = store.insert_goals(
                 kind=kind, items=document, max_attempts=spec.max_attempts, owner_id=None, deadline=deadline,
                 cause=Cause.EXECUTOR, actor=actor, parent_id=parent_id, parent_attempt=attempt)
             if not running:

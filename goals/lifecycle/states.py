@@ -13,6 +13,8 @@ from django.db import models
 
 
 class GoalState(models.TextChoices):
+    SCHEDULED = "scheduled", "scheduled"
+    """Committed with a start time still to come: it waits in PostgreSQL, not in a broker or a worker."""
     PENDING = "pending", "pending"
     """Committed, but the current attempt is not known to have reached the broker."""
     QUEUED = "queued", "queued"
@@ -94,6 +96,10 @@ S = GoalState
 A = AttemptOutcome
 # Each transition's statement: ``start`` and ``enqueue`` have their own (the worker's and the publisher's
 # hot paths); every other move is ``move_goals``, which reads the flags below (goals/lifecycle/sql).
+# A goal submitted to start later waits in PostgreSQL; once due, it is released at the same attempt, which
+# its caller then sends (``release_due_goals``, from beat).
+RELEASE = Transition("release", frozenset({S.SCHEDULED}), S.PENDING,
+                     summary="Its start time has come: the goal is sent to a worker.")
 # The worker may start an attempt before the publisher has recorded "queued": pending -> running.
 START = Transition("start", frozenset({S.PENDING, S.QUEUED, S.RETRYING}), S.RUNNING,
                    summary="A worker takes the current attempt.")
@@ -141,8 +147,8 @@ AGGREGATE = Transition("aggregate", frozenset({S.PENDING}), S.SUCCEEDED, closes_
                                                "children's counts, with no worker.")
 
 TRANSITIONS: dict[str, Transition] = {
-    t.name: t for t in (START, ENQUEUE, SUCCEED, FAIL, SCHEDULE_RETRY, REDISPATCH, RETRY, CANCEL, EXPIRE, WAIT,
-                         FAN_IN, AGGREGATE)
+    t.name: t for t in (RELEASE, START, ENQUEUE, SUCCEED, FAIL, SCHEDULE_RETRY, REDISPATCH, RETRY, CANCEL, EXPIRE,
+                         WAIT, FAN_IN, AGGREGATE)
 }
 
 

@@ -23,7 +23,7 @@ from goals.exceptions import GoalNotFound, TransitionNotAllowed
 from goals.lifecycle import store
 from goals.lifecycle.fan_in import Next, after_fan_in, children_decided
 from goals.lifecycle.results import ROW_COLUMNS, goal_results_in_database
-from goals.lifecycle.states import AGGREGATE, ENQUEUE, FAIL, SCHEDULE_RETRY, START, SUCCEED, Transition
+from goals.lifecycle.states import AGGREGATE, ENQUEUE, FAIL, SCHEDULE_RETRY, START, SUCCEED, GoalState, Transition
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,13 @@ class TransitionOutcome:
 
     @property
     def to_send(self) -> list[Dispatch]:
-        """The attempts this move opened, committed ``pending``, that must be published once it commits:
-        the goal's own new attempt (unless Celery published it: a scheduled retry) and the attempt of a
-        parent it fanned in. ``goals.submitting.moves`` sends them, for every caller."""
+        """The attempts this move left ``pending``, which must be published once it commits: the goal's own
+        (a new attempt, or a scheduled goal released at its first) and the attempt of a parent it fanned in.
+        ``goals.submitting.moves`` sends them, for every caller."""
         sends = []
-        if (self.applied and self.transition.new_attempt and not self.transition.celery_publishes
-                and not self.concludes_itself):
+        # A move that leaves the goal pending leaves its attempt to be sent (a scheduled retry's message was
+        # published by Celery: it moves to retrying).
+        if self.applied and self.transition.target == GoalState.PENDING and not self.concludes_itself:
             sends.append(Dispatch(goal_id=self.goal_id, attempt=self.attempt, task_id=self.task_id,
                                   kind=self.run_kind))
         if self.fanned_in is not None and not self.concludes_parent:

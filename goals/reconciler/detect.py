@@ -56,7 +56,8 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
     S = GoalState
     # Per-kind limits by array lookup (a join to a list of kinds cost a nested loop per goal).
     kind_index = "array_position(%(kinds)s::text[], goals_run_kind(g.kind, g.continuation)::text)"
-    # The attempt row is read only when its age decides (a pending goal), not for every active goal.
+    # The attempt row is read only when its age decides (a pending goal), not for every active goal. A goal
+    # released from "scheduled" is pending since its start time, not since its first attempt's row.
     attempt_created = f"(SELECT a.created_at FROM {attempt_t} a WHERE a.goal_id = g.id AND a.number = g.attempt)"
     # Whether the goal's result row can change its verdict; when not, its index is not probed (a one-time
     # filter per goal). A queued or retrying goal queued within the callback grace has no result row old
@@ -106,7 +107,8 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
                  WHEN g.state = '{S.RUNNING}' AND (r.status IS NULL OR r.status NOT IN ({final}))
                       AND {silent_sql('g', kind_index)}
                       THEN '{Finding.STALLED}'
-                 WHEN g.state = '{S.PENDING}' AND r.task_id IS NULL AND {attempt_created} < %(pending_before)s
+                 WHEN g.state = '{S.PENDING}' AND r.task_id IS NULL
+                      AND GREATEST({attempt_created}, g.run_after) < %(pending_before)s
                       THEN '{Finding.NEVER_SENT}'
                  WHEN g.state IN ('{S.QUEUED}', '{S.RETRYING}') AND r.task_id IS NULL
                       AND g.queued_at < %(queued_before)s AND {queue_moved_on}

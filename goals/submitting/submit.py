@@ -24,7 +24,7 @@ from django.db.models import NOT_PROVIDED
 from goals.actors import person_name
 from goals.exceptions import GoalValidationError
 from goals.executors.registry import ExecutorSpec
-from goals.executors.validation import checked_items, validate_options, validate_submission
+from goals.executors.validation import checked_items, start_time, validate_options, validate_submission
 from goals.ids import new_id, new_task_id
 from goals.lifecycle import store
 from goals.lifecycle.states import GoalState
@@ -52,6 +52,8 @@ def goal_submit(
     idempotency_key: str | None = None,
     owner: Any = None,
     deadline: datetime | None = None,
+    run_after: datetime | None = None,
+    countdown: float | None = None,
     cause: str = Cause.API,
     actor: str = "",
 ) -> tuple[Goal, bool]:
@@ -64,8 +66,10 @@ def goal_submit(
     """
     spec, stored, encoded = validate_submission(kind, params)
     validate_options(idempotency_key, deadline)
+    starts = start_time(run_after=run_after, countdown=countdown, deadline=deadline)
     [(goal, created)] = _insert(kind, spec, [(stored, encoded)], [idempotency_key], owner=owner, deadline=deadline,
-                                cause=cause, actor=actor, key_field=lambda _index: "idempotency_key")
+                                run_after=starts, cause=cause, actor=actor,
+                                key_field=lambda _index: "idempotency_key")
     return goal, created
 
 
@@ -76,6 +80,8 @@ def goal_submit_many(
     idempotency_keys: Sequence[str | None] | None = None,
     owner: Any = None,
     deadline: datetime | None = None,
+    run_after: datetime | None = None,
+    countdown: float | None = None,
     cause: str = Cause.API,
     actor: str = "",
 ) -> list[tuple[Goal, bool]]:
@@ -95,15 +101,17 @@ def goal_submit_many(
     if not params_list:
         return []
     spec, checked = checked_items(kind, params_list, keys)
-    return _insert(kind, spec, checked, keys, owner=owner, deadline=deadline, cause=cause, actor=actor,
-                   key_field=lambda index: f"{index}.idempotency_key")
+    starts = start_time(run_after=run_after, countdown=countdown, deadline=deadline)
+    return _insert(kind, spec, checked, keys, owner=owner, deadline=deadline, run_after=starts, cause=cause,
+                   actor=actor, key_field=lambda index: f"{index}.idempotency_key")
 
 
 def _insert(kind: str, spec: ExecutorSpec, checked: list[tuple[Any, str]], keys: list[str | None], *, owner: Any,
-            deadline: datetime | None, cause: str, actor: str, key_field: Callable[[int], str]
-            ) -> list[tuple[Goal, bool]]:
+            deadline: datetime | None, run_after: datetime | None, cause: str, actor: str,
+            key_field: Callable[[int], str]) -> list[tuple[Goal, bool]]:
     """Insert checked items, ``BATCH_SIZE`` per statement, and send the new ones once the transaction
-    commits; a reused key with other params is refused naming ``key_field(index)``."""
+    commits (those scheduled for later wait in the database: beat releases them when due); a reused key
+    with other params is refused naming ``key_field(index)``."""
     owner_id = getattr(owner, "pk", owner)
     actor = actor or person_name(owner)  # a submit that names no actor: its owner
     goals: list[Goal | None] = [None] * len(checked)
@@ -113,19 +121,22 @@ def _insert(kind: str, spec: ExecutorSpec, checked: list[tuple[Any, str]], keys:
         for start in range(0, len(checked), BATCH_SIZE):
             batch, batch_keys = checked[start:start + BATCH_SIZE], keys[start:start + BATCH_SIZE]
             ids, task_ids, document = items_document(batch, batch_keys)
-            _running, created_at, skipped = store.insert_goals(
+            _running, created_at, scheduled, skipped = store.insert_goals(
                 kind=kind, items=document, max_attempts=spec.max_attempts, owner_id=owner_id, deadline=deadline,
-                cause=cause, actor=actor)
+                cause=cause, actor=actor, run_after=run_after)
             not_inserted = {position - 1 for position in skipped}  # ordinality counts from 1
-            # As read back from the database: a deadline in UTC.
+            # As read back from the database: times in UTC.
             known = {"kind": kind, "max_attempts": spec.max_attempts, "owner_id": owner_id, "created_at": created_at,
-                     "deadline": deadline.astimezone(UTC) if deadline is not None else None}
+                     "deadline": deadline.astimezone(UTC) if deadline is not None else None,
+                     "state": GoalState.SCHEDULED.value if scheduled else GoalState.PENDING.value,
+                     "run_after": run_after.astimezone(UTC) if scheduled else None}
             for offset, values in enumerate(zip(ids, task_ids, batch_keys, batch, strict=True)):
                 if offset not in not_inserted:
                     goals[start + offset], created[start + offset] = _inserted_goal(known, *values), True
         _resolve_keys(kind, checked, keys, goals, key_field)
         dispatches = [Dispatch(goal_id=goal.pk, attempt=1, task_id=goal.task_id, kind=kind)
-                      for goal, new in zip(goals, created, strict=True) if new and goal is not None]
+                      for goal, new in zip(goals, created, strict=True)
+                      if new and goal is not None and goal.state == GoalState.PENDING]
         if dispatches:
             transaction.on_commit(partial(send_many, dispatches))
     return [(goal, new) for goal, new in zip(goals, created, strict=True) if goal is not None]
@@ -153,7 +164,7 @@ def _inserted_goal(known: dict[str, Any], goal_id: Any, task_id: str, key: str |
     """The goal as ``from_db`` builds it, from what is known here and the ``created_at`` the server gave:
     no read back of what was just written."""
     values = {**_DATABASE_DEFAULTS, **known, "id": goal_id, "params": item[0], "task_id": task_id,
-              "idempotency_key": key, "state": GoalState.PENDING.value, "attempt": 1, "progress_current": 0,
+              "idempotency_key": key, "attempt": 1, "progress_current": 0,
               "progress_message": ""}
     return Goal.from_db(connection.alias, _GOAL_FIELDS, [values.get(name) for name in _GOAL_FIELDS])
 

@@ -1,6 +1,6 @@
 """What clients send, checked: request bodies and query strings become typed values, or a 400 naming the field.
 
-``goal_submit`` validates kind, params, key and deadline again: these checks are only the ones that
+``goal_submit`` validates kind, params, key, deadline and start time again: these checks are only the ones that
 depend on HTTP (JSON types, ISO-8601 text, unknown fields, query parameters).
 """
 
@@ -21,8 +21,8 @@ from goals.executors.validation import key_problem
 from goals.lifecycle.states import GoalState
 from goals.web.http import invalid
 
-SUBMIT_FIELDS = ("kind", "params", "idempotency_key", "deadline")
-BULK_SUBMIT_FIELDS = ("kind", "items", "deadline")
+SUBMIT_FIELDS = ("kind", "params", "idempotency_key", "deadline", "run_after", "countdown")
+BULK_SUBMIT_FIELDS = ("kind", "items", "deadline", "run_after", "countdown")
 BULK_ITEM_FIELDS = ("params", "idempotency_key")
 # Goals one bulk request may submit: one statement, and an answer a client can read item by item.
 MAX_BULK_ITEMS = 1_000
@@ -42,6 +42,8 @@ class Submission:
     params: Any
     idempotency_key: str | None
     deadline: datetime | None
+    run_after: datetime | None = None
+    countdown: Any = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class BulkSubmission:
     params_list: list[Any]
     idempotency_keys: list[str | None]
     deadline: datetime | None
+    run_after: datetime | None = None
+    countdown: Any = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,8 @@ def submission(body: dict[str, Any]) -> Submission:
     if problem := _idempotency_key_problem(key):
         raise invalid({"idempotency_key": problem})
     return Submission(kind=body["kind"], params=body.get("params"), idempotency_key=key,
-                      deadline=_deadline(body.get("deadline")))
+                      deadline=_time("deadline", body.get("deadline")),
+                      run_after=_time("run_after", body.get("run_after")), countdown=body.get("countdown"))
 
 
 def bulk_submission(body: dict[str, Any]) -> BulkSubmission:
@@ -109,27 +114,28 @@ def bulk_submission(body: dict[str, Any]) -> BulkSubmission:
         raise invalid(problems)
     return BulkSubmission(kind=body["kind"], params_list=[item.get("params") for item in items],
                           idempotency_keys=[item.get("idempotency_key") for item in items],
-                          deadline=_deadline(body.get("deadline")))
+                          deadline=_time("deadline", body.get("deadline")),
+                          run_after=_time("run_after", body.get("run_after")), countdown=body.get("countdown"))
 
 
 def _idempotency_key_problem(key: Any) -> str | None:
     return key_problem(key, max_length=MAX_IDEMPOTENCY_KEY_LENGTH)
 
 
-def _deadline(value: Any) -> datetime | None:
+def _time(field: str, value: Any) -> datetime | None:
+    """An ISO-8601 date and time with its timezone, or a 400 naming ``field``."""
     if value is None:
         return None
     problem = "must be an ISO-8601 date and time with a timezone, e.g. 2030-01-31T12:00:00Z"
     if not isinstance(value, str):
-        raise invalid({"deadline": problem})
+        raise invalid({field: problem})
     try:
         parsed = parse_datetime(value)
     except ValueError:
         parsed = None  # well-formed but impossible, like February 30
     if parsed is None or timezone.is_naive(parsed):
-        raise invalid({"deadline": problem})
+        raise invalid({field: problem})
     return parsed
-
 
 
 def action_reason(body: dict[str, Any]) -> str:

@@ -57,11 +57,19 @@ _ERROR_HEADERS = {
 _WRITE_ERRORS = ("400", "401", "403", "404", "405", "409", "413", "415")
 _GOAL_ID = {"name": "goal_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 
+# When a goal starts, if later than now: it waits as "scheduled" until then, then it is sent.
+_START_FIELDS = {
+    "run_after": {"type": "string", "format": "date-time",
+                  "description": "ISO-8601 with a timezone: the goal waits (scheduled) until then; the deadline, "
+                                 "if any, must come after it."},
+    "countdown": {"type": "number", "minimum": 0, "description": "Seconds from now to start; not with run_after."},
+}
 _SCHEMAS: dict[str, Any] = {
     "Goal": {
         "type": "object",
         "required": ["id", "kind", "state", "attempt", "max_attempts", "progress", "params", "result", "error",
-                     "created_at", "started_at", "finished_at", "deadline", "needs_review", "family", "links"],
+                     "created_at", "started_at", "finished_at", "deadline", "run_after", "needs_review", "family",
+                     "links"],
         "properties": {
             "id": {"type": "string", "format": "uuid"},
             "kind": {"type": "string"},
@@ -76,6 +84,8 @@ _SCHEMAS: dict[str, Any] = {
             "started_at": _NULLABLE_TIME,
             "finished_at": _NULLABLE_TIME,
             "deadline": _NULLABLE_TIME,
+            "run_after": {**_NULLABLE_TIME, "description": "When the goal was to start, if submitted to start "
+                                                            "later (state scheduled until then); null once it ends."},
             "needs_review": {"type": "boolean", "description": "The reconciler flagged it for a person."},
             "family": {"oneOf": [_ref("schemas", "Family"), {"type": "null"}],
                        "description": "Its parent and its children, if it has either."},
@@ -132,6 +142,7 @@ _SCHEMAS: dict[str, Any] = {
                                                "existing goal with 200; different params give 409."},
             "deadline": {"type": "string", "format": "date-time",
                          "description": "ISO-8601 with a timezone; the goal expires if not final by then."},
+            **_START_FIELDS,
         },
     },
     "BulkSubmitRequest": {
@@ -147,6 +158,7 @@ _SCHEMAS: dict[str, Any] = {
                                                        "and kind) answers with its goal, `created` false."}}},
             },
             "deadline": {"type": "string", "format": "date-time", "description": "For every goal of the request."},
+            **_START_FIELDS,
         },
     },
     "BulkSubmitResult": {

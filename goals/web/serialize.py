@@ -38,6 +38,7 @@ def goal_json(goal: Goal, *, staff: bool) -> dict[str, Any]:
         "started_at": goal.started_at,
         "finished_at": goal.finished_at,
         "deadline": goal.deadline,
+        "run_after": goal.run_after,
         "needs_review": goal.needs_review,
         "family": family_json(goal),
         "links": goal_links(goal_id),

@@ -69,6 +69,7 @@ def _submit(request: HttpRequest, caller: Caller) -> HttpResponse:
     try:
         goal, created = goal_submit(
             kind=submission.kind, params=submission.params, deadline=submission.deadline,
+            run_after=submission.run_after, countdown=submission.countdown,
             idempotency_key=scoped_idempotency_key(caller.user, submission.idempotency_key),
             owner=caller.user, cause=Cause.API, actor=caller.username,
         )
@@ -93,6 +94,7 @@ def goal_bulk_submit(request: HttpRequest, caller: Caller) -> HttpResponse:
     try:
         submitted = goal_submit_many(
             kind=bulk.kind, params_list=bulk.params_list, deadline=bulk.deadline, owner=caller.user,
+            run_after=bulk.run_after, countdown=bulk.countdown,
             idempotency_keys=[scoped_idempotency_key(caller.user, key) for key in bulk.idempotency_keys],
             cause=Cause.API, actor=caller.username,
         )

@@ -23,7 +23,7 @@ from goals.lifecycle.states import GoalState
 from goals.models import Attempt, Goal, GoalEvent, ReconciliationFinding, ReconciliationReport
 from goals.pruning import prune
 from goals.reconciler.passes import exclusive_pass, scheduled_pass
-from goals.schedule import RECONCILE_TASK_NAME, ensure_periodic_tasks
+from goals.schedule import RECONCILE_TASK_NAME, RELEASE_TASK_NAME, ensure_periodic_tasks
 from tests.conftest import ROOT, database_url, service_env
 from tests.factories import make_goal
 
@@ -44,6 +44,15 @@ def test_beat_schedule_exists_after_migrate_and_follows_the_setting():
     entry.refresh_from_db()
     assert (entry.interval.every, entry.enabled) == (15, False), "an operator's switch is kept"
     assert PeriodicTask.objects.filter(name=RECONCILE_TASK_NAME).count() == 1
+
+
+def test_the_release_of_due_goals_is_a_beat_entry_after_migrate_following_its_setting():
+    entry = PeriodicTask.objects.get(name=RELEASE_TASK_NAME)
+    assert (entry.task, entry.enabled, entry.interval.every) == ("goals.release", True, 5)
+    with override_settings(GOALS_RELEASE_INTERVAL=2):
+        ensure_periodic_tasks()
+    entry.refresh_from_db()
+    assert entry.interval.every == 2
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,8 +10,8 @@ def test_final_and_active_states_partition_all_states():
 
 
 def test_states_are_stored_as_lowercase_words():
-    assert GoalState.values == ["pending", "queued", "running", "retrying", "waiting", "succeeded", "failed",
-                                "cancelled", "expired"]
+    assert GoalState.values == ["scheduled", "pending", "queued", "running", "retrying", "waiting", "succeeded",
+                                "failed", "cancelled", "expired"]
 
 
 def test_nothing_leaves_succeeded_and_final_states_leave_only_by_explicit_retry():
@@ -22,7 +22,8 @@ def test_nothing_leaves_succeeded_and_final_states_leave_only_by_explicit_retry(
 
 def test_transitions_that_reopen_a_goal_open_a_new_attempt():
     for transition in TRANSITIONS.values():
-        if transition.target == GoalState.PENDING:
+        # A scheduled goal's first attempt was never sent: releasing it keeps that attempt.
+        if transition.target == GoalState.PENDING and transition.sources != {GoalState.SCHEDULED}:
             assert transition.new_attempt, transition.name
     assert (GoalState.RUNNING, GoalState.PENDING) in allowed_pairs()
     assert (GoalState.SUCCEEDED, GoalState.PENDING) not in allowed_pairs()

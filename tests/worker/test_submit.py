@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from django.db import transaction
@@ -109,3 +110,21 @@ def test_goal_cancelled_before_it_starts_never_runs(worker):
     goal.refresh_from_db()
     assert (goal.state, goal.started_at, goal.progress_current) == (GoalState.CANCELLED, None, 0)
     assert not goal.events.filter(event="transition", transition="start").exists()
+
+
+@pytest.mark.worker
+def test_a_goal_submitted_to_start_later_runs_once_released_and_not_before(worker):
+    from goals.submitting.release import release_due_goals
+    from tests.conftest import wait_final
+
+    goal = submit("tests.noop", countdown=1)
+    assert release_due_goals() == 0, "not due yet"
+    assert Goal.objects.get(pk=goal.pk).state == GoalState.SCHEDULED
+    deadline = goal.run_after + dt.timedelta(seconds=10)
+    while not release_due_goals():
+        assert dt.datetime.now(dt.UTC) < deadline, "never released"
+        time.sleep(0.05)
+    done = wait_final(goal.pk, worker=worker)
+    assert (done.state, done.attempt, done.run_after) == (GoalState.SUCCEEDED, 1, None)
+    assert [e.transition for e in done.events.order_by("id")] == ["submit", "release", "enqueue", "start", "succeed"]
+    assert done.started_at >= goal.run_after, "never before its time"

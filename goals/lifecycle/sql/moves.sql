@@ -33,6 +33,9 @@ old AS (
 moved AS (
     UPDATE goals_goal AS g
        SET state = %(target)s::text,
+           -- Kept until the goal ends (the reconciler counts a released goal's wait from it), then cleared
+           -- by the final move, which is not a HOT update anyway: the index of due goals keys on it.
+           run_after = CASE WHEN %(ends)s::boolean THEN NULL ELSE g.run_after END,
            attempt = CASE WHEN %(opens_attempt)s::boolean THEN g.attempt + 1 ELSE g.attempt END,
            task_id = CASE WHEN %(opens_attempt)s::boolean THEN old.new_task_id ELSE g.task_id END,
            max_attempts = COALESCE(g.attempt + %(budget)s::integer, g.max_attempts),
@@ -257,6 +260,17 @@ SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(m
   LEFT JOIN counted fan ON fan.id = moved.parent_id AND fan.fires
  ORDER BY old.id
 
+-- name: claim_due_goals
+-- release, first half: the scheduled goals whose start time has come, oldest due first, locked until the
+-- transaction ends and skipped when another releaser holds them, so two releasers share the work. The
+-- second half is move_goals with the release transition, fenced on the state as every move.
+SELECT g.id
+  FROM goals_goal g
+ WHERE g.run_after <= now() AND g.state = 'scheduled'
+ ORDER BY g.run_after, g.id
+ LIMIT %(limit)s::integer
+   FOR UPDATE SKIP LOCKED
+
 -- name: start_attempt
 -- start: the worker takes the goal's attempt (pending, queued or retrying -> running), stamps it and its
 -- attempt row, and reads what the executor needs; with %(journal_refusal)s a refused start (stale,
@@ -350,6 +364,9 @@ WITH old AS (
 moved AS (
     UPDATE goals_goal AS g
        SET state = %(target)s::text,
+           -- Kept until the goal ends (the reconciler counts a released goal's wait from it), then cleared
+           -- by the final move, which is not a HOT update anyway: the index of due goals keys on it.
+           run_after = CASE WHEN %(ends)s::boolean THEN NULL ELSE g.run_after END,
            attempt = CASE WHEN %(opens_attempt)s::boolean THEN g.attempt + 1 ELSE g.attempt END,
            task_id = CASE WHEN %(opens_attempt)s::boolean THEN %(new_task_id)s::text ELSE g.task_id END,
            -- schedule_retry: Celery's retry published the next attempt already (queued now).

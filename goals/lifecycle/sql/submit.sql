@@ -1,6 +1,7 @@
 -- name: insert_goals
--- submit, bulk submit and spawn: insert goals of one kind (each pending at its first attempt, with
--- that attempt's row and its "submit" journal row) from a JSON array of [id, task_id, key, params].
+-- submit, bulk submit and spawn: insert goals of one kind (each pending at its first attempt, or
+-- scheduled until %(run_after)s when that is still to come, with that attempt's row and its "submit"
+-- journal row) from a JSON array of [id, task_id, key, params].
 --
 -- A key names a goal among its kind's (an idempotency key) or, with a parent, among its siblings; a
 -- key already used inserts nothing for its item. With a parent (parent_id), the children are fenced on
@@ -8,12 +9,16 @@
 -- with its owner and a deadline no later than its own, and counted in its children_total. The array is
 -- parsed once by the server, where arrays of text would be quoted item by item by the client. Returns
 -- one row: whether the parent was running (NULL without one), the goals' created_at (now(), the same
--- for the whole transaction) and the positions of the items not inserted.
+-- for the whole transaction), whether they are scheduled and the positions of the items not inserted.
 WITH parent AS (
     SELECT id, owner_id, deadline
       FROM goals_goal
      WHERE id = %(parent_id)s::uuid AND state = 'running' AND attempt = %(parent_attempt)s::integer
        FOR UPDATE
+),
+starts AS (
+    -- Whether the goals wait for a start time still to come (decided by the server's clock, once).
+    SELECT COALESCE(%(run_after)s::timestamptz > now(), false) AS later
 ),
 item AS (
     SELECT (item->>0)::uuid AS id, item->>1 AS task_id, item->>2 AS key, item->3 AS params, position
@@ -22,11 +27,12 @@ item AS (
 goal AS (
     INSERT INTO goals_goal
            (id, kind, params, state, attempt, max_attempts, progress_current, progress_message, task_id, owner_id,
-            idempotency_key, created_at, deadline, parent_id, child_key)
-    SELECT i.id, %(kind)s::text, i.params, 'pending', 1, %(max_attempts)s::integer, 0, '', i.task_id,
-           COALESCE(p.owner_id, %(owner_id)s::integer), CASE WHEN p.id IS NULL THEN i.key END, now(),
-           LEAST(p.deadline, %(deadline)s::timestamptz), p.id, CASE WHEN p.id IS NOT NULL THEN i.key END
-      FROM item i LEFT JOIN parent p ON true
+            idempotency_key, created_at, deadline, parent_id, child_key, run_after)
+    SELECT i.id, %(kind)s::text, i.params, CASE WHEN s.later THEN 'scheduled' ELSE 'pending' END, 1,
+           %(max_attempts)s::integer, 0, '', i.task_id, COALESCE(p.owner_id, %(owner_id)s::integer),
+           CASE WHEN p.id IS NULL THEN i.key END, now(), LEAST(p.deadline, %(deadline)s::timestamptz), p.id,
+           CASE WHEN p.id IS NOT NULL THEN i.key END, CASE WHEN s.later THEN %(run_after)s::timestamptz END
+      FROM item i LEFT JOIN parent p ON true CROSS JOIN starts s
      WHERE %(parent_id)s::uuid IS NULL OR p.id IS NOT NULL
      ORDER BY i.position
         -- (kind, idempotency_key) for a goal, (parent_id, child_key) for a child
@@ -50,4 +56,5 @@ counted AS (
      WHERE g.id = p.id
 )
 SELECT CASE WHEN %(parent_id)s::uuid IS NOT NULL THEN EXISTS (SELECT FROM parent) END, now(),
+       (SELECT later FROM starts),
        ARRAY(SELECT position FROM item WHERE NOT EXISTS (SELECT FROM goal WHERE goal.id = item.id))
