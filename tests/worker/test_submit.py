@@ -126,5 +126,7 @@ def test_a_goal_submitted_to_start_later_runs_once_released_and_not_before(worke
         time.sleep(0.05)
     done = wait_final(goal.pk, worker=worker)
     assert (done.state, done.attempt, done.run_after) == (GoalState.SUCCEEDED, 1, None)
-    assert [e.transition for e in done.events.order_by("id")] == ["submit", "release", "enqueue", "start", "succeed"]
+    # The publisher's "enqueue" may come before the worker's start or after it (then refused): not pinned.
+    moves = [e.transition for e in done.events.filter(event="transition").exclude(transition="enqueue").order_by("id")]
+    assert moves == ["submit", "release", "start", "succeed"]
     assert done.started_at >= goal.run_after, "never before its time"
