@@ -89,9 +89,13 @@ def start_time(*, run_after: Any, countdown: Any, deadline: datetime | None) -> 
     if run_after is not None and countdown is not None:
         raise GoalValidationError({"countdown": "give run_after or countdown, not both"}, code="invalid")
     if countdown is not None:
+        problem = {"countdown": "must be a number of seconds, 0 or more, that ends before the year 10000"}
         if isinstance(countdown, bool) or not isinstance(countdown, int | float) or not countdown >= 0:
-            raise GoalValidationError({"countdown": "must be a number of seconds, 0 or more"}, code="invalid")
-        run_after = timezone.now() + timedelta(seconds=countdown)
+            raise GoalValidationError(problem, code="invalid")
+        try:
+            run_after = timezone.now() + timedelta(seconds=countdown)
+        except OverflowError:  # infinite, or past what a datetime holds
+            raise GoalValidationError(problem, code="invalid") from None
     elif run_after is not None and (not isinstance(run_after, datetime) or timezone.is_naive(run_after)):
         raise GoalValidationError({"run_after": "must be a timezone-aware datetime"}, code="invalid")
     if run_after is not None and deadline is not None and deadline <= run_after:

@@ -88,6 +88,8 @@ def test_a_scheduled_goal_cancelled_never_runs(committed):
     ({"countdown": -1}, "countdown"),
     ({"countdown": True}, "countdown"),
     ({"countdown": float("nan")}, "countdown"),
+    ({"countdown": float("inf")}, "countdown"),
+    ({"countdown": 1e300}, "countdown"),
     ({"countdown": 10, "run_after": timezone.now()}, "countdown"),
     ({"countdown": 3600, "deadline": timezone.now() + timedelta(minutes=5)}, "deadline"),
 ])
@@ -129,6 +131,11 @@ def test_a_released_goal_not_yet_sent_is_not_taken_for_one_never_sent():
 
 def test_a_goal_keeps_its_start_time_until_it_ends():
     goal = api.submit("tests.noop", countdown=60)
+    due = timezone.now() - timedelta(seconds=1)
+    Goal.objects.filter(pk=goal.pk).update(run_after=due)
+    assert release_due_goals() == 1
+    released = Goal.objects.get(pk=goal.pk)
+    assert (released.state, released.run_after) == (GoalState.PENDING, due), "kept while it is active"
     api.cancel(goal.pk)
     assert Goal.objects.get(pk=goal.pk).run_after is None, "cleared by the final move"
 
