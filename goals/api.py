@@ -33,7 +33,7 @@ from goals.executors.registry import executor
 from goals.families.children import ChildOutcome
 from goals.lifecycle.fan_in import FAIL_FAST, WAIT_FOR_ALL, ChildPolicy, tolerate
 from goals.models import Cause, Goal
-from goals.submitting.people import goal_cancel, goal_retry
+from goals.submitting.people import goal_cancel, goal_reschedule, goal_retry
 from goals.submitting.submit import goal_submit, goal_submit_many
 from goals.worker.context import ExecutionContext
 
@@ -51,6 +51,7 @@ __all__ = [
     "TransitionNotAllowed",
     "cancel",
     "executor",
+    "reschedule",
     "retry",
     "submit",
     "submit_many",
@@ -94,3 +95,12 @@ def cancel(goal_id: UUID | str, *, actor: Any = None, reason: str = "") -> Goal:
 def retry(goal_id: UUID | str, *, actor: Any = None, reason: str = "") -> Goal:
     """Run a failed, cancelled or expired goal again as a new attempt."""
     return goal_retry(goal_id=goal_id, actor=person_name(actor), reason=reason, cause=Cause.API)
+
+
+def reschedule(goal_id: UUID | str, *, run_after: datetime | None = None, countdown: float | None = None,
+               actor: Any = None, reason: str = "") -> Goal:
+    """Change when a goal that waits to start starts (journaled with ``actor``); a time already past starts
+    it now. Raises ``TransitionNotAllowed`` once it no longer waits, ``GoalValidationError`` for a bad time or
+    one not before its deadline."""
+    return goal_reschedule(goal_id=goal_id, run_after=run_after, countdown=countdown, actor=person_name(actor),
+                           reason=reason, cause=Cause.API)

@@ -43,8 +43,14 @@ class GoalSettings:
     """Queue the goal tasks are published to unless the executor names one."""
     release_interval: float = setting(5.0, above=0)
     """Seconds between two releases of the scheduled goals whose start time has come (a beat entry, updated on
-    ``migrate``; whole seconds): how late such a goal may start, beside the wait for a worker to take the
-    release. Each release is a task message, logged by the worker like any."""
+    ``migrate``; whole seconds). Each release also sets a timer (a short-delay task message) for every tenth of
+    a second in which a goal starts before the next one, as does a submit, reschedule or retry that starts a
+    goal sooner: a goal starts within a tenth of a second of its time while a worker is free to take the
+    timer, and at worst this interval late when a timer is lost."""
+    retry_later_after: float = setting(30.0, minimum=0)
+    """A retry back-off longer than this many seconds waits in PostgreSQL as a scheduled attempt, released when
+    due, rather than as a delayed message in a worker's memory (which Redis delivers again once it outlasts
+    the visibility timeout). Shorter back-offs use Celery's own retry."""
     reconcile_interval: float = setting(60.0, above=0)
     """Seconds between two scheduled reconciler passes (the beat entry is updated on ``migrate``)."""
     reconcile_batch_size: int = setting(500, above=0)

@@ -272,6 +272,8 @@ class Finding(models.TextChoices):
     """Active, though its parent has ended (which cancels its family)."""
     WAITING_OVERDUE = "waiting_overdue", "waiting past its deadline"
     """A parent waiting for its children past its own deadline."""
+    DUE_NOT_RELEASED = "due_not_released", "due, not released"
+    """Scheduled, and its start time passed longer ago than the pending grace: no release ran (beat down)."""
 
 
 class Action(models.TextChoices):
@@ -288,6 +290,7 @@ class Action(models.TextChoices):
     REPORTED = "reported", "reported only"
     SKIPPED = "skipped", "skipped: the goal moved on meanwhile"
     FANNED_IN = "fanned_in", "fanned in: its continuation sent, or ended as its children decided"
+    RELEASED = "released", "released: its start time had come"
     CANCELLED = "cancelled", "cancelled, as its parent's end does"
 
 

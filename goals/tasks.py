@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+import traceback
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +43,16 @@ from goals.worker.context import ExecutionContext
 from goals.worker.request import GoalRequest
 
 logger = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class RetryLater:
+    """A retry whose back-off outlasts ``GOALS_RETRY_LATER_AFTER``: the next attempt waits as scheduled."""
+
+    next_task_id: str
+    countdown: float
+    error: BaseException
+    traceback: str
+
 
 # Seconds a message that arrived ahead of its goal's attempt waits before it goes back to the queue.
 BEHIND_MESSAGE_PAUSE = 0.5
@@ -125,6 +137,10 @@ class GoalTask(Task):
 
     def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
         goal_id, attempt = _goal_args(args)
+        later = getattr(self.request, "goal_retry_later", None) if self.request.id == task_id else None
+        if later is not None:
+            self._retry_later(goal_id, attempt, task_id, later)
+            return
         waiting = getattr(self.request, "goal_wait", None) if self.request.id == task_id else None
         if waiting is not None:
             wait, budget = waiting
@@ -152,6 +168,15 @@ class GoalTask(Task):
         self._record_final(f"retry of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_retrying(
             goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), error=error,
             next_task_id=next_task_id, countdown=countdown, progress=progress, result_row=row, alone=alone))
+
+    def _retry_later(self, goal_id: str, attempt: int, task_id: str, later: RetryLater) -> None:
+        error, progress = error_record(later.error, later.traceback), self._progress()
+        row = result_row(self, status=states.RETRY, value=later.error, traceback=later.traceback)
+        starts = timezone.now() + timedelta(seconds=later.countdown)
+        self._record_final(f"retry of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_retrying(
+            goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), error=error,
+            next_task_id=later.next_task_id, countdown=later.countdown, progress=progress, result_row=row,
+            alone=self._alone(), run_after=starts))
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         goal_id, attempt = _goal_args(args)
@@ -201,6 +226,10 @@ def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
         if after_error(spec, attempt=attempt, max_attempts=run.max_attempts, error=exc).next is Next.RETRY:
             countdown = spec.backoff(attempt, settings.retry_backoff_min)
             next_task_id = new_task_id()
+            if countdown > settings.retry_later_after:
+                # Recorded by on_success (the ``retry_later`` transition): the next attempt waits as scheduled.
+                self.request.goal_retry_later = RetryLater(next_task_id, countdown, exc, traceback.format_exc())
+                return {"retry_later": round(countdown, 3)}
             self.request.goal_retry = (next_task_id, countdown)
             raise self.retry(exc=exc, args=(goal_id, attempt + 1), task_id=next_task_id,
                              countdown=countdown) from exc
@@ -222,10 +251,11 @@ def reconcile_goals() -> dict[str, Any]:
     return scheduled_pass()
 
 
-@shared_task(name=RELEASE_TASK)
-def release_goals() -> int:
-    """Beat's release of the goals due to start (``goals.submitting.release``); returns how many."""
-    return release_due_goals()
+@shared_task(name=RELEASE_TASK, ignore_result=True)
+def release_goals(look_ahead: bool = True) -> int:
+    """Beat's release of the goals due to start, or a timer's (``look_ahead=False``): see
+    ``goals.submitting.release``; returns how many. Its result is not stored: a timer runs many times a minute."""
+    return release_due_goals(look_ahead=look_ahead)
 
 
 @shared_task(name=PRUNE_TASK)

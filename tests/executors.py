@@ -39,6 +39,15 @@ def fails_once(ctx):
     return {"attempt": ctx.attempt}
 
 
+@executor("tests.fails_once_then_waits", max_attempts=2, retry_backoff=3600, retry_backoff_max=3600,
+          retry_jitter=False, timeout=30)
+def fails_once_then_waits(ctx):
+    """Its one retry waits an hour (past ``GOALS_RETRY_LATER_AFTER``): as a scheduled attempt."""
+    if ctx.attempt == 1:
+        raise Boom("planned failure on attempt 1")
+    return {"attempt": ctx.attempt}
+
+
 @executor("tests.ignores_time_limit", max_attempts=1, timeout=1)
 def ignores_time_limit(ctx):
     """Sleeps through its soft time limit: the pool kills it at the hard one (1 s + 5 s)."""

@@ -36,6 +36,7 @@ class ExecutorSpec:
     queue: str
     retry_on: tuple[type[BaseException], ...]
     signature: inspect.Signature = field(compare=False)
+    retry_jitter: bool = True
 
     @cached_property
     def param_types(self) -> dict[str, Any]:
@@ -47,10 +48,10 @@ class ExecutorSpec:
         return resolve_param_types(self.fn, self.signature)
 
     def backoff(self, attempt: int, minimum: float) -> float:
-        """Seconds to wait before the attempt after ``attempt``: exponential, capped, full jitter
-        (as Celery's ``retry_backoff``/``retry_jitter``), never below ``minimum``."""
+        """Seconds to wait before the attempt after ``attempt``: exponential, capped, with full jitter unless
+        ``retry_jitter`` is off (as Celery's ``retry_backoff``/``retry_jitter``), never below ``minimum``."""
         ceiling = min(self.retry_backoff_max, self.retry_backoff * 2 ** (attempt - 1))
-        return max(minimum, random.uniform(0, ceiling))
+        return max(minimum, random.uniform(0, ceiling) if self.retry_jitter else ceiling)
 
 
     @property
@@ -78,6 +79,7 @@ def executor(
     idempotent: bool = True,
     queue: str | None = None,
     retry_on: tuple[type[BaseException], ...] = (Exception,),
+    retry_jitter: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``fn(ctx, **params)`` as the executor of goals of ``kind``.
 
@@ -85,6 +87,9 @@ def executor(
     ``timeout`` is the hard time limit of one attempt; ``heartbeat_timeout`` is how long a running
     attempt may stay silent before it is presumed dead. ``idempotent=False`` says a crashed attempt
     must not be run again automatically (its goal is failed and left for review instead).
+    ``retry_backoff`` doubles per attempt up to ``retry_backoff_max``, each delay drawn at random below it
+    unless ``retry_jitter=False``; a delay longer than ``GOALS_RETRY_LATER_AFTER`` waits as a scheduled
+    attempt in the database.
     """
     if not KIND_PATTERN.match(kind):
         raise ValueError(f"executor kind {kind!r} must be dotted lowercase words, e.g. 'reports.build'")
@@ -112,6 +117,7 @@ def executor(
             queue=queue or defaults.task_queue,
             retry_on=retry_on,
             signature=signature,
+            retry_jitter=retry_jitter,
         )
         if spec.max_attempts < 1:
             raise ValueError(f"executor {kind!r}: max_attempts must be at least 1")

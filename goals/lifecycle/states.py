@@ -81,6 +81,8 @@ class Transition:
     fans_in: bool = False
     # The children's outcome is the goal's own: no continuation is left to run.
     concludes: bool = False
+    # The move gives the goal a new start time (``run_after``): it waits as scheduled until then.
+    sets_start: bool = False
     # What the move means, for a reader of the reference (docs/reference/lifecycle.md is built from it).
     summary: str = ""
 
@@ -100,6 +102,9 @@ A = AttemptOutcome
 # its caller then sends (``release_due_goals``, from beat).
 RELEASE = Transition("release", frozenset({S.SCHEDULED}), S.PENDING,
                      summary="Its start time has come: the goal is sent to a worker.")
+# A person (or the API) moves a scheduled goal's start time, earlier or later; still the same attempt.
+RESCHEDULE = Transition("reschedule", frozenset({S.SCHEDULED}), S.SCHEDULED, sets_start=True,
+                        summary="A person changes the start time of a goal that waits to start.")
 # The worker may start an attempt before the publisher has recorded "queued": pending -> running.
 START = Transition("start", frozenset({S.PENDING, S.QUEUED, S.RETRYING}), S.RUNNING,
                    summary="A worker takes the current attempt.")
@@ -118,6 +123,12 @@ SCHEDULE_RETRY = Transition("schedule_retry", frozenset({S.RUNNING}), S.RETRYING
                             celery_publishes=True, closes_attempt_as=A.FAILED,
                             summary="The attempt raised and attempts are left: the next one is sent after "
                                     "its back-off.")
+# A back-off longer than ``GOALS_RETRY_LATER_AFTER`` waits in PostgreSQL as the next attempt, scheduled, not
+# as a delayed message in a worker's memory: released when due, as a goal submitted to start later.
+RETRY_LATER = Transition("retry_later", frozenset({S.RUNNING}), S.SCHEDULED, new_attempt=True, bounded=True,
+                         closes_attempt_as=A.FAILED, sets_start=True,
+                         summary="The attempt raised and attempts are left: the next one waits as scheduled "
+                                 "until its long back-off ends.")
 # An attempt that was lost (its worker died, its message vanished) is sent again as a new attempt; the
 # old attempt's callbacks are fenced off by the attempt number.
 REDISPATCH = Transition("redispatch", frozenset({S.QUEUED, S.RUNNING, S.RETRYING}), S.PENDING,
@@ -147,8 +158,8 @@ AGGREGATE = Transition("aggregate", frozenset({S.PENDING}), S.SUCCEEDED, closes_
                                                "children's counts, with no worker.")
 
 TRANSITIONS: dict[str, Transition] = {
-    t.name: t for t in (RELEASE, START, ENQUEUE, SUCCEED, FAIL, SCHEDULE_RETRY, REDISPATCH, RETRY, CANCEL, EXPIRE,
-                         WAIT, FAN_IN, AGGREGATE)
+    t.name: t for t in (RELEASE, RESCHEDULE, START, ENQUEUE, SUCCEED, FAIL, SCHEDULE_RETRY, RETRY_LATER, REDISPATCH,
+                         RETRY, CANCEL, EXPIRE, WAIT, FAN_IN, AGGREGATE)
 }
 
 

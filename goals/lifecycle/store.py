@@ -46,6 +46,14 @@ def claim_due_goals(*, limit: int) -> list[UUID]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def coming_starts(*, within: float, tick: float) -> list[datetime]:
+    """``coming_starts``: when scheduled goals come due in the next ``within`` seconds, rounded up to
+    multiples of ``tick`` seconds, soonest first."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("coming_starts"), {"within": within, "tick": tick})
+        return [row[0] for row in cursor.fetchall()]
+
+
 def start_attempt(*, goal_id: UUID | str, attempt: int | None, task_id: str, actor: str, cause: str,
                   journal_refusal: bool) -> tuple | None:
     """``start_attempt``: the worker takes the attempt; the outcome row, or None without such a goal."""

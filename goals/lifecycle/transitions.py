@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +24,17 @@ from goals.exceptions import GoalNotFound, TransitionNotAllowed
 from goals.lifecycle import store
 from goals.lifecycle.fan_in import Next, after_fan_in, children_decided
 from goals.lifecycle.results import ROW_COLUMNS, goal_results_in_database
-from goals.lifecycle.states import AGGREGATE, ENQUEUE, FAIL, SCHEDULE_RETRY, START, SUCCEED, GoalState, Transition
+from goals.lifecycle.states import (
+    AGGREGATE,
+    ENQUEUE,
+    FAIL,
+    RETRY_LATER,
+    SCHEDULE_RETRY,
+    START,
+    SUCCEED,
+    GoalState,
+    Transition,
+)
 
 
 @dataclass(frozen=True)
@@ -211,6 +222,7 @@ def apply_transition(
     failures_allowed: int | None = None,
     continuation: str = "",
     alone: bool = False,
+    run_after: datetime | None = None,
 ) -> TransitionOutcome:
     """Move goal ``goal_id`` by ``transition`` if it is in a source state at attempt ``attempt``.
 
@@ -223,8 +235,9 @@ def apply_transition(
     callback is recorded, never applied). ``result_row`` (see ``goals.lifecycle.results``) is the task's
     django-celery-results row, written by the same statement if the transition applies.
     ``failures_allowed`` and ``continuation`` are what ``wait`` records of the goal's policy. ``alone``
-    (the worker's end of a goal with no parent and no children: succeed, fail, schedule_retry) runs
-    ``end_lone_attempt``, which leaves out the family parts.
+    (the worker's end of a goal with no parent and no children: succeed, fail, schedule_retry, retry_later)
+    runs ``end_lone_attempt``, which leaves out the family parts. ``run_after`` is the new start time of the
+    moves that set one (``reschedule``, ``retry_later``) and of no other.
     """
     if transition is START:
         return start_attempt(goal_id=goal_id, attempt=attempt, task_id=caller_task_id, worker=actor, cause=cause,
@@ -238,19 +251,21 @@ def apply_transition(
     if alone:
         return _end_lone_attempt(transition, goal_id=goal_id, attempt=attempt, actor=actor, details=details,
                                  new_task_id=new_task_id, caller_task_id=caller_task_id, result=result,
-                                 set_result=set_result, error=error, progress=progress, result_row=result_row)
+                                 set_result=set_result, error=error, progress=progress, result_row=result_row,
+                                 run_after=run_after)
     move = GoalMove(goal_id=goal_id, attempt=attempt, details=details, new_task_id=new_task_id, result=result,
                     error=error, closed_outcome=closed_outcome, caller_task_id=caller_task_id)
     outcomes = _move_goals(transition, [move], cause=cause, actor=actor, set_result=set_result, budget=budget,
                            progress=progress, journal_refusal=journal_refusal, result_row=result_row,
-                           failures_allowed=failures_allowed, continuation=continuation)
+                           failures_allowed=failures_allowed, continuation=continuation, run_after=run_after)
     if not outcomes:
         raise GoalNotFound(goal_id)
     return replace(outcomes[0], goal_id=goal_id)
 
 
 def apply_transitions(transition: Transition, moves: list[GoalMove], *, cause: str, actor: str = "",
-                      set_result: bool = False, budget: int | None = None) -> list[TransitionOutcome]:
+                      set_result: bool = False, budget: int | None = None, run_after: datetime | None = None
+                      ) -> list[TransitionOutcome]:
     """Apply ``transition`` to a set of goals in one statement, each fenced on its own state and attempt
     and journaled as ``apply_transition`` would: for the reconciler, which repairs findings in batches.
 
@@ -259,15 +274,18 @@ def apply_transitions(transition: Transition, moves: list[GoalMove], *, cause: s
     """
     if not moves:
         return []
-    return _move_goals(transition, moves, cause=cause, actor=actor, set_result=set_result, budget=budget)
+    return _move_goals(transition, moves, cause=cause, actor=actor, set_result=set_result, budget=budget,
+                       run_after=run_after)
 
 
 def _move_goals(transition: Transition, moves: list[GoalMove], *, cause: str, actor: str, set_result: bool = False,
                 budget: int | None = None, progress: tuple[int, int | None, str] | None = None,
                 journal_refusal: bool = False, result_row: dict[str, Any] | None = None,
-                failures_allowed: int | None = None, continuation: str = "") -> list[TransitionOutcome]:
+                failures_allowed: int | None = None, continuation: str = "", run_after: datetime | None = None
+                ) -> list[TransitionOutcome]:
     if transition in (START, ENQUEUE):
         raise ValueError(f"{transition.name} has a statement of its own")
+    _check_start(transition, run_after)
     for move in moves:
         if transition.new_attempt and not move.new_task_id:
             raise ValueError(f"{transition.name} opens a new attempt and needs new_task_id")
@@ -279,7 +297,7 @@ def _move_goals(transition: Transition, moves: list[GoalMove], *, cause: str, ac
         "items": json.dumps(items, default=str),
         "cause": cause, "actor": actor[:255], "journal_refusal": journal_refusal,
         "set_result": set_result, "budget": budget, "failures_allowed": failures_allowed,
-        "continuation": continuation,
+        "continuation": continuation, "run_after": run_after,
     }
     expected = {str(m.goal_id): m.attempt for m in moves}
     rows = store.move_goals(parameters)
@@ -287,20 +305,28 @@ def _move_goals(transition: Transition, moves: list[GoalMove], *, cause: str, ac
 
 
 # The moves a worker ends an attempt of a lone goal with (``end_lone_attempt``).
-_LONE_ENDS = frozenset({SUCCEED, FAIL, SCHEDULE_RETRY})
+_LONE_ENDS = frozenset({SUCCEED, FAIL, SCHEDULE_RETRY, RETRY_LATER})
+
+
+def _check_start(transition: Transition, run_after: datetime | None) -> None:
+    """A move that sets a start time needs one; no other move may bring one."""
+    if transition.sets_start != (run_after is not None):
+        raise ValueError(f"{transition.name} {'needs' if transition.sets_start else 'takes no'} run_after")
 
 
 def _end_lone_attempt(transition: Transition, *, goal_id: UUID | str, attempt: int | None, actor: str,
                       details: dict[str, Any] | None, new_task_id: str | None, caller_task_id: str, result: Any,
                       set_result: bool, error: dict[str, Any] | None, progress: tuple[int, int | None, str] | None,
-                      result_row: dict[str, Any] | None) -> TransitionOutcome:
+                      result_row: dict[str, Any] | None, run_after: datetime | None) -> TransitionOutcome:
     if transition not in _LONE_ENDS or attempt is None:
         raise ValueError(f"end_lone_attempt is the worker's {', '.join(t.name for t in _LONE_ENDS)} of an attempt")
+    _check_start(transition, run_after)
     parameters = {
         **_move_parameters(transition), **_attempt_end_values(progress, result_row),
         "goal_id": str(goal_id), "attempt": attempt, "new_task_id": new_task_id, "caller_task_id": caller_task_id,
         "actor": actor[:255], "details": json.dumps(details or {}), "set_result": set_result,
         "result": json.dumps(result), "error": json.dumps(error) if error is not None else None,
+        "run_after": run_after,
     }
     found = store.end_lone_attempt(parameters)
     if found is None:

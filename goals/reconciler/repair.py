@@ -19,7 +19,7 @@ from goals.executors.attempt_rules import Verdict, after_loss, out_of_attempts
 from goals.executors.error_records import stored_error
 from goals.executors.registry import registered_kinds
 from goals.ids import new_task_id
-from goals.lifecycle.states import CANCEL, EXPIRE, FAIL, FAN_IN, REDISPATCH, SUCCEED, GoalState
+from goals.lifecycle.states import CANCEL, EXPIRE, FAIL, FAN_IN, REDISPATCH, RELEASE, SUCCEED, GoalState
 from goals.lifecycle.transitions import GoalMove, TransitionOutcome
 from goals.models import Action, AttemptOutcome, Cause, Finding
 from goals.reconciler.detect import Candidate
@@ -73,6 +73,8 @@ def decide(candidate: Candidate) -> str:
         return Action.EXPIRED  # a parent's expiry cancels its active descendants
     if finding == Finding.MISSED_FAN_IN:
         return Action.FANNED_IN
+    if finding == Finding.DUE_NOT_RELEASED:
+        return Action.RELEASED  # then sent, as beat's release would have
     if finding == Finding.ORPHANED_CHILD:
         return Action.CANCELLED
     if finding == Finding.MISMATCH:
@@ -142,6 +144,7 @@ _TRANSITION_OF = {
     Action.FAILED: FAIL,
     Action.FANNED_IN: FAN_IN,
     Action.CANCELLED: CANCEL,
+    Action.RELEASED: RELEASE,
 }
 
 

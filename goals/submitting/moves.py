@@ -3,7 +3,8 @@
 A move may open attempts that must be published once it commits (``TransitionOutcome.to_send``): the
 goal's own next attempt (a redispatch, a retry, a fan-in) and the attempt of a parent that a child's end
 fanned in. ``move`` and ``move_many`` hand them to the sender after the caller's transaction commits, so
-no path can forget one: the worker's callbacks, a person's cancel or retry (Python, HTTP, the admin) and
+no path can forget one (nor the timer that releases a goal a move gives a start time soon:
+``goals.submitting.timers``): the worker's callbacks, a person's cancel or retry (Python, HTTP, the admin) and
 a parent spawning its children again all move goals here. A parent fanned in with nothing to continue is
 ended here too, with no worker (``goals.submitting.conclusions``). The reconciler, which reports whether
 each repair's attempt went out, publishes the same ``to_send`` itself once its batch commits
@@ -20,6 +21,7 @@ from django.db import transaction
 
 from goals.lifecycle.states import Transition
 from goals.lifecycle.transitions import GoalMove, TransitionOutcome, apply_transition, apply_transitions
+from goals.submitting import timers
 from goals.submitting.conclusions import conclude_parents
 from goals.submitting.sender import send_many
 
@@ -31,6 +33,8 @@ def move(transition: Transition, **kwargs: Any) -> TransitionOutcome:
     outcome = apply_transition(transition, **kwargs)
     conclude_parents([outcome], cause=kwargs["cause"], actor=kwargs.get("actor", ""), move=move)
     send_after_commit([outcome])
+    if outcome.applied and transition.sets_start:
+        timers.arm_after_commit([kwargs["run_after"]])
     return outcome
 
 
@@ -44,6 +48,8 @@ def move_many(transition: Transition, moves: list[GoalMove], *, send: bool = Tru
     conclude_parents(outcomes, cause=kwargs["cause"], actor=kwargs.get("actor", ""), move=move)
     if send:
         send_after_commit(outcomes)
+    if transition.sets_start and any(outcome.applied for outcome in outcomes):
+        timers.arm_after_commit([kwargs["run_after"]])
     return outcomes
 
 

@@ -1,4 +1,4 @@
-"""What a person does to a goal: cancel it, or run it again.
+"""What a person does to a goal: cancel it, run it again, or change when it starts.
 
 Every function here is keyword-only and either runs one statement or wraps its statements in a
 transaction; each move goes through ``goals.submitting.moves``, which sends what it opened. Submitting is
@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 
-from goals.exceptions import ChildOutcomeUsed, GoalNotFound
+from goals.exceptions import ChildOutcomeUsed, GoalNotFound, GoalValidationError
 from goals.executors.registry import get_executor
+from goals.executors.validation import start_time
 from goals.ids import new_task_id
-from goals.lifecycle.states import CANCEL, RETRY
+from goals.lifecycle.states import CANCEL, RESCHEDULE, RETRY
 from goals.lifecycle.transitions import TransitionOutcome
 from goals.models import Cause, Goal
 from goals.submitting.moves import move
@@ -54,4 +57,26 @@ def goal_retry(*, goal_id: uuid.UUID | str, actor: str = "", reason: str = "", c
         )
         if not outcome.applied:
             _refuse_retry(outcome)
+    return Goal.objects.get(pk=goal_id)
+
+
+def goal_reschedule(*, goal_id: uuid.UUID | str, run_after: datetime | None = None, countdown: Any = None,
+                    actor: str = "", reason: str = "", cause: str = Cause.API) -> Goal:
+    """Change when a goal that waits to start (``scheduled``) starts: ``run_after`` (an aware datetime) or
+    ``countdown`` (seconds from now), earlier or later; a time already past starts it at once. The deadline,
+    fixed at submit, must come after it. Raises ``TransitionNotAllowed`` for a goal that no longer waits to
+    start (released, running or final): its start is behind it."""
+    if run_after is None and countdown is None:
+        raise GoalValidationError({"run_after": "give run_after or countdown"}, code="required")
+    with transaction.atomic():
+        try:
+            deadline, was = Goal.objects.values_list("deadline", "run_after").get(pk=goal_id)
+        except Goal.DoesNotExist:
+            raise GoalNotFound(goal_id) from None
+        starts = start_time(run_after=run_after, countdown=countdown, deadline=deadline)
+        details = {"run_after": starts.isoformat(), "was": was.isoformat() if was else None}
+        if reason:
+            details["reason"] = reason
+        move(RESCHEDULE, goal_id=goal_id, attempt=None, cause=cause, actor=actor, run_after=starts,
+             details=details).raise_if_refused()
     return Goal.objects.get(pk=goal_id)

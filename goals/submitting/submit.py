@@ -30,6 +30,7 @@ from goals.lifecycle import store
 from goals.lifecycle.states import GoalState
 from goals.lifecycle.transitions import Dispatch
 from goals.models import Cause, Goal
+from goals.submitting import timers
 from goals.submitting.sender import send_many
 
 # Goals per INSERT: large enough that a statement's overhead vanishes, small enough for its arrays.
@@ -110,7 +111,8 @@ def _insert(kind: str, spec: ExecutorSpec, checked: list[tuple[Any, str]], keys:
             deadline: datetime | None, run_after: datetime | None, cause: str, actor: str,
             key_field: Callable[[int], str]) -> list[tuple[Goal, bool]]:
     """Insert checked items, ``BATCH_SIZE`` per statement, and send the new ones once the transaction
-    commits (those scheduled for later wait in the database: beat releases them when due); a reused key
+    commits (those scheduled for later wait in the database, released when due: ``goals.submitting.timers``);
+    a reused key
     with other params is refused naming ``key_field(index)``."""
     owner_id = getattr(owner, "pk", owner)
     actor = actor or person_name(owner)  # a submit that names no actor: its owner
@@ -139,6 +141,8 @@ def _insert(kind: str, spec: ExecutorSpec, checked: list[tuple[Any, str]], keys:
                       if new and goal is not None and goal.state == GoalState.PENDING]
         if dispatches:
             transaction.on_commit(partial(send_many, dispatches))
+        elif run_after is not None and any(created):
+            timers.arm_after_commit([run_after])
     return [(goal, new) for goal, new in zip(goals, created, strict=True) if goal is not None]
 
 

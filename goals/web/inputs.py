@@ -27,6 +27,7 @@ BULK_ITEM_FIELDS = ("params", "idempotency_key")
 # Goals one bulk request may submit: one statement, and an answer a client can read item by item.
 MAX_BULK_ITEMS = 1_000
 ACTION_FIELDS = ("reason",)
+RESCHEDULE_FIELDS = ("run_after", "countdown", "reason")
 LIST_PARAMETERS = ("state", "kind", "owner", "parent", "id", "limit", "cursor")
 # Given once per goal (``?id=a&id=b``): a page that watches its rows asks for all of them in one request.
 REPEATABLE_LIST_PARAMETERS = ("id",)
@@ -138,12 +139,18 @@ def _time(field: str, value: Any) -> datetime | None:
     return parsed
 
 
-def action_reason(body: dict[str, Any]) -> str:
-    _refuse_unknown(body, ACTION_FIELDS, "unknown field")
+def action_reason(body: dict[str, Any], fields: tuple[str, ...] = ACTION_FIELDS) -> str:
+    _refuse_unknown(body, fields, "unknown field")
     reason = body.get("reason", "")
     if not isinstance(reason, str) or len(reason) > MAX_REASON_LENGTH:
         raise invalid({"reason": f"must be a string of at most {MAX_REASON_LENGTH} characters"})
     return reason
+
+
+def reschedule_request(body: dict[str, Any]) -> tuple[datetime | None, Any, str]:
+    """``{"run_after" | "countdown", "reason"}``: the new start time and the reason given."""
+    reason = action_reason(body, RESCHEDULE_FIELDS)
+    return _time("run_after", body.get("run_after")), body.get("countdown"), reason
 
 
 def list_query(query: QueryDict, *, staff: bool) -> ListQuery:

@@ -170,6 +170,13 @@ _SCHEMAS: dict[str, Any] = {
                                                  "description": "False: the goal an idempotency key named."},
                                      "goal": _ref("schemas", "Goal")}}}},
     },
+    "RescheduleRequest": {
+        "type": "object", "additionalProperties": False,
+        "description": "The new start time: `run_after` or `countdown`, not both. A time already past starts the goal "
+                       "now.",
+        "properties": {**_START_FIELDS,
+                       "reason": {"type": "string", "maxLength": 1000, "description": "Kept in the goal's journal."}},
+    },
     "ActionRequest": {
         "type": "object", "additionalProperties": False,
         "properties": {"reason": {"type": "string", "maxLength": 1000, "description": "Kept in the goal's journal."}},
@@ -277,6 +284,13 @@ def _paths() -> dict[str, Any]:
             "post": {"operationId": "retryGoal", "summary": "Run a failed, cancelled or expired goal again",
                      "requestBody": action_body,
                      "responses": _responses({"200": _goal("The goal, pending as a new attempt.")}, *_WRITE_ERRORS)},
+        },
+        "/goals/{goal_id}/reschedule": {
+            "parameters": [_GOAL_ID],
+            "post": {"operationId": "rescheduleGoal", "summary": "Change when a goal that waits to start starts",
+                     "requestBody": _body("RescheduleRequest", required=True),
+                     "responses": _responses({"200": _goal("The goal, scheduled at its new time (or released, if "
+                                                           "that time has passed).")}, *_WRITE_ERRORS)},
         },
         "/schema/": {
             "get": {"operationId": "getSchema", "summary": "This document", "security": [],

@@ -15,5 +15,6 @@ urlpatterns = [
     path("goals/<str:goal_id>/", views.goal_detail, name="goal-status"),
     path("goals/<str:goal_id>/cancel", views.goal_cancel_view, name="goal-cancel"),
     path("goals/<str:goal_id>/retry", views.goal_retry_view, name="goal-retry"),
+    path("goals/<str:goal_id>/reschedule", views.goal_reschedule_view, name="goal-reschedule"),
     path("schema/", views.openapi_schema, name="goal-api-schema"),
 ]

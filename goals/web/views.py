@@ -18,7 +18,7 @@ from goals.exceptions import GoalNotFound, GoalValidationError, TransitionNotAll
 from goals.models import Cause, Goal
 from goals.querysets import GoalQuerySet
 from goals.selectors import goal_for_status
-from goals.submitting.people import goal_cancel, goal_retry
+from goals.submitting.people import goal_cancel, goal_reschedule, goal_retry
 from goals.submitting.submit import goal_submit, goal_submit_many, scoped_idempotency_key
 from goals.web import inputs
 from goals.web.auth import Caller
@@ -159,6 +159,25 @@ def goal_cancel_view(request: HttpRequest, caller: Caller, goal_id: str) -> Http
 def goal_retry_view(request: HttpRequest, caller: Caller, goal_id: str) -> HttpResponse:
     """Run a failed, cancelled or expired goal again as a new attempt; 409 otherwise."""
     return _act(request, caller, goal_id, goal_retry)
+
+
+@api_endpoint("POST")
+def goal_reschedule_view(request: HttpRequest, caller: Caller, goal_id: str) -> HttpResponse:
+    """Change when a goal that waits to start starts; 409 once it no longer waits, 400 for a bad time."""
+    run_after, countdown, reason = inputs.reschedule_request(read_json_object(request, required=True))
+    pk = _goal_pk(goal_id)
+    if not _visible(caller).filter(pk=pk).exists():
+        raise _not_found()
+    try:
+        goal = goal_reschedule(goal_id=pk, run_after=run_after, countdown=countdown, actor=caller.username,
+                               reason=reason, cause=Cause.API)
+    except GoalNotFound:
+        raise _not_found() from None
+    except GoalValidationError as exc:
+        raise invalid(exc.message_dict) from None
+    except TransitionNotAllowed as exc:
+        raise ApiError(409, "conflict", detail=str(exc), state=exc.source) from None
+    return json_response(goal_json(goal, staff=caller.is_staff))
 
 
 @api_endpoint("GET", public=True)

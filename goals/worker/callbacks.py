@@ -8,6 +8,7 @@ a late, duplicate or out-of-order callback from an older attempt changes nothing
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -17,7 +18,17 @@ from goals.executors.attempt_rules import after_loss, out_of_attempts
 from goals.executors.error_records import stored_error
 from goals.families.children import WaitForChildren
 from goals.ids import new_task_id
-from goals.lifecycle.states import FAIL, FAN_IN, REDISPATCH, SCHEDULE_RETRY, START, SUCCEED, WAIT, GoalState
+from goals.lifecycle.states import (
+    FAIL,
+    FAN_IN,
+    REDISPATCH,
+    RETRY_LATER,
+    SCHEDULE_RETRY,
+    START,
+    SUCCEED,
+    WAIT,
+    GoalState,
+)
 from goals.lifecycle.transitions import TransitionOutcome, apply_transition
 from goals.models import AttemptOutcome, Cause
 from goals.submitting.moves import move
@@ -150,7 +161,12 @@ def attempt_failed(*, goal_id: str, attempt: int, task_id: str, worker: str, err
 
 def attempt_retrying(*, goal_id: str, attempt: int, task_id: str, worker: str, error: dict[str, Any],
                      next_task_id: str, countdown: float, progress: tuple[int, int | None, str] | None,
-                     result_row: dict[str, Any] | None, alone: bool = False) -> None:
-    _finish({"transition": SCHEDULE_RETRY, "goal_id": goal_id, "attempt": attempt, "actor": worker,
-             "caller_task_id": task_id, "new_task_id": next_task_id, "error": error, "progress": progress,
-             "details": {"countdown": round(countdown, 3)}, "result_row": result_row, "alone": alone})
+                     result_row: dict[str, Any] | None, alone: bool = False,
+                     run_after: datetime | None = None) -> None:
+    """The executor raised and is retried: Celery published the next attempt with its back-off
+    (``schedule_retry``), or, given ``run_after``, the next attempt waits as scheduled until then
+    (``retry_later``)."""
+    _finish({"transition": SCHEDULE_RETRY if run_after is None else RETRY_LATER, "goal_id": goal_id,
+             "attempt": attempt, "actor": worker, "caller_task_id": task_id, "new_task_id": next_task_id,
+             "error": error, "progress": progress, "details": {"countdown": round(countdown, 3)},
+             "result_row": result_row, "alone": alone, "run_after": run_after})

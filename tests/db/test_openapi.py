@@ -87,14 +87,17 @@ def not_modified(p: Probe, url: str) -> HttpResponse:
     return p.token.get(url, headers={"If-None-Match": p.token.get(url)["ETag"]})
 
 
-def action_exercises(action: str, *, ok: GoalState, refused: GoalState) -> dict[tuple[str, str], Callable]:
+def action_exercises(action: str, *, ok: GoalState, refused: GoalState, body: dict | None = None
+                     ) -> dict[tuple[str, str], Callable]:
+    """``body``: what the action needs besides its reason (the reschedule's new time)."""
+    needed = body or {}
     return {
-        ("post", "200"): lambda p: act(p.token, p.goal(ok).pk, action, {"reason": "test"}),
-        ("post", "400"): lambda p: act(p.token, p.goal(ok).pk, action, {"reason": 1}),
-        ("post", "401"): lambda p: act(p.anon, p.goal(ok).pk, action),
-        ("post", "403"): lambda p: act(p.csrf, p.goal(ok).pk, action),
-        ("post", "404"): lambda p: act(p.token, UNKNOWN_ID, action),
-        ("post", "409"): lambda p: act(p.token, p.goal(refused).pk, action),
+        ("post", "200"): lambda p: act(p.token, p.goal(ok).pk, action, {**needed, "reason": "test"}),
+        ("post", "400"): lambda p: act(p.token, p.goal(ok).pk, action, {**needed, "reason": 1}),
+        ("post", "401"): lambda p: act(p.anon, p.goal(ok).pk, action, body),
+        ("post", "403"): lambda p: act(p.csrf, p.goal(ok).pk, action, body),
+        ("post", "404"): lambda p: act(p.token, UNKNOWN_ID, action, body),
+        ("post", "409"): lambda p: act(p.token, p.goal(refused).pk, action, body),
         ("post", "413"): lambda p: p.token.generic("POST", f"/api/goals/{p.goal(ok).pk}/{action}", oversized(),
                                                    content_type=JSON),
         ("post", "415"): lambda p: p.token.post(f"/api/goals/{p.goal(ok).pk}/{action}", {"reason": "form"}),
@@ -133,6 +136,9 @@ EXERCISES: dict[tuple[str, str, str], Callable[[Probe], HttpResponse]] = {
        for key, call in action_exercises("cancel", ok=GoalState.RUNNING, refused=GoalState.SUCCEEDED).items()},
     **{("/goals/{goal_id}/retry", *key): call
        for key, call in action_exercises("retry", ok=GoalState.FAILED, refused=GoalState.RUNNING).items()},
+    **{("/goals/{goal_id}/reschedule", *key): call
+       for key, call in action_exercises("reschedule", ok=GoalState.SCHEDULED, refused=GoalState.QUEUED,
+                                         body={"countdown": 60}).items()},
     ("/schema/", "get", "200"): lambda p: p.anon.get("/api/schema/"),
 }
 
@@ -227,7 +233,7 @@ def test_the_documented_answer_is_what_the_view_gives(document, probe, key):
 
 
 @pytest.mark.parametrize("path", ["/goals/", "/goals/bulk", "/goals/{goal_id}/", "/goals/{goal_id}/cancel",
-                                  "/goals/{goal_id}/retry", "/schema/"])
+                                  "/goals/{goal_id}/retry", "/goals/{goal_id}/reschedule", "/schema/"])
 def test_every_other_method_is_405_with_the_documented_methods_in_allow(document, probe, path):
     goal = probe.goal(GoalState.FAILED)
     url = "/api" + path.format(goal_id=goal.pk)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 from django.db import transaction
@@ -113,20 +112,36 @@ def test_goal_cancelled_before_it_starts_never_runs(worker):
 
 
 @pytest.mark.worker
-def test_a_goal_submitted_to_start_later_runs_once_released_and_not_before(worker):
-    from goals.submitting.release import release_due_goals
+def test_a_goal_submitted_to_start_soon_is_released_by_its_timer_with_no_beat_and_not_before(worker):
     from tests.conftest import wait_final
 
-    goal = submit("tests.noop", countdown=1)
-    assert release_due_goals() == 0, "not due yet"
+    goal = submit("tests.noop", countdown=1.5)
     assert Goal.objects.get(pk=goal.pk).state == GoalState.SCHEDULED
-    deadline = goal.run_after + dt.timedelta(seconds=10)
-    while not release_due_goals():
-        assert dt.datetime.now(dt.UTC) < deadline, "never released"
-        time.sleep(0.05)
+    # No beat runs here: the timer the submit set (a goals.release message with an ETA) releases it.
     done = wait_final(goal.pk, worker=worker)
     assert (done.state, done.attempt, done.run_after) == (GoalState.SUCCEEDED, 1, None)
     # The publisher's "enqueue" may come before the worker's start or after it (then refused): not pinned.
     moves = [e.transition for e in done.events.filter(event="transition").exclude(transition="enqueue").order_by("id")]
     assert moves == ["submit", "release", "start", "succeed"]
     assert done.started_at >= goal.run_after, "never before its time"
+    released = done.events.get(transition="release")
+    assert released.created_at >= goal.run_after
+    assert released.cause == "publisher"
+
+
+@pytest.mark.worker
+def test_a_long_back_off_waits_in_the_database_and_the_attempt_runs_when_its_time_is_moved_up(worker):
+    """An hour's back-off is no delayed message in a worker's memory: the next attempt waits as scheduled,
+    and runs once a person starts it now."""
+    from goals.api import reschedule
+    from tests.conftest import wait_final, wait_for
+
+    goal = submit("tests.fails_once_then_waits")
+    waiting = wait_for(goal.pk, lambda g: g.state == GoalState.SCHEDULED, worker=worker)
+    assert waiting.attempt == 2
+    assert 3590 < (waiting.run_after - waiting.attempts.get(number=1).finished_at).total_seconds() <= 3600
+    reschedule(goal.pk, countdown=0, reason="the supplier is back")
+    done = wait_final(goal.pk, worker=worker)
+    assert (done.state, done.attempt, done.result) == (GoalState.SUCCEEDED, 2, {"attempt": 2})
+    moves = [e.transition for e in done.events.filter(event="transition").exclude(transition="enqueue").order_by("id")]
+    assert moves == ["submit", "start", "retry_later", "reschedule", "release", "start", "succeed"]

@@ -35,7 +35,8 @@ moved AS (
        SET state = %(target)s::text,
            -- Kept until the goal ends (the reconciler counts a released goal's wait from it), then cleared
            -- by the final move, which is not a HOT update anyway: the index of due goals keys on it.
-           run_after = CASE WHEN %(ends)s::boolean THEN NULL ELSE g.run_after END,
+           -- reschedule and retry_later set a new start time (%(run_after)s::timestamptz).
+           run_after = CASE WHEN %(ends)s::boolean THEN NULL ELSE COALESCE(%(run_after)s::timestamptz, g.run_after) END,
            attempt = CASE WHEN %(opens_attempt)s::boolean THEN g.attempt + 1 ELSE g.attempt END,
            task_id = CASE WHEN %(opens_attempt)s::boolean THEN old.new_task_id ELSE g.task_id END,
            max_attempts = COALESCE(g.attempt + %(budget)s::integer, g.max_attempts),
@@ -262,14 +263,27 @@ SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(m
 
 -- name: claim_due_goals
 -- release, first half: the scheduled goals whose start time has come, oldest due first, locked until the
--- transaction ends and skipped when another releaser holds them, so two releasers share the work. The
+-- transaction ends and skipped when another releaser holds them, so two releasers share the work (due by
+-- the statement's clock, not its transaction's: a timer's release may run in a caller's transaction). The
 -- second half is move_goals with the release transition, fenced on the state as every move.
 SELECT g.id
   FROM goals_goal g
- WHERE g.run_after <= now() AND g.state = 'scheduled'
+ WHERE g.run_after <= statement_timestamp() AND g.state = 'scheduled'
  ORDER BY g.run_after, g.id
  LIMIT %(limit)s::integer
    FOR UPDATE SKIP LOCKED
+
+-- name: coming_starts
+-- release, looking ahead: the times at which scheduled goals come due within the next %(within)s::float8
+-- seconds, rounded up to a multiple of %(tick)s::float8 seconds, for the timers that release
+-- them on time (goals.submitting.timers); the index of start times finds them, however many wait later.
+SELECT DISTINCT to_timestamp(ceil(extract(epoch FROM g.run_after) / %(tick)s::float8)
+                             * %(tick)s::float8) AS due
+  FROM goals_goal g
+ WHERE g.run_after > statement_timestamp()
+   AND g.run_after <= statement_timestamp() + make_interval(secs => %(within)s::float8)
+   AND g.state = 'scheduled'
+ ORDER BY due
 
 -- name: start_attempt
 -- start: the worker takes the goal's attempt (pending, queued or retrying -> running), stamps it and its
@@ -350,7 +364,7 @@ SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), old.attemp
  ORDER BY old.id
 
 -- name: end_lone_attempt
--- succeed, fail or schedule_retry of a goal with no parent and no children: the worker's end of the
+-- succeed, fail, schedule_retry or retry_later of a goal with no parent and no children: the worker's end of the
 -- attempt it ran, with the task's own result row. move_goals without the family parts, for one goal with
 -- scalar parameters: the last statement of nearly every goal's life, where move_goals' empty family
 -- parts cost a third of the no-op throughput (bench/README.md). The worker knows the goal is alone from
@@ -366,11 +380,13 @@ moved AS (
        SET state = %(target)s::text,
            -- Kept until the goal ends (the reconciler counts a released goal's wait from it), then cleared
            -- by the final move, which is not a HOT update anyway: the index of due goals keys on it.
-           run_after = CASE WHEN %(ends)s::boolean THEN NULL ELSE g.run_after END,
+           -- retry_later: the next attempt waits as scheduled until %(run_after)s::timestamptz.
+           run_after = CASE WHEN %(ends)s::boolean THEN NULL ELSE COALESCE(%(run_after)s::timestamptz, g.run_after) END,
            attempt = CASE WHEN %(opens_attempt)s::boolean THEN g.attempt + 1 ELSE g.attempt END,
            task_id = CASE WHEN %(opens_attempt)s::boolean THEN %(new_task_id)s::text ELSE g.task_id END,
            -- schedule_retry: Celery's retry published the next attempt already (queued now).
-           queued_at = CASE WHEN %(opens_attempt)s::boolean THEN clock_timestamp() ELSE g.queued_at END,
+           queued_at = CASE WHEN %(opens_attempt)s::boolean AND %(celery_publishes)s::boolean THEN clock_timestamp()
+                            WHEN %(opens_attempt)s::boolean THEN NULL ELSE g.queued_at END,
            started_at = CASE WHEN %(opens_attempt)s::boolean THEN NULL ELSE g.started_at END,
            heartbeat_at = CASE WHEN %(opens_attempt)s::boolean THEN NULL ELSE g.heartbeat_at END,
            finished_at = CASE WHEN %(ends)s::boolean THEN clock_timestamp() END,
@@ -399,7 +415,7 @@ closed AS (
 ),
 opened AS (
     INSERT INTO goals_attempt (goal_id, number, task_id, worker, created_at, queued_at, outcome)
-    SELECT id, attempt, task_id, '', now(), clock_timestamp(), ''
+    SELECT id, attempt, task_id, '', now(), CASE WHEN %(celery_publishes)s::boolean THEN clock_timestamp() END, ''
       FROM moved
      WHERE %(opens_attempt)s::boolean
 ),
