@@ -70,3 +70,15 @@ def plain_chord_callback(results: list[Any]) -> int:
     with open(os.environ["BENCH_CHORD_LOG"], "a") as log:
         log.write(f"{len(results)}\n")
     return len(results)
+
+
+@executor("bench.deferred", max_attempts=1)
+def goal_deferred(ctx: Any) -> None:
+    """A goal submitted to start later (``bench/deferred.py``), run when released."""
+    return None
+
+
+@executor("bench.parked", max_attempts=1, queue=os.environ.get("BENCH_PARKED_QUEUE", "bench-parked"))
+def goal_parked(ctx: Any) -> None:
+    """Released and published to a queue nothing consumes: ``bench/deferred.py`` times the release alone."""
+    return None
