@@ -1,8 +1,5 @@
 """The beat schedule of goaltrack's periodic tasks, kept in django-celery-beat's tables.
 
-Each goes to ``GOALS_TASK_QUEUE``, the queue a worker running goals consumes, as the release timers do: a
-host that moves its goals off Celery's default queue moves these with them.
-
 ``ensure_periodic_tasks`` runs after every ``migrate`` (and from ``make demo``): it creates the
 entries, or brings their schedule in line with the settings, without touching whether an operator
 disabled one.
@@ -45,17 +42,17 @@ def ensure_periodic_tasks(**kwargs: Any) -> None:
     with transaction.atomic():
         interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=IntervalSchedule.SECONDS)
         # A pass that waited longer than its interval is superseded by the next one: let it expire.
-        _upsert(RECONCILE_TASK_NAME, task=RECONCILE_TASK, enabled=True, expire_seconds=every, interval=interval,
-                queue=config.task_queue)
+        _upsert(RECONCILE_TASK_NAME, task=RECONCILE_TASK, enabled=True, expire_seconds=every, interval=interval)
         # The same for the release of due goals; beat's intervals count whole seconds.
         release_every = max(1, round(config.release_interval))
         release, _ = IntervalSchedule.objects.get_or_create(every=release_every, period=IntervalSchedule.SECONDS)
+        # On the goals' own queue, which a worker running goals consumes, as the timers it sets.
         _upsert(RELEASE_TASK_NAME, task=RELEASE_TASK, enabled=True, expire_seconds=max(release_every, 5),
                 interval=release, queue=config.task_queue)
         daily, _ = CrontabSchedule.objects.get_or_create(minute="30", hour="3", day_of_week="*", day_of_month="*",
                                                          month_of_year="*", timezone="UTC")
         # Always enabled: the task itself does nothing while GOALS_PRUNE_AFTER_DAYS is 0.
-        _upsert(PRUNE_TASK_NAME, task=PRUNE_TASK, enabled=True, crontab=daily, queue=config.task_queue)
+        _upsert(PRUNE_TASK_NAME, task=PRUNE_TASK, enabled=True, crontab=daily)
         # Beat installs this one itself at start-up; creating it here makes it visible right after migrate.
         cleanup, _ = CrontabSchedule.objects.get_or_create(minute="0", hour="4", day_of_week="*", day_of_month="*",
                                                            month_of_year="*", timezone="UTC")
