@@ -5,3 +5,5 @@ import os
 from config.settings.base import *  # noqa: F403
 
 GOALS_TASK_QUEUE = os.environ["GOALS_TASK_QUEUE"]
+# The release of goals that start later (beat's entry and its timers), on that queue too (bench/deferred.py).
+CELERY_TASK_ROUTES = {"goals.release": {"queue": GOALS_TASK_QUEUE}}

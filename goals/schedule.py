@@ -46,9 +46,8 @@ def ensure_periodic_tasks(**kwargs: Any) -> None:
         # The same for the release of due goals; beat's intervals count whole seconds.
         release_every = max(1, round(config.release_interval))
         release, _ = IntervalSchedule.objects.get_or_create(every=release_every, period=IntervalSchedule.SECONDS)
-        # On the goals' own queue, which a worker running goals consumes, as the timers it sets.
         _upsert(RELEASE_TASK_NAME, task=RELEASE_TASK, enabled=True, expire_seconds=max(release_every, 5),
-                interval=release, queue=config.task_queue)
+                interval=release)
         daily, _ = CrontabSchedule.objects.get_or_create(minute="30", hour="3", day_of_week="*", day_of_month="*",
                                                          month_of_year="*", timezone="UTC")
         # Always enabled: the task itself does nothing while GOALS_PRUNE_AFTER_DAYS is 0.

@@ -12,3 +12,5 @@ GOALS_PROGRESS_INTERVAL = 0.2
 # A queue of the test session's own, so a demo or another session on the same broker never takes its
 # tasks. The worker started by the suite inherits the variable and consumes the same queue.
 GOALS_TASK_QUEUE = os.environ.setdefault("GOALS_TASK_QUEUE", f"goals-test-{os.getpid()}")
+# goaltrack's release (beat's entry and its timers) goes where Celery routes it: here, to that same queue.
+CELERY_TASK_ROUTES = {"goals.release": {"queue": GOALS_TASK_QUEUE}}

@@ -50,14 +50,13 @@ def arm_after_commit(starts: Iterable[datetime]) -> None:
 def arm(times: Iterable[datetime]) -> int:
     """Send one timer per time in ``times``; returns how many went out. A broker that is down costs the
     timers only: beat's next release starts their goals."""
-    config = goal_settings()
-    expires = timedelta(seconds=config.release_interval)
+    expires = timedelta(seconds=goal_settings().release_interval)
     sent = 0
     for at in times:
         try:
-            # On the goals' own queue, as beat's release: a worker that runs goals takes it.
+            # Routed as beat's release entry is, by the host's task_routes (else Celery's default queue).
             current_app.send_task(RELEASE_TASK, kwargs={"look_ahead": False}, eta=at, expires=at + expires,
-                                  queue=config.task_queue, ignore_result=True)
+                                  ignore_result=True)
         except BrokerError as exc:
             logger.warning("release timer for %s not sent, broker unreachable: %s; beat's next release "
                            "starts its goals", at.isoformat(), exc)
