@@ -32,7 +32,8 @@ from goals.exceptions import (
 from goals.executors.registry import executor
 from goals.families.children import ChildOutcome
 from goals.lifecycle.fan_in import FAIL_FAST, WAIT_FOR_ALL, ChildPolicy, tolerate
-from goals.models import Cause, Goal
+from goals.models import CatchUp, Cause, Goal, Schedule
+from goals.periodic import periods
 from goals.submitting.people import goal_cancel, goal_reschedule, goal_retry
 from goals.submitting.submit import goal_submit, goal_submit_many
 from goals.worker.context import ExecutionContext
@@ -40,6 +41,7 @@ from goals.worker.context import ExecutionContext
 __all__ = [
     "FAIL_FAST",
     "WAIT_FOR_ALL",
+    "CatchUp",
     "ChildOutcome",
     "ChildPolicy",
     "ExecutionContext",
@@ -48,14 +50,19 @@ __all__ = [
     "GoalNoLongerRunning",
     "GoalNotFound",
     "GoalValidationError",
+    "Schedule",
     "TransitionNotAllowed",
     "cancel",
+    "define_schedule",
     "executor",
+    "pause_schedule",
     "reschedule",
+    "resume_schedule",
     "retry",
     "submit",
     "submit_many",
     "tolerate",
+    "trigger_schedule",
 ]
 
 
@@ -104,3 +111,36 @@ def reschedule(goal_id: UUID | str, *, run_after: datetime | None = None, countd
     one not before its deadline."""
     return goal_reschedule(goal_id=goal_id, run_after=run_after, countdown=countdown, actor=person_name(actor),
                            reason=reason, cause=Cause.API)
+
+
+def define_schedule(name: str, kind: str, params: dict[str, Any] | None = None, *, crontab: str = "",
+                    every: float | None = None, timezone: str = "UTC", catch_up: str = CatchUp.LATEST,
+                    catch_up_limit: int = 10, owner: Any = None, actor: Any = None) -> Schedule:
+    """A goal of ``kind`` with ``params`` every period, exactly once per period: ``crontab`` (Celery's
+    five fields, read in ``timezone``) or ``every`` seconds. Creates the schedule ``name`` or brings it in
+    line (a pause a person made is kept): call it from a data migration to ship a schedule with the code.
+    ``catch_up`` says what the periods missed while nothing ran get: ``none``, the ``latest``, or ``all``
+    of them up to ``catch_up_limit``. Raises ``GoalValidationError`` naming the field at fault."""
+    return periods.define(name=name, kind=kind, params=params, crontab=crontab, every=every, timezone_name=timezone,
+                          catch_up=catch_up, catch_up_limit=catch_up_limit, owner=owner, actor=person_name(actor))
+
+
+def pause_schedule(name: str, *, actor: Any = None, reason: str = "") -> Schedule:
+    """Stop schedule ``name`` from giving goals (journaled); the goals it gave already are not touched."""
+    schedule = Schedule.objects.get(name=name)
+    periods.pause(schedule, actor=person_name(actor), reason=reason)
+    return Schedule.objects.get(pk=schedule.pk)
+
+
+def resume_schedule(name: str, *, actor: Any = None) -> Schedule:
+    """Give goals again from the next period on; the periods paused over are not caught up."""
+    schedule = Schedule.objects.get(name=name)
+    periods.resume(schedule, actor=person_name(actor))
+    return Schedule.objects.get(pk=schedule.pk)
+
+
+def trigger_schedule(name: str, *, period: datetime | None = None, actor: Any = None) -> tuple[Goal, bool]:
+    """Give a period of schedule ``name`` its goal now, by hand (journaled with ``actor``): ``period`` (one of
+    its starts) or the latest that has begun. A period's goal is never made twice: if it has one, that goal
+    is returned with ``created`` False."""
+    return periods.trigger(Schedule.objects.get(name=name), actor=person_name(actor), period=period)

@@ -47,6 +47,9 @@ class GoalSettings:
     a second in which a goal starts before the next one, as does a submit, reschedule or retry that starts a
     goal sooner: a goal starts within a tenth of a second of its time while a worker is free to take the
     timer, and at worst this interval late when a timer is lost."""
+    schedule_grace: float = setting(60.0, minimum=0)
+    """A schedule's period that began less than this many seconds before the releaser saw it is run as usual;
+    older ones were missed while nothing ran, and the schedule's catch-up policy decides (``goals.periodic``)."""
     retry_later_after: float = setting(30.0, minimum=0)
     """A retry back-off longer than this many seconds waits in PostgreSQL as a scheduled attempt, released when
     due, rather than as a delayed message in a worker's memory (which Redis delivers again once it outlasts

@@ -74,6 +74,9 @@ class Goal(models.Model):
     continuation = models.CharField(max_length=100, blank=True, default="", db_default="", editable=False)
     # How many times it fanned in: a continuation's ``ctx.resumed``, and the round of its spawn keys.
     fan_ins = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # The schedule whose period this goal is (goals.periodic); the period itself is in its idempotency key.
+    schedule = models.ForeignKey("Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="goals",
+                                 db_index=False, editable=False)
 
     objects = GoalQuerySet.as_manager()
 
@@ -131,6 +134,8 @@ class Goal(models.Model):
             # run_after alone, which only the final move clears (a released goal keeps it while active): a
             # predicate on the state would make every move of every goal a non-HOT update.
             models.Index(fields=["run_after"], condition=Q(run_after__isnull=False), name="goals_goal_scheduled_due"),
+            # A schedule's goals, newest period first (ids are time-ordered); empty for the other goals.
+            models.Index(fields=["schedule", "id"], condition=Q(schedule__isnull=False), name="goals_goal_schedule"),
             # Pruning walks final goals by age.
             models.Index(fields=["finished_at"], condition=FINAL_Q, name="goals_goal_final_finished"),
             # The admin list and the HTTP list filter by one column and show the newest first. Goals
@@ -215,6 +220,8 @@ class Cause(models.TextChoices):
     PUBLISHER = "publisher", "publisher"
     PARENT = "parent", "parent"
     """Cancelled because its parent ended first."""
+    SCHEDULE = "schedule", "schedule"
+    """Submitted by a schedule for one of its periods (``goals.periodic``)."""
 
 
 class GoalEvent(models.Model):
@@ -371,3 +378,82 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}...) of {self.user}"
+
+
+class CatchUp(models.TextChoices):
+    """What a schedule does with the periods it missed while nothing ran (``goals.periodic``)."""
+
+    NONE = "none", "none: skip them"
+    LATEST = "latest", "the latest one"
+    ALL = "all", "all of them, up to the limit"
+
+
+class Schedule(models.Model):
+    """A goal of ``kind`` every period: each period's start names one goal, whatever the number of beats.
+
+    Periods are a crontab in ``timezone`` or every ``every`` seconds (``goals.periodic.calendar``); the
+    releaser gives each its goal (``goals.periodic.periods``), keyed by the schedule and the period's start.
+    ``next_period`` is the start of the first period not yet given its goal (or skipped): what the releaser
+    looks at, on an index, to find the schedules due (NULL: a crontab that fires no more).
+    """
+
+    name = models.CharField(max_length=100, unique=True, help_text="How people and code refer to it.")
+    kind = models.CharField(max_length=100, help_text="The executor each period's goal runs.")
+    params = models.JSONField(default=dict, blank=True, help_text="The goals' params.")
+    crontab = models.CharField(max_length=100, blank=True, default="",
+                               help_text="minute hour day-of-month month day-of-week, as Celery's crontab; "
+                                         "read in the time zone.")
+    every = models.FloatField(null=True, blank=True, help_text="Or: seconds between two periods.")
+    timezone = models.CharField(max_length=64, default="UTC", help_text="An IANA time zone, e.g. Europe/Paris.")
+    catch_up = models.CharField(max_length=8, choices=CatchUp.choices, default=CatchUp.LATEST,
+                                help_text="What to do with the periods missed while nothing ran.")
+    catch_up_limit = models.PositiveIntegerField(default=10, help_text="With catch-up 'all': at most this many.")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="goal_schedules", help_text="The owner of each period's goal.")
+    paused = models.BooleanField(default=False, help_text="A paused schedule gives no goal; resumed, it skips "
+                                                          "the periods it was paused for.")
+    next_period = models.DateTimeField(null=True, blank=True, editable=False,
+                                       help_text="Start of the next period, not yet given its goal.")
+    last_period = models.DateTimeField(null=True, blank=True, editable=False,
+                                       help_text="Start of the last period given a goal.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(crontab="") ^ Q(every__isnull=True),
+                                   name="goals_schedule_crontab_or_every"),
+        ]
+        indexes = [
+            models.Index(fields=["next_period"], condition=Q(paused=False), name="goals_schedule_due"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScheduleEvent(models.Model):
+    """Append-only journal of a schedule: what people did to it, and the periods it skipped or caught up."""
+
+    class Event(models.TextChoices):
+        CREATED = "created"
+        CHANGED = "changed"
+        PAUSED = "paused"
+        RESUMED = "resumed"
+        TRIGGERED = "triggered"
+        SKIPPED = "skipped"
+        CAUGHT_UP = "caught_up", "caught up"
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(auto_now_add=True)
+    event = models.CharField(max_length=16, choices=Event.choices)
+    period = models.DateTimeField(null=True, blank=True, help_text="The period concerned (the first, for several).")
+    count = models.PositiveIntegerField(default=1, help_text="How many periods.")
+    actor = models.CharField(max_length=255, blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} of {self.schedule_id}"

@@ -33,6 +33,7 @@ from goals.families import children as families
 from goals.ids import new_task_id
 from goals.lifecycle.results import result_row, writes_own_result_rows
 from goals.lifecycle.run_kind import run_kind
+from goals.periodic.periods import give_periods
 from goals.pruning import COMPACT_WINDOW, PruneCounts, compact_journals, prune
 from goals.reconciler.passes import scheduled_pass
 from goals.submitting import sender
@@ -254,7 +255,10 @@ def reconcile_goals() -> dict[str, Any]:
 @shared_task(name=RELEASE_TASK, ignore_result=True)
 def release_goals(look_ahead: bool = True) -> int:
     """Beat's release of the goals due to start, or a timer's (``look_ahead=False``): see
-    ``goals.submitting.release``; returns how many. Its result is not stored: a timer runs many times a minute."""
+    ``goals.submitting.release``; returns how many. Beat's first gives the schedules' coming periods their
+    goals (``goals.periodic.periods``). Its result is not stored: a timer runs many times a minute."""
+    if look_ahead:
+        give_periods()
     return release_due_goals(look_ahead=look_ahead)
 
 

@@ -1,4 +1,5 @@
-"""The admin: goal review (``goal``), reconciliation reports (``reports``) and API tokens (``tokens``)."""
+"""The admin: goal review (``goal``), reconciliation reports (``reports``), schedules (``schedules``) and API
+tokens (``tokens``)."""
 
 from goals.required_apps import missing_required_apps
 
@@ -7,6 +8,7 @@ from goals.required_apps import missing_required_apps
 if not missing_required_apps():
     from goals.admin.goal import GoalAdmin
     from goals.admin.reports import ReconciliationReportAdmin
+    from goals.admin.schedules import ScheduleAdmin, ScheduleEventAdmin
     from goals.admin.tokens import ApiTokenAdmin
 
-    __all__ = ["ApiTokenAdmin", "GoalAdmin", "ReconciliationReportAdmin"]
+    __all__ = ["ApiTokenAdmin", "GoalAdmin", "ReconciliationReportAdmin", "ScheduleAdmin", "ScheduleEventAdmin"]

@@ -25,16 +25,18 @@ from goals.lifecycle.statements import sql
 
 def insert_goals(*, kind: str, items: str, max_attempts: int, owner_id: Any, deadline: datetime | None, cause: str,
                  actor: str, parent_id: UUID | str | None = None, parent_attempt: int | None = None,
-                 run_after: datetime | None = None) -> tuple[bool | None, datetime, bool, list[int]]:
+                 run_after: datetime | None = None, schedule_id: int | None = None
+                 ) -> tuple[bool | None, datetime, bool, list[int]]:
     """``insert_goals``: goals of ``kind`` from ``items`` (a JSON array of ``[id, task_id, key, params]``),
     as children of ``parent_id`` at its running ``parent_attempt`` if given, scheduled until ``run_after``
-    if that is still to come. Returns whether the parent was running (None without one), the goals'
-    ``created_at``, whether they are scheduled and the 1-based positions not inserted."""
+    if that is still to come, as a period of schedule ``schedule_id`` if given. Returns whether the parent
+    was running (None without one), the goals' ``created_at``, whether they are scheduled and the 1-based
+    positions not inserted."""
     with hot_cursor() as cursor:
         cursor.execute(sql("insert_goals"), {
             "kind": kind, "items": items, "max_attempts": max_attempts, "owner_id": owner_id, "deadline": deadline,
             "cause": cause, "actor": actor[:255], "parent_id": str(parent_id) if parent_id else None,
-            "parent_attempt": parent_attempt, "run_after": run_after})
+            "parent_attempt": parent_attempt, "run_after": run_after, "schedule_id": schedule_id})
         return cursor.fetchone()
 
 

@@ -57,19 +57,21 @@ def goal_submit(
     countdown: float | None = None,
     cause: str = Cause.API,
     actor: str = "",
+    schedule_id: int | None = None,
 ) -> tuple[Goal, bool]:
     """Record a goal and send it once the surrounding transaction commits; returns ``(goal, created)``.
 
     With an ``idempotency_key`` already used for this kind, returns the existing goal with ``created``
     False and sends nothing (different params under the same key are refused): the HTTP API answers 200
     instead of 202 then, without reading the key first, which would race. Bad input raises
-    ``GoalValidationError`` before anything is written.
+    ``GoalValidationError`` before anything is written. ``schedule_id``: the goal is that schedule's period
+    (``goals.periodic``).
     """
     spec, stored, encoded = validate_submission(kind, params)
     validate_options(idempotency_key, deadline)
     starts = start_time(run_after=run_after, countdown=countdown, deadline=deadline)
     [(goal, created)] = _insert(kind, spec, [(stored, encoded)], [idempotency_key], owner=owner, deadline=deadline,
-                                run_after=starts, cause=cause, actor=actor,
+                                run_after=starts, cause=cause, actor=actor, schedule_id=schedule_id,
                                 key_field=lambda _index: "idempotency_key")
     return goal, created
 
@@ -109,11 +111,10 @@ def goal_submit_many(
 
 def _insert(kind: str, spec: ExecutorSpec, checked: list[tuple[Any, str]], keys: list[str | None], *, owner: Any,
             deadline: datetime | None, run_after: datetime | None, cause: str, actor: str,
-            key_field: Callable[[int], str]) -> list[tuple[Goal, bool]]:
+            key_field: Callable[[int], str], schedule_id: int | None = None) -> list[tuple[Goal, bool]]:
     """Insert checked items, ``BATCH_SIZE`` per statement, and send the new ones once the transaction
     commits (those scheduled for later wait in the database, released when due: ``goals.submitting.timers``);
-    a reused key
-    with other params is refused naming ``key_field(index)``."""
+    a reused key with other params is refused naming ``key_field(index)``."""
     owner_id = getattr(owner, "pk", owner)
     actor = actor or person_name(owner)  # a submit that names no actor: its owner
     goals: list[Goal | None] = [None] * len(checked)
@@ -125,10 +126,11 @@ def _insert(kind: str, spec: ExecutorSpec, checked: list[tuple[Any, str]], keys:
             ids, task_ids, document = items_document(batch, batch_keys)
             _running, created_at, scheduled, skipped = store.insert_goals(
                 kind=kind, items=document, max_attempts=spec.max_attempts, owner_id=owner_id, deadline=deadline,
-                cause=cause, actor=actor, run_after=run_after)
+                cause=cause, actor=actor, run_after=run_after, schedule_id=schedule_id)
             not_inserted = {position - 1 for position in skipped}  # ordinality counts from 1
             # As read back from the database: times in UTC.
             known = {"kind": kind, "max_attempts": spec.max_attempts, "owner_id": owner_id, "created_at": created_at,
+                     "schedule_id": schedule_id,
                      "deadline": deadline.astimezone(UTC) if deadline is not None else None,
                      "state": GoalState.SCHEDULED.value if scheduled else GoalState.PENDING.value,
                      "run_after": run_after.astimezone(UTC) if scheduled else None}

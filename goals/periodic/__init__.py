@@ -1,0 +1,1 @@
+"""Goals every period, exactly once: schedules, the starts of their periods, and the goals they give."""
