@@ -36,6 +36,8 @@ from goals.models import CatchUp, Cause, Goal, Schedule
 from goals.periodic import periods
 from goals.submitting.people import goal_cancel, goal_reschedule, goal_retry
 from goals.submitting.submit import goal_submit, goal_submit_many
+from goals.waits import events
+from goals.waits.events import SentEvent
 from goals.worker.context import ExecutionContext
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "GoalNotFound",
     "GoalValidationError",
     "Schedule",
+    "SentEvent",
     "TransitionNotAllowed",
     "cancel",
     "define_schedule",
@@ -59,6 +62,7 @@ __all__ = [
     "reschedule",
     "resume_schedule",
     "retry",
+    "send_event",
     "submit",
     "submit_many",
     "tolerate",
@@ -144,3 +148,15 @@ def trigger_schedule(name: str, *, period: datetime | None = None, actor: Any = 
     its starts) or the latest that has begun. A period's goal is never made twice: if it has one, that goal
     is returned with ``created`` False."""
     return periods.trigger(Schedule.objects.get(name=name), actor=person_name(actor), period=period)
+
+
+def send_event(name: str, payload: Any = None, *, key: str | None = None, goal_id: UUID | str | None = None,
+               event_key: str | None = None, actor: Any = None) -> SentEvent:
+    """Send the outside event ``name`` with ``payload`` (JSON) to the goal waiting for it: by the correlation
+    ``key`` its wait declared, or by ``goal_id``; one of them. A goal not waiting yet takes it when it
+    begins to wait; a goal takes an event once, and an event resumes one goal. ``event_key`` (a webhook's
+    delivery id) makes a retry the same event. Returns the event's id, whether it was a duplicate, and the
+    goal it resumed, if any. Raises ``GoalValidationError`` naming the field, ``GoalNotFound`` for an unknown
+    ``goal_id``."""
+    return events.send_event(name=name, payload=payload, key=key, goal_id=goal_id, event_key=event_key,
+                             owner_id=None, actor=person_name(actor))

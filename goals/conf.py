@@ -47,6 +47,10 @@ class GoalSettings:
     a second in which a goal starts before the next one, as does a submit, reschedule or retry that starts a
     goal sooner: a goal starts within a tenth of a second of its time while a worker is free to take the
     timer, and at worst this interval late when a timer is lost."""
+    event_max_payload_bytes: int = setting(64 * 1024, above=0)
+    """The largest outside event payload accepted, in bytes of JSON (``goals.waits``)."""
+    event_retention_days: int = setting(7, minimum=0)
+    """Outside events no goal consumed are deleted by the nightly prune once this many days old (0: kept)."""
     schedule_grace: float = setting(60.0, minimum=0)
     """A schedule's period that began less than this many seconds before the releaser saw it is run as usual;
     older ones were missed while nothing ran, and the schedule's catch-up policy decides (``goals.periodic``)."""

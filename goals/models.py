@@ -74,6 +74,11 @@ class Goal(models.Model):
     continuation = models.CharField(max_length=100, blank=True, default="", db_default="", editable=False)
     # How many times it fanned in: a continuation's ``ctx.resumed``, and the round of its spawn keys.
     fan_ins = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # What a goal waiting for an outside event waits for (goals.waits): the event's name ('' while it waits for
+    # its children, or never waited) and the correlation key it declared, which only its final move and its
+    # resume clear (the index of key-addressed waits holds it); its deadline is run_after.
+    wait_event = models.CharField(max_length=100, blank=True, default="", db_default="", editable=False)
+    wait_key = models.CharField(max_length=255, null=True, blank=True, editable=False)  # noqa: DJ001
     # The schedule whose period this goal is (goals.periodic); the period itself is in its idempotency key.
     schedule = models.ForeignKey("Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="goals",
                                  db_index=False, editable=False)
@@ -134,6 +139,9 @@ class Goal(models.Model):
             # run_after alone, which only the final move clears (a released goal keeps it while active): a
             # predicate on the state would make every move of every goal a non-HOT update.
             models.Index(fields=["run_after"], condition=Q(run_after__isnull=False), name="goals_goal_scheduled_due"),
+            # The goals waiting for an event by a correlation key: where an event with that key finds them.
+            models.Index(fields=["wait_event", "wait_key"], condition=Q(wait_key__isnull=False),
+                         name="goals_goal_event_wait"),
             # A schedule's goals, newest period first (ids are time-ordered); empty for the other goals.
             models.Index(fields=["schedule", "id"], condition=Q(schedule__isnull=False), name="goals_goal_schedule"),
             # Pruning walks final goals by age.
@@ -222,6 +230,8 @@ class Cause(models.TextChoices):
     """Cancelled because its parent ended first."""
     SCHEDULE = "schedule", "schedule"
     """Submitted by a schedule for one of its periods (``goals.periodic``)."""
+    EVENT = "event", "event"
+    """Resumed by the outside event it waited for (``goals.waits``)."""
 
 
 class GoalEvent(models.Model):
@@ -281,6 +291,8 @@ class Finding(models.TextChoices):
     """A parent waiting for its children past its own deadline."""
     DUE_NOT_RELEASED = "due_not_released", "due, not released"
     """Scheduled, and its start time passed longer ago than the pending grace: no release ran (beat down)."""
+    WAIT_EXPIRED = "wait_expired", "wait past its deadline"
+    """Waiting for an outside event past its wait's deadline by more than the pending grace: no release ran."""
 
 
 class Action(models.TextChoices):
@@ -298,6 +310,7 @@ class Action(models.TextChoices):
     SKIPPED = "skipped", "skipped: the goal moved on meanwhile"
     FANNED_IN = "fanned_in", "fanned in: its continuation sent, or ended as its children decided"
     RELEASED = "released", "released: its start time had come"
+    TIMED_OUT = "timed_out", "timed out: its continuation sent without the event"
     CANCELLED = "cancelled", "cancelled, as its parent's end does"
 
 
@@ -457,3 +470,51 @@ class ScheduleEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} of {self.schedule_id}"
+
+
+class ExternalEvent(models.Model):
+    """Something that happened outside, sent to the goals waiting for it (``goals.waits``): by a goal's id or
+    by the correlation key a wait declared (a payment webhook knows the order, not the goal).
+
+    Kept until a waiting goal consumes it, at most once (``consumed_by``, by the move that resumes that goal,
+    in the same statement), so an event that arrives before the wait is there for it; ``event_key`` makes a
+    sender's retries one event. Unconsumed events are deleted after ``GOALS_EVENT_RETENTION_DAYS``.
+    """
+
+    name = models.CharField(max_length=100, help_text="What happened, e.g. payment.captured.")
+    correlation_key = models.CharField(max_length=255, null=True, blank=True,  # noqa: DJ001
+                                       help_text="The business key a wait declared, e.g. order:42.")
+    goal = models.ForeignKey(Goal, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                             db_index=False, help_text="Or: the goal it is for.")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", db_index=False,
+                              help_text="Who sent it: only their goals may take it (none: the system or staff).")
+    payload = models.JSONField(default=dict, blank=True)
+    event_key = models.CharField(max_length=255, null=True, blank=True,  # noqa: DJ001
+                                 help_text="The sender's id of the event: the same again is the same event.")
+    received_at = models.DateTimeField()
+    consumed_by = models.ForeignKey(Goal, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                    db_index=False, editable=False)
+    consumed_attempt = models.PositiveIntegerField(null=True, blank=True, editable=False,
+                                                   help_text="The attempt of the goal it resumed.")
+    consumed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "event_key"], condition=Q(event_key__isnull=False),
+                                    name="goals_externalevent_key"),
+        ]
+        indexes = [
+            # Where a wait finds an event that came before it, and retention the old ones: unconsumed only.
+            models.Index(fields=["name", "correlation_key"], condition=Q(consumed_at__isnull=True),
+                         name="goals_externalevent_open_key"),
+            models.Index(fields=["goal"], condition=Q(consumed_at__isnull=True, goal__isnull=False),
+                         name="goals_externalevent_open_goal"),
+            models.Index(fields=["received_at"], condition=Q(consumed_at__isnull=True),
+                         name="goals_externalevent_open_age"),
+            models.Index(fields=["consumed_by", "consumed_attempt"], condition=Q(consumed_by__isnull=False),
+                         name="goals_externalevent_consumed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.correlation_key or self.goal_id or ''}".strip()

@@ -64,6 +64,18 @@ def prune(*, cutoff: datetime, batch_size: int = 1000) -> PruneCounts:
     return counts
 
 
+def prune_unconsumed_events(*, cutoff: datetime, batch_size: int = 1000) -> int:
+    """Delete the outside events no goal consumed that arrived before ``cutoff``, ``batch_size`` per
+    transaction; returns how many (``GOALS_EVENT_RETENTION_DAYS``)."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            batch = store.delete_unconsumed_events(cutoff=cutoff, limit=batch_size)
+        deleted += batch
+        if batch < batch_size:
+            return deleted
+
+
 def compact_journals(*, cutoff: datetime, since: datetime | None = None, batch_size: int = 1000) -> int:
     """Drop the detail rows (see ``_MACHINE_CAUSES``) from the journals of goals finished before ``cutoff``
     (and not before ``since``), ``batch_size`` goals per transaction, oldest first; returns the rows

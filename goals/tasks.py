@@ -34,11 +34,12 @@ from goals.ids import new_task_id
 from goals.lifecycle.results import result_row, writes_own_result_rows
 from goals.lifecycle.run_kind import run_kind
 from goals.periodic.periods import give_periods
-from goals.pruning import COMPACT_WINDOW, PruneCounts, compact_journals, prune
+from goals.pruning import COMPACT_WINDOW, PruneCounts, compact_journals, prune, prune_unconsumed_events
 from goals.reconciler.passes import scheduled_pass
 from goals.submitting import sender
 from goals.submitting.release import release_due_goals
 from goals.task_names import EXECUTE_TASK, PRUNE_TASK, RECONCILE_TASK, RELEASE_TASK
+from goals.waits.events import WaitForEvent, time_out_waits
 from goals.worker import callbacks
 from goals.worker.context import ExecutionContext
 from goals.worker.request import GoalRequest
@@ -143,6 +144,11 @@ class GoalTask(Task):
             self._retry_later(goal_id, attempt, task_id, later)
             return
         waiting = getattr(self.request, "goal_wait", None) if self.request.id == task_id else None
+        if waiting is not None and isinstance(waiting[0], WaitForEvent):
+            wait, budget = waiting
+            self._record_final(f"wait of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_awaiting_event(
+                goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), wait=wait, budget=budget))
+            return
         if waiting is not None:
             wait, budget = waiting
             self._record_final(f"wait of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_waiting(
@@ -235,6 +241,13 @@ def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
             raise self.retry(exc=exc, args=(goal_id, attempt + 1), task_id=next_task_id,
                              countdown=countdown) from exc
         raise
+    if isinstance(value, WaitForEvent):
+        # Recorded by on_success (the ``await_event`` transition), as a wait for children is.
+        if ctx.spawned:
+            raise ChildrenNotAwaited(f"spawned {ctx.spawned} children, then waited for an event: wait for the "
+                                     "children first")
+        self.request.goal_wait = (value, get_executor(run_kind(run.kind, value.then)).max_attempts)
+        return {"waiting_for_event": value.name}
     if isinstance(value, families.WaitForChildren):
         # Recorded by on_success (the ``wait`` transition); what Celery stores, if it stores anything.
         # The budget of what follows is that of the executor the next attempt runs.
@@ -256,9 +269,11 @@ def reconcile_goals() -> dict[str, Any]:
 def release_goals(look_ahead: bool = True) -> int:
     """Beat's release of the goals due to start, or a timer's (``look_ahead=False``): see
     ``goals.submitting.release``; returns how many. Beat's first gives the schedules' coming periods their
-    goals (``goals.periodic.periods``). Its result is not stored: a timer runs many times a minute."""
+    goals (``goals.periodic.periods``); each also moves on the waits for an event past their deadline
+    (``goals.waits.events``). Its result is not stored: a timer runs many times a minute."""
     if look_ahead:
         give_periods()
+    time_out_waits()
     return release_due_goals(look_ahead=look_ahead)
 
 
@@ -273,7 +288,11 @@ def prune_goals() -> dict[str, int]:
     if config.journal_detail_days > 0:
         cutoff = now - timedelta(days=config.journal_detail_days)
         counts.journal_rows = compact_journals(cutoff=cutoff, since=cutoff - COMPACT_WINDOW)
-    return {"goals": counts.goals, "reports": counts.reports, "journal_rows": counts.journal_rows}
+    events = 0
+    if config.event_retention_days > 0:
+        events = prune_unconsumed_events(cutoff=now - timedelta(days=config.event_retention_days))
+    return {"goals": counts.goals, "reports": counts.reports, "journal_rows": counts.journal_rows,
+            "unconsumed_events": events}
 
 
 @worker_process_shutdown.connect

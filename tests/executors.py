@@ -48,6 +48,19 @@ def fails_once_then_waits(ctx):
     return {"attempt": ctx.attempt}
 
 
+@executor("tests.awaits_payment", max_attempts=1, timeout=30)
+def awaits_payment(ctx, *, order: str, timeout: float | None = None):
+    """Hands back control until the order's payment is captured (or ``timeout`` seconds pass)."""
+    return ctx.wait_for_event("payment.captured", key=f"order:{order}", timeout=timeout, then="tests.ships")
+
+
+@executor("tests.ships", max_attempts=1, timeout=30)
+def ships(ctx, *, order: str, timeout: float | None = None):
+    """The continuation: with the event that resumed it, or none when the wait timed out."""
+    event = ctx.event
+    return {"order": order, "paid": event.payload if event else None, "timed_out": event is None}
+
+
 @executor("tests.ignores_time_limit", max_attempts=1, timeout=1)
 def ignores_time_limit(ctx):
     """Sleeps through its soft time limit: the pool kills it at the hard one (1 s + 5 s)."""

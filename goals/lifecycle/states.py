@@ -24,7 +24,8 @@ class GoalState(models.TextChoices):
     RETRYING = "retrying", "retrying"
     """An attempt failed; the next attempt is published with a back-off delay."""
     WAITING = "waiting", "waiting"
-    """The executor started child goals and handed back control: no worker holds it until they end."""
+    """The executor handed back control until its children end, or until an outside event arrives or its
+    wait's deadline passes: no worker holds it meanwhile."""
     SUCCEEDED = "succeeded", "succeeded"
     """Final: the executor returned; its result is on the goal."""
     FAILED = "failed", "failed"
@@ -83,6 +84,11 @@ class Transition:
     concludes: bool = False
     # The move gives the goal a new start time (``run_after``): it waits as scheduled until then.
     sets_start: bool = False
+    # The executor hands back control until an outside event arrives: the event, its key, the deadline
+    # (``run_after``) and the continuation are recorded.
+    awaits_event: bool = False
+    # The goal stops waiting for an event (it came, or the deadline passed): its correlation key is cleared.
+    stops_waiting: bool = False
     # What the move means, for a reader of the reference (docs/reference/lifecycle.md is built from it).
     summary: str = ""
 
@@ -149,6 +155,18 @@ WAIT = Transition("wait", frozenset({S.RUNNING}), S.WAITING, closes_attempt_as=A
 # set, so it is not bounded again.
 FAN_IN = Transition("fan_in", frozenset({S.WAITING}), S.PENDING, new_attempt=True, fans_in=True,
                     summary="The children's outcome is known: the next attempt continues the goal.")
+# The executor hands back control until an outside event arrives (``ctx.wait_for_event()``), or its deadline.
+AWAIT_EVENT = Transition("await_event", frozenset({S.RUNNING}), S.WAITING, closes_attempt_as=A.WAITING,
+                         awaits_event=True, summary="The executor hands back control until an outside event "
+                                                    "arrives or its wait's deadline passes.")
+# The event arrived: the move that consumes it (``move_goals``, one statement) opens the next attempt, which
+# runs the continuation with the event. Within the budget that ``await_event`` set, as ``fan_in``.
+RESUME = Transition("resume", frozenset({S.WAITING}), S.PENDING, new_attempt=True, stops_waiting=True,
+                    summary="The event a goal waited for arrived: the next attempt continues with it.")
+# The wait's deadline passed first: the continuation runs without an event (``ctx.timed_out``).
+TIME_OUT = Transition("time_out", frozenset({S.WAITING}), S.PENDING, new_attempt=True, stops_waiting=True,
+                      summary="The deadline of a wait for an event passed first: the next attempt continues "
+                              "without it.")
 EXPIRE = Transition("expire", ACTIVE_STATES, S.EXPIRED, closes_attempt_as=A.EXPIRED,
                     summary="The goal's deadline passed before it finished.")
 # A fanned-in parent with no continuation succeeds with its children's counts at once, with no worker: its
@@ -159,7 +177,7 @@ AGGREGATE = Transition("aggregate", frozenset({S.PENDING}), S.SUCCEEDED, closes_
 
 TRANSITIONS: dict[str, Transition] = {
     t.name: t for t in (RELEASE, RESCHEDULE, START, ENQUEUE, SUCCEED, FAIL, SCHEDULE_RETRY, RETRY_LATER, REDISPATCH,
-                         RETRY, CANCEL, EXPIRE, WAIT, FAN_IN, AGGREGATE)
+                         RETRY, CANCEL, EXPIRE, WAIT, FAN_IN, AGGREGATE, AWAIT_EVENT, RESUME, TIME_OUT)
 }
 
 

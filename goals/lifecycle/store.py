@@ -48,6 +48,37 @@ def claim_due_goals(*, limit: int) -> list[UUID]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def claim_expired_waits(*, limit: int) -> list[UUID]:
+    """``claim_expired_waits``: up to ``limit`` goals waiting for an event past their wait's deadline, locked
+    (``SKIP LOCKED``) until the transaction ends."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("claim_expired_waits"), {"limit": limit})
+        return [row[0] for row in cursor.fetchall()]
+
+
+def lock_event_addresses(addresses: list[str]) -> None:
+    """``lock_event_addresses``: the transaction's advisory locks on these event addresses, in order."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("lock_event_addresses"), {"addresses": addresses})
+
+
+def record_event(*, name: str, key: str | None, goal_id: UUID | str | None, owner_id: int | None, payload: str,
+                 event_key: str | None) -> tuple[int, bool, UUID | None, int | None]:
+    """``record_event``: the event's id, whether it is new, and the waiting goal it resumes (id, attempt)."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("record_event"), {"name": name, "key": key, "goal_id": str(goal_id) if goal_id else None,
+                                             "owner_id": owner_id, "payload": payload, "event_key": event_key})
+        return cursor.fetchone()
+
+
+def claim_early_event(*, name: str, goal_id: UUID | str, key: str | None) -> int | None:
+    """``claim_early_event``: the oldest unconsumed event that came before the goal's wait, locked; or None."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("claim_early_event"), {"name": name, "goal_id": str(goal_id), "key": key})
+        row = cursor.fetchone()
+        return row[0] if row else None
+
+
 def coming_starts(*, within: float, tick: float) -> list[datetime]:
     """``coming_starts``: when scheduled goals come due in the next ``within`` seconds, rounded up to
     multiples of ``tick`` seconds, soonest first."""
@@ -126,6 +157,13 @@ def delete_final_goals(*, cutoff: datetime, limit: int) -> int:
     """``delete_final_goals``: how many goals one batch deleted."""
     with connection.cursor() as cursor:
         cursor.execute(sql("delete_final_goals"), {"cutoff": cutoff, "limit": limit})
+        return cursor.rowcount
+
+
+def delete_unconsumed_events(*, cutoff: datetime, limit: int) -> int:
+    """``delete_unconsumed_events``: how many outside events no goal consumed one batch deleted."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql("delete_unconsumed_events"), {"cutoff": cutoff, "limit": limit})
         return cursor.rowcount
 
 

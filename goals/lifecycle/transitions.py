@@ -166,6 +166,8 @@ class GoalMove:
     error: dict[str, Any] | None = None
     closed_outcome: str | None = None
     caller_task_id: str = ""
+    # The outside event a resume consumes, in the same statement (``goals.waits``).
+    event_id: int | None = None
 
 
 def start_attempt(*, goal_id: UUID | str, attempt: int, task_id: str, worker: str, cause: str = "executor",
@@ -223,6 +225,9 @@ def apply_transition(
     continuation: str = "",
     alone: bool = False,
     run_after: datetime | None = None,
+    wait_event: str = "",
+    wait_key: str | None = None,
+    event_id: int | None = None,
 ) -> TransitionOutcome:
     """Move goal ``goal_id`` by ``transition`` if it is in a source state at attempt ``attempt``.
 
@@ -237,7 +242,8 @@ def apply_transition(
     ``failures_allowed`` and ``continuation`` are what ``wait`` records of the goal's policy. ``alone``
     (the worker's end of a goal with no parent and no children: succeed, fail, schedule_retry, retry_later)
     runs ``end_lone_attempt``, which leaves out the family parts. ``run_after`` is the new start time of the
-    moves that set one (``reschedule``, ``retry_later``) and of no other.
+    moves that set one (``reschedule``, ``retry_later``), or the deadline of an ``await_event``, whose
+    ``wait_event`` and ``wait_key`` say what it waits for; ``event_id`` is the event a ``resume`` consumes.
     """
     if transition is START:
         return start_attempt(goal_id=goal_id, attempt=attempt, task_id=caller_task_id, worker=actor, cause=cause,
@@ -254,10 +260,11 @@ def apply_transition(
                                  set_result=set_result, error=error, progress=progress, result_row=result_row,
                                  run_after=run_after)
     move = GoalMove(goal_id=goal_id, attempt=attempt, details=details, new_task_id=new_task_id, result=result,
-                    error=error, closed_outcome=closed_outcome, caller_task_id=caller_task_id)
+                    error=error, closed_outcome=closed_outcome, caller_task_id=caller_task_id, event_id=event_id)
     outcomes = _move_goals(transition, [move], cause=cause, actor=actor, set_result=set_result, budget=budget,
                            progress=progress, journal_refusal=journal_refusal, result_row=result_row,
-                           failures_allowed=failures_allowed, continuation=continuation, run_after=run_after)
+                           failures_allowed=failures_allowed, continuation=continuation, run_after=run_after,
+                           wait_event=wait_event, wait_key=wait_key)
     if not outcomes:
         raise GoalNotFound(goal_id)
     return replace(outcomes[0], goal_id=goal_id)
@@ -281,23 +288,26 @@ def apply_transitions(transition: Transition, moves: list[GoalMove], *, cause: s
 def _move_goals(transition: Transition, moves: list[GoalMove], *, cause: str, actor: str, set_result: bool = False,
                 budget: int | None = None, progress: tuple[int, int | None, str] | None = None,
                 journal_refusal: bool = False, result_row: dict[str, Any] | None = None,
-                failures_allowed: int | None = None, continuation: str = "", run_after: datetime | None = None
-                ) -> list[TransitionOutcome]:
+                failures_allowed: int | None = None, continuation: str = "", run_after: datetime | None = None,
+                wait_event: str = "", wait_key: str | None = None) -> list[TransitionOutcome]:
     if transition in (START, ENQUEUE):
         raise ValueError(f"{transition.name} has a statement of its own")
     _check_start(transition, run_after)
+    if transition.awaits_event != bool(wait_event):
+        raise ValueError(f"{transition.name} {'needs' if transition.awaits_event else 'takes no'} wait_event")
     for move in moves:
         if transition.new_attempt and not move.new_task_id:
             raise ValueError(f"{transition.name} opens a new attempt and needs new_task_id")
     items = [{"goal_id": str(m.goal_id), "want_attempt": m.attempt, "new_task_id": m.new_task_id,
               "in_details": m.details or {}, "in_result": m.result, "in_error": m.error,
-              "closed_outcome": m.closed_outcome, "caller_task_id": m.caller_task_id} for m in moves]
+              "closed_outcome": m.closed_outcome, "caller_task_id": m.caller_task_id, "event_id": m.event_id}
+             for m in moves]
     parameters = {
         **_move_parameters(transition), **_attempt_end_values(progress, result_row),
         "items": json.dumps(items, default=str),
         "cause": cause, "actor": actor[:255], "journal_refusal": journal_refusal,
         "set_result": set_result, "budget": budget, "failures_allowed": failures_allowed,
-        "continuation": continuation, "run_after": run_after,
+        "continuation": continuation, "run_after": run_after, "wait_event": wait_event, "wait_key": wait_key,
     }
     expected = {str(m.goal_id): m.attempt for m in moves}
     rows = store.move_goals(parameters)
@@ -309,7 +319,10 @@ _LONE_ENDS = frozenset({SUCCEED, FAIL, SCHEDULE_RETRY, RETRY_LATER})
 
 
 def _check_start(transition: Transition, run_after: datetime | None) -> None:
-    """A move that sets a start time needs one; no other move may bring one."""
+    """A move that sets a start time needs one; an ``await_event`` may bring its deadline; no other move
+    brings one."""
+    if transition.awaits_event:
+        return
     if transition.sets_start != (run_after is not None):
         raise ValueError(f"{transition.name} {'needs' if transition.sets_start else 'takes no'} run_after")
 
@@ -340,7 +353,8 @@ def _move_parameters(transition: Transition) -> dict[str, Any]:
             "opens_attempt": transition.new_attempt, "bounded": transition.bounded,
             "celery_publishes": transition.celery_publishes, "ends": transition.ends,
             "restarts": transition.restarts, "waits": transition.waits, "fans_in": transition.fans_in,
-            "concludes": transition.concludes, "closes_as": transition.closes_attempt_as}
+            "concludes": transition.concludes, "closes_as": transition.closes_attempt_as,
+            "awaits_event": transition.awaits_event, "stops_waiting": transition.stops_waiting}
 
 
 def _attempt_end_values(progress: tuple[int, int | None, str] | None, result_row: dict[str, Any] | None

@@ -100,7 +100,9 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
                  WHEN g.deadline < %(now)s THEN '{Finding.OVERDUE}'
                  WHEN g.state = '{S.SCHEDULED}' AND g.run_after < %(pending_before)s
                       THEN '{Finding.DUE_NOT_RELEASED}'
-                 WHEN g.state = '{S.WAITING}' AND goals_children_decided(
+                 WHEN g.state = '{S.WAITING}' AND g.wait_event <> '' AND g.run_after < %(pending_before)s
+                      THEN '{Finding.WAIT_EXPIRED}'
+                 WHEN g.state = '{S.WAITING}' AND g.wait_event = '' AND goals_children_decided(
                           g.children_total, g.children_final, g.children_failed, g.child_failures_allowed)
                       THEN '{Finding.MISSED_FAN_IN}'
                  WHEN g.state = '{S.RUNNING}' AND r.task_id IS NULL

@@ -19,7 +19,7 @@ from goals.executors.attempt_rules import Verdict, after_loss, out_of_attempts
 from goals.executors.error_records import stored_error
 from goals.executors.registry import registered_kinds
 from goals.ids import new_task_id
-from goals.lifecycle.states import CANCEL, EXPIRE, FAIL, FAN_IN, REDISPATCH, RELEASE, SUCCEED, GoalState
+from goals.lifecycle.states import CANCEL, EXPIRE, FAIL, FAN_IN, REDISPATCH, RELEASE, SUCCEED, TIME_OUT, GoalState
 from goals.lifecycle.transitions import GoalMove, TransitionOutcome
 from goals.models import Action, AttemptOutcome, Cause, Finding
 from goals.reconciler.detect import Candidate
@@ -75,6 +75,8 @@ def decide(candidate: Candidate) -> str:
         return Action.FANNED_IN
     if finding == Finding.DUE_NOT_RELEASED:
         return Action.RELEASED  # then sent, as beat's release would have
+    if finding == Finding.WAIT_EXPIRED:
+        return Action.TIMED_OUT
     if finding == Finding.ORPHANED_CHILD:
         return Action.CANCELLED
     if finding == Finding.MISMATCH:
@@ -129,7 +131,7 @@ def _move(candidate: Candidate, action: str) -> GoalMove:
         return GoalMove(new_task_id=new_task_id(), closed_outcome=_DEAD_ATTEMPT[candidate.finding], **common)
     if action == Action.FAILED:
         return _failure(candidate)
-    if action == Action.FANNED_IN:
+    if action in (Action.FANNED_IN, Action.TIMED_OUT):
         return GoalMove(new_task_id=new_task_id(), **common)
     return GoalMove(**common)
 
@@ -145,6 +147,7 @@ _TRANSITION_OF = {
     Action.FANNED_IN: FAN_IN,
     Action.CANCELLED: CANCEL,
     Action.RELEASED: RELEASE,
+    Action.TIMED_OUT: TIME_OUT,
 }
 
 

@@ -33,8 +33,8 @@ def move(transition: Transition, **kwargs: Any) -> TransitionOutcome:
     outcome = apply_transition(transition, **kwargs)
     conclude_parents([outcome], cause=kwargs["cause"], actor=kwargs.get("actor", ""), move=move)
     send_after_commit([outcome])
-    if outcome.applied and transition.sets_start:
-        timers.arm_after_commit([kwargs["run_after"]])
+    if outcome.applied and kwargs.get("run_after") is not None:
+        timers.arm_after_commit([kwargs["run_after"]])  # a new start time, or a wait's deadline
     return outcome
 
 
@@ -48,7 +48,7 @@ def move_many(transition: Transition, moves: list[GoalMove], *, send: bool = Tru
     conclude_parents(outcomes, cause=kwargs["cause"], actor=kwargs.get("actor", ""), move=move)
     if send:
         send_after_commit(outcomes)
-    if transition.sets_start and any(outcome.applied for outcome in outcomes):
+    if kwargs.get("run_after") is not None and any(outcome.applied for outcome in outcomes):
         timers.arm_after_commit([kwargs["run_after"]])
     return outcomes
 

@@ -28,6 +28,7 @@ BULK_ITEM_FIELDS = ("params", "idempotency_key")
 MAX_BULK_ITEMS = 1_000
 ACTION_FIELDS = ("reason",)
 RESCHEDULE_FIELDS = ("run_after", "countdown", "reason")
+EVENT_FIELDS = ("name", "key", "goal_id", "payload", "event_key")
 LIST_PARAMETERS = ("state", "kind", "owner", "parent", "id", "limit", "cursor")
 # Given once per goal (``?id=a&id=b``): a page that watches its rows asks for all of them in one request.
 REPEATABLE_LIST_PARAMETERS = ("id",)
@@ -151,6 +152,14 @@ def reschedule_request(body: dict[str, Any]) -> tuple[datetime | None, Any, str]
     """``{"run_after" | "countdown", "reason"}``: the new start time and the reason given."""
     reason = action_reason(body, RESCHEDULE_FIELDS)
     return _time("run_after", body.get("run_after")), body.get("countdown"), reason
+
+
+def event_request(body: dict[str, Any]) -> dict[str, Any]:
+    """``{"name", "key" | "goal_id", "payload", "event_key"}``: what ``send_event`` takes (checked there)."""
+    _refuse_unknown(body, EVENT_FIELDS, "unknown field")
+    if "name" not in body:
+        raise invalid({"name": "this field is required"})
+    return {field: body.get(field) for field in EVENT_FIELDS}
 
 
 def list_query(query: QueryDict, *, staff: bool) -> ListQuery:

@@ -177,6 +177,28 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {**_START_FIELDS,
                        "reason": {"type": "string", "maxLength": 1000, "description": "Kept in the goal's journal."}},
     },
+    "EventRequest": {
+        "type": "object", "additionalProperties": False, "required": ["name"],
+        "description": "An outside event, addressed by `key` (the correlation key a wait declared) or by `goal_id`.",
+        "properties": {
+            "name": {"type": "string", "maxLength": 100,
+                     "description": "Dotted lowercase words, e.g. payment.captured."},
+            "key": {"type": "string", "maxLength": 255},
+            "goal_id": {"type": "string", "format": "uuid"},
+            "payload": {"description": "Any JSON, at most GOALS_EVENT_MAX_PAYLOAD_BYTES."},
+            "event_key": {"type": "string", "maxLength": 255,
+                          "description": "The sender's id of the event: sent again, it is the same event (200)."},
+        },
+    },
+    "EventResult": {
+        "type": "object", "required": ["event", "duplicate", "resumed"],
+        "properties": {
+            "event": {"type": "integer"},
+            "duplicate": {"type": "boolean", "description": "The event_key was sent before: nothing new was recorded."},
+            "resumed": {"type": ["string", "null"], "format": "uuid",
+                        "description": "The goal it resumed; null if none waits for it yet (kept for the wait)."},
+        },
+    },
     "ActionRequest": {
         "type": "object", "additionalProperties": False,
         "properties": {"reason": {"type": "string", "maxLength": 1000, "description": "Kept in the goal's journal."}},
@@ -291,6 +313,16 @@ def _paths() -> dict[str, Any]:
                      "requestBody": _body("RescheduleRequest", required=True),
                      "responses": _responses({"200": _goal("The goal, scheduled at its new time (or released, if "
                                                            "that time has passed).")}, *_WRITE_ERRORS)},
+        },
+        "/events/": {
+            "post": {"operationId": "sendEvent", "summary": "Send an outside event to the goal waiting for it",
+                     "requestBody": _body("EventRequest", required=True),
+                     "responses": _responses({
+                         "202": {"description": "Recorded (and the goal resumed, if one waited).",
+                                 "content": {"application/json": {"schema": _ref("schemas", "EventResult")}}},
+                         "200": {"description": "A duplicate (the same event_key): nothing new.",
+                                 "content": {"application/json": {"schema": _ref("schemas", "EventResult")}}}},
+                         "400", "401", "403", "404", "405", "413", "415")},
         },
         "/schema/": {
             "get": {"operationId": "getSchema", "summary": "This document", "security": [],

@@ -16,5 +16,6 @@ urlpatterns = [
     path("goals/<str:goal_id>/cancel", views.goal_cancel_view, name="goal-cancel"),
     path("goals/<str:goal_id>/retry", views.goal_retry_view, name="goal-retry"),
     path("goals/<str:goal_id>/reschedule", views.goal_reschedule_view, name="goal-reschedule"),
+    path("events/", views.event_view, name="goal-events"),
     path("schema/", views.openapi_schema, name="goal-api-schema"),
 ]

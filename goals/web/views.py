@@ -20,6 +20,7 @@ from goals.querysets import GoalQuerySet
 from goals.selectors import goal_for_status
 from goals.submitting.people import goal_cancel, goal_reschedule, goal_retry
 from goals.submitting.submit import goal_submit, goal_submit_many, scoped_idempotency_key
+from goals.waits import events
 from goals.web import inputs
 from goals.web.auth import Caller
 from goals.web.cursor import BadCursor
@@ -178,6 +179,27 @@ def goal_reschedule_view(request: HttpRequest, caller: Caller, goal_id: str) -> 
     except TransitionNotAllowed as exc:
         raise ApiError(409, "conflict", detail=str(exc), state=exc.source) from None
     return json_response(goal_json(goal, staff=caller.is_staff))
+
+
+@api_endpoint("POST")
+def event_view(request: HttpRequest, caller: Caller) -> HttpResponse:
+    """An outside event for the goals waiting for it: 202 with the event and the goal it resumed; a goal id
+    the caller may not see is a 404. Only the caller's own goals take it (staff: any)."""
+    fields = inputs.event_request(read_json_object(request, required=True))
+    goal_id = fields["goal_id"]
+    if goal_id is not None and (not isinstance(goal_id, str)
+                                or not _visible(caller).filter(pk=_goal_pk(goal_id)).exists()):
+        raise _not_found()
+    try:
+        sent = events.send_event(name=fields["name"], payload=fields["payload"], key=fields["key"], goal_id=goal_id,
+                                 event_key=fields["event_key"], owner_id=None if caller.is_staff else caller.user.pk,
+                                 actor=caller.username)
+    except GoalNotFound:
+        raise _not_found() from None
+    except GoalValidationError as exc:
+        raise invalid(exc.message_dict) from None
+    body = {"event": sent.id, "duplicate": sent.duplicate, "resumed": str(sent.resumed) if sent.resumed else None}
+    return json_response(body, status=200 if sent.duplicate else 202)
 
 
 @api_endpoint("GET", public=True)

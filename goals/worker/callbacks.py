@@ -33,6 +33,7 @@ from goals.lifecycle.transitions import TransitionOutcome, apply_transition
 from goals.models import AttemptOutcome, Cause
 from goals.submitting.moves import move
 from goals.submitting.review import goal_flag_for_review
+from goals.waits.events import WaitForEvent, await_event
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +137,19 @@ def attempt_waiting(*, goal_id: str, attempt: int, task_id: str, worker: str, wa
     # Fenced on waiting at this attempt: if a child's final transition fanned it in meanwhile, refused.
     move(FAN_IN, goal_id=goal_id, attempt=outcome.attempt, cause=Cause.EXECUTOR, actor=worker,
          new_task_id=new_task_id(), details={"children_final": outcome.family.final})
+
+
+def attempt_awaiting_event(*, goal_id: str, attempt: int, task_id: str, worker: str, wait: WaitForEvent,
+                           budget: int) -> None:
+    """The executor handed back control until an outside event arrives (``goals.waits.events``)."""
+    try:
+        outcome = await_event(goal_id=goal_id, attempt=attempt, task_id=task_id, worker=worker, wait=wait,
+                              budget=budget)
+    except GoalNotFound:
+        logger.warning("callback for goal %s, which does not exist (pruned?)", goal_id)
+        return
+    if not outcome.applied:
+        _log_refused(outcome, task_id)
 
 
 # ``result_row`` below is the task's django-celery-results row (``goals.lifecycle.results``), written by the same

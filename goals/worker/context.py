@@ -7,11 +7,12 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.db import InterfaceError, OperationalError, connection
+from django.utils import timezone as django_timezone
 
 from goals.exceptions import GoalNoLongerRunning, UnknownExecutor
 from goals.executors.registry import get_executor
@@ -19,6 +20,7 @@ from goals.families import children as families
 from goals.lifecycle import store
 from goals.lifecycle.fan_in import FAIL_FAST, ChildPolicy
 from goals.lifecycle.transitions import Family
+from goals.waits import events
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +97,35 @@ class ExecutionContext:
             except UnknownExecutor:
                 raise ValueError(f"wait_for_children(then={then!r}): no executor is registered for it") from None
         return families.WaitForChildren(policy=policy, then=then or "")
+
+    def wait_for_event(self, name: str, *, key: str | None = None, timeout: float | None = None,
+                       until: datetime | None = None, then: str | None = None) -> events.WaitForEvent:
+        """Hand back control until the outside event ``name`` arrives (sent to this goal by id, or by the
+        correlation ``key``), or its deadline passes (``timeout`` seconds from now, or ``until``, an aware
+        datetime; none: wait for ever); return what this returns. Then the goal's next attempt runs the
+        executor ``then`` names (``ctx.kind`` for this one again), with ``ctx.event``, or None on timeout.
+        An event that arrived before is taken at once."""
+        events.check_name(name)
+        events.check_key(key)
+        if then is not None:
+            try:
+                get_executor(then)
+            except UnknownExecutor:
+                raise ValueError(f"wait_for_event(then={then!r}): no executor is registered for it") from None
+        if timeout is not None and until is not None:
+            raise ValueError("wait_for_event: give timeout or until, not both")
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < 10**9:
+                raise ValueError("wait_for_event: timeout is a positive number of seconds")
+            until = django_timezone.now() + timedelta(seconds=timeout)
+        elif until is not None and (not isinstance(until, datetime) or django_timezone.is_naive(until)):
+            raise ValueError("wait_for_event: until is a timezone-aware datetime")
+        return events.WaitForEvent(name=name, key=key, until=until, then=then or "")
+
+    @property
+    def event(self) -> events.EventReceived | None:
+        """The outside event this attempt was resumed by, or None (not resumed by one, or timed out)."""
+        return events.event_of(self.goal_id, self.attempt)
 
     def children(self) -> list[families.ChildOutcome]:
         """The goal's children with their state, result and error, by key."""

@@ -73,7 +73,8 @@ def test_old_final_goals_keep_their_summary_and_newer_or_active_ones_everything(
 def test_the_nightly_task_compacts_what_aged_past_the_setting_and_the_command_any_backlog(capsys):
     last_night, long_ago = goal_finished(8), goal_finished(20)
     with override_settings(GOALS_JOURNAL_DETAIL_DAYS=7):
-        assert prune_goals() == {"goals": 0, "reports": 0, "journal_rows": len(LIFE) - len(SUMMARY)}
+        assert prune_goals() == {"goals": 0, "reports": 0, "journal_rows": len(LIFE) - len(SUMMARY),
+                                 "unconsumed_events": 0}
     assert journal(last_night) == SUMMARY
     assert journal(long_ago) == LIFE, "the nightly window looks two days back, not through the history"
 

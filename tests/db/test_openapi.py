@@ -104,6 +104,18 @@ def action_exercises(action: str, *, ok: GoalState, refused: GoalState, body: di
     }
 
 
+EVENT = {"name": "payment.captured", "key": "order:1", "payload": {"amount": 3}, "event_key": "delivery-1"}
+
+
+def event(client: Client, body: Any) -> HttpResponse:
+    return client.post("/api/events/", body, content_type=JSON)
+
+
+def event_twice(p: Probe) -> HttpResponse:
+    assert event(p.token, EVENT).status_code == 202
+    return event(p.token, EVENT)
+
+
 # (path, method, status) -> a request that must answer with that status. 405s are exercised per path below.
 EXERCISES: dict[tuple[str, str, str], Callable[[Probe], HttpResponse]] = {
     ("/goals/", "get", "200"): lambda p: p.token.get("/api/goals/"),
@@ -139,6 +151,14 @@ EXERCISES: dict[tuple[str, str, str], Callable[[Probe], HttpResponse]] = {
     **{("/goals/{goal_id}/reschedule", *key): call
        for key, call in action_exercises("reschedule", ok=GoalState.SCHEDULED, refused=GoalState.QUEUED,
                                          body={"countdown": 60}).items()},
+    ("/events/", "post", "202"): lambda p: event(p.token, EVENT),
+    ("/events/", "post", "200"): lambda p: event_twice(p),
+    ("/events/", "post", "400"): lambda p: event(p.token, {**EVENT, "name": "Not A Name"}),
+    ("/events/", "post", "401"): lambda p: event(p.anon, EVENT),
+    ("/events/", "post", "403"): lambda p: event(p.csrf, EVENT),
+    ("/events/", "post", "404"): lambda p: event(p.token, {"name": "payment.captured", "goal_id": UNKNOWN_ID}),
+    ("/events/", "post", "413"): lambda p: p.token.generic("POST", "/api/events/", oversized(), content_type=JSON),
+    ("/events/", "post", "415"): lambda p: p.token.post("/api/events/", EVENT),
     ("/schema/", "get", "200"): lambda p: p.anon.get("/api/schema/"),
 }
 
@@ -233,7 +253,8 @@ def test_the_documented_answer_is_what_the_view_gives(document, probe, key):
 
 
 @pytest.mark.parametrize("path", ["/goals/", "/goals/bulk", "/goals/{goal_id}/", "/goals/{goal_id}/cancel",
-                                  "/goals/{goal_id}/retry", "/goals/{goal_id}/reschedule", "/schema/"])
+                                  "/goals/{goal_id}/retry", "/goals/{goal_id}/reschedule", "/events/",
+                                  "/schema/"])
 def test_every_other_method_is_405_with_the_documented_methods_in_allow(document, probe, path):
     goal = probe.goal(GoalState.FAILED)
     url = "/api" + path.format(goal_id=goal.pk)

@@ -27,6 +27,8 @@ def _apply(transition, goal, **kwargs):
         kwargs.setdefault("new_task_id", str(uuid.uuid4()))
     if transition.sets_start:
         kwargs.setdefault("run_after", START_TIME)
+    if transition.awaits_event:
+        kwargs.setdefault("wait_event", "tests.event")
     return apply_transition(transition, goal_id=goal.id, attempt=goal.attempt, cause="api", actor="tester",
                             **kwargs)
 
@@ -38,7 +40,9 @@ def test_every_ordered_pair_of_states(source, target):
     candidates = [t for t in TRANSITIONS.values() if t.target == target]
     assert candidates, f"no transition reaches {target}"
     for transition in candidates:
-        goal = make_goal(state=source, attempt=1, max_attempts=3)
+        # A goal waiting for an event is resumed by one; a goal waiting for its children, fanned in.
+        waits_for = "tests.event" if transition.stops_waiting else ""
+        goal = make_goal(state=source, attempt=1, max_attempts=3, wait_event=waits_for)
         before = Goal.objects.values().get(pk=goal.pk)
         events = goal.events.count()
         if transition.allows(source):
@@ -48,6 +52,7 @@ def test_every_ordered_pair_of_states(source, target):
             assert row.attempt == (2 if transition.new_attempt else 1)
             # Only the moves that set a start time change it (none is set by make_goal).
             assert row.run_after == (START_TIME if transition.sets_start else None)
+            assert row.wait_event == ("tests.event" if transition.awaits_event else "")
             event = goal.events.latest("id")
             assert (event.event, event.transition, event.from_state, event.to_state, event.cause, event.actor) == (
                 EventType.TRANSITION, transition.name, source, target, "api", "tester")

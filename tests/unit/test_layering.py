@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("models", ("goals.models", "goals.querysets", "goals.palette", "goals.tokens", "goals.schedule")),
     ("submitting", ("goals.submitting",)),
     ("families", ("goals.families",)),
-    ("periodic", ("goals.periodic",)),
+    ("periodic and waits", ("goals.periodic", "goals.waits")),
     ("worker and reconciler", ("goals.worker", "goals.reconciler", "goals.pruning", "goals.selectors",
                                "goals.metrics")),
     ("celery tasks", ("goals.tasks",)),

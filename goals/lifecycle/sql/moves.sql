@@ -5,7 +5,7 @@
 -- What varies between transitions is a parameter (goals.lifecycle.transitions builds them from the
 -- transition table in goals.lifecycle.states); what varies between goals is a column of %(items)s::jsonb, a JSON array
 -- of {goal_id, want_attempt, new_task_id, in_details, in_result, in_error, closed_outcome,
--- caller_task_id}. A goal whose state is not a source, or whose attempt is not the one its caller
+-- caller_task_id, event_id}; a goal's event_id is the outside event its resume consumes. A goal whose state is not a source, or whose attempt is not the one its caller
 -- wants, is not moved: with %(journal_refusal)s::boolean its refusal is journaled as "ignored" instead.
 -- Locks are taken ancestors first: the goals' parents, then the goals, then their descendants by depth.
 -- Phase timestamps are clock_timestamp(), read once the rows are locked, never the statement's start.
@@ -21,10 +21,10 @@ WITH RECURSIVE parents AS (
 old AS (
     SELECT g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id,
            i.want_attempt, i.new_task_id, i.in_details, i.in_result, i.in_error, i.closed_outcome,
-           i.caller_task_id
+           i.caller_task_id, i.event_id
       FROM jsonb_to_recordset(%(items)s::jsonb)
            AS i(goal_id uuid, want_attempt integer, new_task_id text, in_details jsonb, in_result jsonb,
-                in_error jsonb, closed_outcome text, caller_task_id text)
+                in_error jsonb, closed_outcome text, caller_task_id text, event_id bigint)
       JOIN goals_goal g ON g.id = i.goal_id
      WHERE (SELECT count(*) FROM parents) >= 0  -- an InitPlan: the parents are locked before any goal
      ORDER BY g.id
@@ -35,8 +35,14 @@ moved AS (
        SET state = %(target)s::text,
            -- Kept until the goal ends (the reconciler counts a released goal's wait from it), then cleared
            -- by the final move, which is not a HOT update anyway: the index of due goals keys on it.
-           -- reschedule and retry_later set a new start time (%(run_after)s::timestamptz).
-           run_after = CASE WHEN %(ends)s::boolean THEN NULL ELSE COALESCE(%(run_after)s::timestamptz, g.run_after) END,
+           -- reschedule and retry_later set a new start time (%(run_after)s::timestamptz), await_event the
+           -- wait's deadline (NULL: none).
+           run_after = CASE WHEN %(ends)s::boolean THEN NULL WHEN %(awaits_event)s::boolean THEN %(run_after)s::timestamptz
+                            ELSE COALESCE(%(run_after)s::timestamptz, g.run_after) END,
+           wait_event = CASE WHEN %(awaits_event)s::boolean THEN %(wait_event)s::text
+                             WHEN %(restarts)s::boolean OR %(stops_waiting)s::boolean THEN '' ELSE g.wait_event END,
+           wait_key = CASE WHEN %(awaits_event)s::boolean THEN %(wait_key)s::text
+                           WHEN %(ends)s::boolean OR %(stops_waiting)s::boolean THEN NULL ELSE g.wait_key END,
            attempt = CASE WHEN %(opens_attempt)s::boolean THEN g.attempt + 1 ELSE g.attempt END,
            task_id = CASE WHEN %(opens_attempt)s::boolean THEN old.new_task_id ELSE g.task_id END,
            max_attempts = COALESCE(g.attempt + %(budget)s::integer, g.max_attempts),
@@ -44,7 +50,8 @@ moved AS (
            queued_at = CASE WHEN %(opens_attempt)s::boolean AND %(celery_publishes)s::boolean THEN clock_timestamp()
                             WHEN %(opens_attempt)s::boolean THEN NULL ELSE g.queued_at END,
            started_at = CASE WHEN %(opens_attempt)s::boolean THEN NULL ELSE g.started_at END,
-           heartbeat_at = CASE WHEN %(opens_attempt)s::boolean OR %(waits)s::boolean THEN NULL ELSE g.heartbeat_at END,
+           heartbeat_at = CASE WHEN %(opens_attempt)s::boolean OR %(waits)s::boolean OR %(awaits_event)s::boolean THEN NULL
+                               ELSE g.heartbeat_at END,
            -- Set by a final move, with final_state equal to the state (a check constraint); cleared by a
            -- retry; NULL already for any other move.
            finished_at = CASE WHEN %(ends)s::boolean THEN clock_timestamp() END,
@@ -63,8 +70,8 @@ moved AS (
            -- The policy and continuation the executor handed back with; a retry starts without them.
            child_failures_allowed = CASE WHEN %(waits)s::boolean THEN %(failures_allowed)s::integer
                                          WHEN %(restarts)s::boolean THEN NULL ELSE g.child_failures_allowed END,
-           continuation = CASE WHEN %(waits)s::boolean THEN %(continuation)s::text WHEN %(restarts)s::boolean THEN ''
-                               ELSE g.continuation END,
+           continuation = CASE WHEN %(waits)s::boolean OR %(awaits_event)s::boolean THEN %(continuation)s::text
+                               WHEN %(restarts)s::boolean THEN '' ELSE g.continuation END,
            fan_ins = CASE WHEN %(fans_in)s::boolean THEN g.fan_ins + 1 WHEN %(restarts)s::boolean THEN 0
                           ELSE g.fan_ins END,
            -- A goal that ends has all its children final: the cascade below ends the rest, each counted
@@ -79,6 +86,9 @@ moved AS (
        AND (NOT %(bounded)s::boolean OR old.attempt < old.max_attempts)
        AND (NOT %(fans_in)s::boolean OR goals_children_decided(g.children_total, g.children_final, g.children_failed,
                                                       g.child_failures_allowed))
+       -- A goal waiting for an event is resumed by the event or its deadline, never fanned in; and the reverse.
+       AND (NOT %(fans_in)s::boolean OR g.wait_event = '')
+       AND (NOT %(stops_waiting)s::boolean OR g.wait_event <> '')
        -- aggregate: only a goal whose children decided it and that has no continuation to run.
        AND (NOT %(concludes)s::boolean
             OR (g.continuation = '' AND goals_children_decided(g.children_total, g.children_final, g.children_failed,
@@ -109,6 +119,13 @@ opened AS (
     SELECT id, attempt, task_id, '', now(), CASE WHEN %(celery_publishes)s::boolean THEN clock_timestamp() END, ''
       FROM moved
      WHERE %(opens_attempt)s::boolean
+),
+consumed AS (
+    -- resume: the outside event that resumed the goal is its, once (the caller holds the event's row).
+    UPDATE goals_externalevent AS e
+       SET consumed_by_id = moved.id, consumed_attempt = moved.attempt, consumed_at = clock_timestamp()
+      FROM old JOIN moved ON moved.id = old.id
+     WHERE e.id = old.event_id AND e.consumed_at IS NULL
 ),
 recorded AS (
     -- The worker's own task result row (django-celery-results' columns, encoded by its backend), written
@@ -273,8 +290,19 @@ SELECT g.id
  LIMIT %(limit)s::integer
    FOR UPDATE SKIP LOCKED
 
+-- name: claim_expired_waits
+-- time_out, first half: the goals waiting for an outside event whose wait's deadline (run_after) has
+-- passed, locked as claim_due_goals locks; the second half is move_goals with the time_out transition.
+SELECT g.id
+  FROM goals_goal g
+ WHERE g.run_after <= statement_timestamp() AND g.state = 'waiting' AND g.wait_event <> ''
+ ORDER BY g.run_after, g.id
+ LIMIT %(limit)s::integer
+   FOR UPDATE SKIP LOCKED
+
 -- name: coming_starts
--- release, looking ahead: the times at which scheduled goals come due within the next %(within)s::float8
+-- release, looking ahead: the times at which scheduled goals come due, or waits for an event reach their
+-- deadline, within the next %(within)s::float8
 -- seconds, rounded up to a multiple of %(tick)s::float8 seconds, for the timers that release
 -- them on time (goals.submitting.timers); the index of start times finds them, however many wait later.
 SELECT DISTINCT to_timestamp(ceil(extract(epoch FROM g.run_after) / %(tick)s::float8)
@@ -282,7 +310,7 @@ SELECT DISTINCT to_timestamp(ceil(extract(epoch FROM g.run_after) / %(tick)s::fl
   FROM goals_goal g
  WHERE g.run_after > statement_timestamp()
    AND g.run_after <= statement_timestamp() + make_interval(secs => %(within)s::float8)
-   AND g.state = 'scheduled'
+   AND (g.state = 'scheduled' OR (g.state = 'waiting' AND g.wait_event <> ''))
  ORDER BY due
 
 -- name: start_attempt

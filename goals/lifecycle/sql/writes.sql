@@ -57,7 +57,8 @@ SELECT i.goal_id, now(), 'publish_failed', '', '', '', i.attempt, i.task_id, 'pu
 
 -- name: delete_final_goals
 -- Retention: delete up to a limit of final goals finished before the cutoff, oldest first, with their
--- attempts and journal; a parent only once its children are gone (a later batch).
+-- attempts, journal and the outside events sent to them or consumed by them; a parent only once its
+-- children are gone (a later batch).
 WITH doomed AS (
     SELECT id
       FROM goals_goal g
@@ -72,8 +73,26 @@ events AS (
 ),
 attempts AS (
     DELETE FROM goals_attempt WHERE goal_id IN (SELECT id FROM doomed)
+),
+outside_events AS (
+    -- An event sent to a goal by id is consumed by that goal or by none: each side has its partial index.
+    DELETE FROM goals_externalevent
+     WHERE (goal_id IN (SELECT id FROM doomed) AND consumed_at IS NULL) OR consumed_by_id IN (SELECT id FROM doomed)
 )
 DELETE FROM goals_goal WHERE id IN (SELECT id FROM doomed)
+
+-- name: delete_unconsumed_events
+-- Retention: delete up to a limit of outside events no goal consumed, received before the cutoff, oldest
+-- first (the index of unconsumed events by age finds them). Returns how many.
+WITH doomed AS (
+    SELECT id
+      FROM goals_externalevent
+     WHERE consumed_at IS NULL AND received_at < %(cutoff)s::timestamptz
+     ORDER BY received_at
+     LIMIT %(limit)s::integer
+       FOR UPDATE SKIP LOCKED
+)
+DELETE FROM goals_externalevent WHERE id IN (SELECT id FROM doomed)
 
 -- name: delete_reports
 -- Retention: delete up to a limit of reconciliation reports started before the cutoff, oldest first,
