@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from goals.ids import new_id
 from goals.lifecycle.states import AttemptOutcome, GoalState
-from goals.querysets import ACTIVE_Q, ACTIVE_VALUES, FINAL_Q, FINAL_VALUES, GoalQuerySet
+from goals.querysets import ACTIVE_Q, ACTIVE_VALUES, FINAL_Q, FINAL_VALUES, GoalQuerySet, Wait, wait_of
 
 
 class Goal(models.Model):
@@ -178,6 +178,11 @@ class Goal(models.Model):
         if not self.progress_total:
             return None
         return round(min(100.0, 100.0 * self.progress_current / self.progress_total), 1)
+
+    @property
+    def waits_for(self) -> Wait | None:
+        """What it waits for and until when, holding no worker (``goals.querysets.wait_of``); None if not."""
+        return wait_of(self)
 
 
 class Attempt(models.Model):

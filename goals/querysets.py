@@ -9,6 +9,7 @@ every active transition.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,59 @@ FINAL_VALUES: tuple[str, ...] = tuple(sorted(FINAL_STATES))
 # The partial indexes' predicates, as Q objects (the indexes and the querysets) and as raw SQL.
 ACTIVE_Q = models.Q(finished_at__isnull=True)
 FINAL_Q = models.Q(finished_at__isnull=False)
+
+
+class WaitsFor(models.TextChoices):
+    """What a goal that holds no worker waits for: one of the lifecycle's two waiting states, with its reason."""
+
+    START = "start", "its start time"
+    """Scheduled: it starts at ``run_after`` (submitted to start later, a long retry, a schedule's period)."""
+    EVENT = "event", "an outside event"
+    """Waiting for the event ``wait_event`` (by ``wait_key``, if it gave one) until ``run_after``, if set."""
+    CHILDREN = "children", "its children"
+    """Waiting for its children's outcome."""
+
+
+# The one place each reason is told from a goal's columns: the filters here, ``wait_of`` below.
+WAITS_FOR_Q = {
+    WaitsFor.START: models.Q(ACTIVE_Q, state=GoalState.SCHEDULED),
+    WaitsFor.EVENT: models.Q(ACTIVE_Q, state=GoalState.WAITING) & ~models.Q(wait_event=""),
+    WaitsFor.CHILDREN: models.Q(ACTIVE_Q, state=GoalState.WAITING, wait_event=""),
+}
+
+
+@dataclass(frozen=True)
+class Wait:
+    """What a goal waits for and until when, as a person reads it (the admin, the live pages, the API)."""
+
+    what: WaitsFor
+    until: datetime | None = None
+    event: str = ""
+    key: str | None = None
+    children_left: int = 0
+
+    @property
+    def summary(self) -> str:
+        """``starts at 2026-12-06 02:00``, ``waits for payment.captured (order:42) until 2026-12-06 14:00``,
+        ``waits for 3 of 10 children``: times in the project's time zone."""
+        until = timezone.localtime(self.until).strftime("%Y-%m-%d %H:%M:%S") if self.until else ""
+        if self.what == WaitsFor.START:
+            return f"starts at {until}"
+        if self.what == WaitsFor.EVENT:
+            event = f"{self.event} ({self.key})" if self.key else self.event
+            return f"waits for {event} until {until}" if until else f"waits for {event}, with no deadline"
+        return f"waits for {self.children_left} of its children"
+
+
+def wait_of(goal: Any) -> Wait | None:
+    """What ``goal`` (a ``Goal``, or any row with its columns) waits for, or None: it is not waiting."""
+    if goal.state == GoalState.SCHEDULED:
+        return Wait(WaitsFor.START, until=goal.run_after)
+    if goal.state != GoalState.WAITING:
+        return None
+    if goal.wait_event:
+        return Wait(WaitsFor.EVENT, until=goal.run_after, event=goal.wait_event, key=goal.wait_key)
+    return Wait(WaitsFor.CHILDREN, children_left=goal.children_total - goal.children_final)
 
 
 def active_sql(alias: str) -> str:
@@ -61,6 +115,10 @@ class GoalQuerySet(models.QuerySet):
         """Goals past their deadline that are not final."""
         now = now or timezone.now()
         return self.filter(ACTIVE_Q, deadline__lt=now)
+
+    def waiting_for(self, what: WaitsFor | str) -> GoalQuerySet:
+        """Goals holding no worker that wait for ``what``: ``start``, ``event`` or ``children``."""
+        return self.filter(WAITS_FOR_Q[WaitsFor(what)])
 
     def visible_to(self, user: Any) -> GoalQuerySet:
         """What a person may see over HTTP: their own goals, or every goal for staff."""

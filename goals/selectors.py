@@ -147,7 +147,7 @@ def goal_kinds() -> list[str]:
 STATUS_FIELDS = ("id", "kind", "params", "state", "attempt", "max_attempts", "progress_current", "progress_total",
                  "progress_message", "result", "error", "created_at", "started_at", "finished_at", "deadline",
                  "run_after", "needs_review", "parent_id", "child_key", "children_total", "children_final",
-                 "children_failed", "child_failures_allowed", "continuation")
+                 "children_failed", "child_failures_allowed", "continuation", "wait_event", "wait_key")
 
 
 @lru_cache(maxsize=2)

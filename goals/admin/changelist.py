@@ -20,7 +20,7 @@ from django.utils.functional import cached_property
 from goals.ids import short_id
 from goals.lifecycle.states import GoalState
 from goals.models import Goal
-from goals.querysets import GoalQuerySet
+from goals.querysets import GoalQuerySet, WaitsFor
 from goals.selectors import goal_kinds
 
 
@@ -124,6 +124,21 @@ class OverdueFilter(_YesFilter):
 
     def select(self, queryset: QuerySet) -> QuerySet:
         return queryset.overdue()
+
+
+class WaitsForFilter(admin.SimpleListFilter):
+    """Goals holding no worker, by what they wait for (``GoalQuerySet.waiting_for``)."""
+
+    title = "waits for"
+    parameter_name = "waits_for"
+
+    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
+        return list(WaitsFor.choices)
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        if self.value() in WaitsFor.values:
+            return queryset.waiting_for(self.value())
+        return queryset
 
 
 class StateFilter(admin.SimpleListFilter):

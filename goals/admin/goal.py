@@ -33,6 +33,7 @@ from goals.admin.changelist import (
     ParentFilter,
     StaleFilter,
     StateFilter,
+    WaitsForFilter,
     with_cheap_date_hierarchy,
 )
 from goals.admin.display import (
@@ -136,7 +137,8 @@ class GoalAdmin(admin.ModelAdmin):
     list_display = ["short_id", "state_and_attempt", "list_progress", "kind_display", "owner", "age",
                     "since_heartbeat", "deadline_from_now", "flagged"]
     list_display_links = ["short_id"]
-    list_filter = [StateFilter, KindFilter, "needs_review", StaleFilter, OverdueFilter, OwnerFilter, ParentFilter]
+    list_filter = [StateFilter, WaitsForFilter, KindFilter, "needs_review", StaleFilter, OverdueFilter, OwnerFilter,
+                   ParentFilter]
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
     search_fields = ["id"]  # searched by get_search_results below: exact id, idempotency key or task id
@@ -148,8 +150,8 @@ class GoalAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     actions = ["retry_goals", "cancel_goals", "acknowledge_goals"]
     fieldsets = [
-        (None, {"fields": ["id", "kind", "state_display", "needs_review", "review_reason", "owner",
-                           "idempotency_key"]}),
+        (None, {"fields": ["id", "kind", "state_display", "waits_for_display", "needs_review", "review_reason",
+                           "owner", "idempotency_key"]}),
         ("Progress", {"fields": ["progress_display", "progress_current", "progress_total", "progress_message"]}),
         ("Attempts", {"fields": ["attempt", "max_attempts", "task_id"]}),
         ("Input and outcome", {"fields": ["params_display", "result_display", "error_display"]}),
@@ -186,8 +188,16 @@ class GoalAdmin(admin.ModelAdmin):
 
     @admin.display(description="state", ordering="state")
     def state_and_attempt(self, goal: Goal) -> str:
-        return format_html('{}<br><small style="color:var(--body-quiet-color);white-space:nowrap">attempt {}/{}'
-                           "</small>", state_badge(goal.state), goal.attempt, goal.max_attempts)
+        # What a scheduled or waiting goal waits for, on hover: the column has no room for it at 1280 px.
+        wait = goal.waits_for
+        return format_html('<span title="{}">{}</span><br><small style="color:var(--body-quiet-color);'
+                           'white-space:nowrap">attempt {}/{}</small>', wait.summary if wait else "",
+                           state_badge(goal.state), goal.attempt, goal.max_attempts)
+
+    @admin.display(description="waits for")
+    def waits_for_display(self, goal: Goal) -> str:
+        wait = goal.waits_for
+        return wait.summary if wait else "-"
 
     @admin.display(description="progress")
     def list_progress(self, goal: Goal) -> str:

@@ -68,8 +68,8 @@ _SCHEMAS: dict[str, Any] = {
     "Goal": {
         "type": "object",
         "required": ["id", "kind", "state", "attempt", "max_attempts", "progress", "params", "result", "error",
-                     "created_at", "started_at", "finished_at", "deadline", "run_after", "needs_review", "family",
-                     "links"],
+                     "created_at", "started_at", "finished_at", "deadline", "run_after", "waits_for", "needs_review",
+                     "family", "links"],
         "properties": {
             "id": {"type": "string", "format": "uuid"},
             "kind": {"type": "string"},
@@ -86,6 +86,9 @@ _SCHEMAS: dict[str, Any] = {
             "deadline": _NULLABLE_TIME,
             "run_after": {**_NULLABLE_TIME, "description": "When the goal was to start, if submitted to start "
                                                             "later (state scheduled until then); null once it ends."},
+            "waits_for": {"oneOf": [_ref("schemas", "Wait"), {"type": "null"}],
+                          "description": "What it waits for, holding no worker, and until when; null if it is not "
+                                         "scheduled or waiting."},
             "needs_review": {"type": "boolean", "description": "The reconciler flagged it for a person."},
             "family": {"oneOf": [_ref("schemas", "Family"), {"type": "null"}],
                        "description": "Its parent and its children, if it has either."},
@@ -169,6 +172,18 @@ _SCHEMAS: dict[str, Any] = {
                       "properties": {"created": {"type": "boolean",
                                                  "description": "False: the goal an idempotency key named."},
                                      "goal": _ref("schemas", "Goal")}}}},
+    },
+    "Wait": {
+        "type": "object", "required": ["what", "until", "summary"],
+        "properties": {
+            "what": {"type": "string", "enum": ["start", "event", "children"]},
+            "until": {**_NULLABLE_TIME, "description": "Its start time, or its wait's deadline; null for none."},
+            "summary": {"type": "string", "description": "As a person reads it, e.g. 'waits for payment.captured "
+                                                        "(order:42) until 2026-12-06 14:00:00'."},
+            "event": {"type": "string"},
+            "key": {"type": ["string", "null"]},
+            "children_left": {"type": "integer"},
+        },
     },
     "RescheduleRequest": {
         "type": "object", "additionalProperties": False,

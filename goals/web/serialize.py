@@ -10,6 +10,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 
 from goals.lifecycle.fan_in import ChildPolicy, whole_progress
 from goals.models import Goal
+from goals.querysets import WaitsFor, wait_of
 
 
 def goal_json(goal: Goal, *, staff: bool) -> dict[str, Any]:
@@ -39,6 +40,7 @@ def goal_json(goal: Goal, *, staff: bool) -> dict[str, Any]:
         "finished_at": goal.finished_at,
         "deadline": goal.deadline,
         "run_after": goal.run_after,
+        "waits_for": wait_json(goal),
         "needs_review": goal.needs_review,
         "family": family_json(goal),
         "links": goal_links(goal_id),
@@ -60,6 +62,19 @@ def family_json(goal: Goal) -> dict[str, Any] | None:
                     "policy": str(ChildPolicy(goal.child_failures_allowed)), "continuation": goal.continuation,
                     "percent": round(100 * whole, 1)}
     return {"parent": parent, "children": children} if parent or children else None
+
+
+def wait_json(goal: Goal) -> dict[str, Any] | None:
+    """What the goal waits for, holding no worker, and until when (``goals.querysets.wait_of``)."""
+    wait = wait_of(goal)
+    if wait is None:
+        return None
+    shown: dict[str, Any] = {"what": wait.what.value, "until": wait.until, "summary": wait.summary}
+    if wait.what == WaitsFor.EVENT:
+        shown.update(event=wait.event, key=wait.key)
+    elif wait.what == WaitsFor.CHILDREN:
+        shown["children_left"] = wait.children_left
+    return shown
 
 
 def error_json(error: Any, *, staff: bool) -> dict[str, Any] | None:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 JSON = "application/json"
 GOAL_KEYS = {"id", "kind", "state", "attempt", "max_attempts", "progress", "params", "result", "error", "created_at",
-             "started_at", "finished_at", "deadline", "run_after", "needs_review", "family", "links"}
+             "started_at", "finished_at", "deadline", "run_after", "waits_for", "needs_review", "family", "links"}
 NOT_FOUND = b'{"error": "not_found"}'
 CSRF_SECRET = "A" * 32  # any 32 characters of the CSRF alphabet is a valid cookie secret and token
 
