@@ -25,58 +25,13 @@ DATABASE_URL names the server; CELERY_BROKER_URL the broker (default Redis on 12
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import signal
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from fill import BENCH_DB, ROOT, admin_sql, server_url
-
-RELEASE_QUEUE = f"bench-release-{os.getpid()}"
-PARKED_QUEUE = f"bench-parked-{os.getpid()}"
-
-
-def service_env() -> dict[str, str]:
-    return {**os.environ, "DJANGO_SETTINGS_MODULE": "settings_fan_in", "DATABASE_URL": server_url(BENCH_DB),
-            "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}", "GOALS_TASK_QUEUE": RELEASE_QUEUE,
-            "BENCH_PARKED_QUEUE": PARKED_QUEUE, "GOALS_LOG_LEVEL": "WARNING"}
-
-
-def start(argv: list[str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", *argv], cwd=ROOT, env=service_env(),
-                            stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def percentiles(values: list[float]) -> str:
-    ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return (f"p50 {statistics.median(ordered) * 1000:7.0f} ms  p99 {p99 * 1000:7.0f} ms  "
-            f"max {ordered[-1] * 1000:7.0f} ms")
-
-
-def wait_until(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{what}: not done after {timeout:.0f} s")
-        time.sleep(0.2)
+from stack import bench_database, percentiles, start_beat, start_worker, stop, wait_until
 
 
 def lone_goals(n: int) -> None:
@@ -104,42 +59,14 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=100_000)
     parser.add_argument("--waiting", type=int, default=100_000)
     args = parser.parse_args()
-    admin_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-    admin_sql(f"CREATE DATABASE {BENCH_DB}")
-    os.environ.update(service_env())
-    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
-    sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-    import django
-
-    django.setup()
-    import bench_tasks  # noqa: F401  (the executors, registered here as in the worker)
-    from django.core.management import call_command
-
     logs = Path(tempfile.mkdtemp(prefix="bench-deferred-"))
-    call_command("migrate", verbosity=0)
-    worker = start(["worker", "-Q", RELEASE_QUEUE, "--pool=prefork", "--concurrency=2", "--without-gossip",
-                    "--without-mingle", "--include=bench_tasks", "--loglevel=WARNING"], logs / "worker.log")
-    beat = start(["beat", "--pidfile=", "--loglevel=WARNING",
-                  "--scheduler=django_celery_beat.schedulers:DatabaseScheduler"], logs / "beat.log")
-    try:
-        run(args)
-    finally:
-        stop(beat), stop(worker)
-        purge()
-        from django.db import connections
-
-        connections.close_all()
-        admin_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        print(f"logs: {logs}")
-
-
-def purge() -> None:
-    from celery import current_app
-
-    with current_app.connection_for_write() as conn:
-        for queue in (RELEASE_QUEUE, PARKED_QUEUE):
-            conn.default_channel.queue_purge(queue)
-            conn.default_channel.queue_delete(queue)
+    with bench_database():
+        worker, beat = start_worker(logs / "worker.log"), start_beat(logs / "beat.log")
+        try:
+            run(args)
+        finally:
+            stop(beat), stop(worker)
+    print(f"logs: {logs}")
 
 
 def run(args: argparse.Namespace) -> None:

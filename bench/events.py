@@ -10,7 +10,7 @@ One event per goal (``event_key`` ``delivery-<n>``) is sent with ``send_event``:
 - 10% of them before their goal waits;
 - the rest while the waits go on, from ``--threads`` threads at once, the waits from as many threads of
   their own, both in shuffled orders, so events and waits race;
-- 2,000 more sends repeat an ``event_key`` already sent (a webhook delivered twice).
+- a fifth more sends (2,000) repeat an ``event_key`` already sent (a webhook delivered twice).
 
 Then: goals resumed (``resume`` in the journal) exactly once, none twice, none left waiting; events
 recorded, consumed, left over; the sends reported duplicate; and the statements one send runs (the advisory
@@ -22,49 +22,23 @@ DATABASE_URL names the server; CELERY_BROKER_URL the broker (default Redis on 12
 from __future__ import annotations
 
 import argparse
-import os
 import queue
 import random
-import sys
 import threading
 import time
 from collections import Counter
 from typing import Any
 
-from fill import BENCH_DB, ROOT, admin_sql
-
-DUPLICATES = 2_000
+from stack import bench_database
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--goals", type=int, default=10_000)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
-    from deferred import purge, service_env
-
-    admin_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-    admin_sql(f"CREATE DATABASE {BENCH_DB}")
-    os.environ.update(service_env())
-    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
-    sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-    import django
-
-    django.setup()
-    import bench_tasks  # noqa: F401  (the executors)
-    from django.core.management import call_command
-    from django.db import connections
-
-    from goals.submitting import sender
-
-    call_command("migrate", verbosity=0)
-    try:
+    with bench_database():
         run(args.goals, args.threads)
-    finally:
-        sender.stop()
-        purge()
-        connections.close_all()
-        admin_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 
 
 def run(n: int, threads: int) -> None:
@@ -76,12 +50,13 @@ def run(n: int, threads: int) -> None:
     from goals.worker.callbacks import attempt_awaiting_event, attempt_started
 
     goals = submit_many("bench.parked", [{}] * n)
+    duplicates = n // 5
     order = {goal.pk: i for i, goal in enumerate(goals)}
     early = set(random.sample(range(n), n // 10))
     sends: queue.Queue[tuple[int, bool]] = queue.Queue()
     late = [i for i in range(n) if i not in early]
     random.shuffle(late)
-    repeats = random.sample(range(n), DUPLICATES)
+    repeats = random.sample(range(n), duplicates)
     statements: Counter[str] = Counter()
     errors: list[BaseException] = []
     reported = Counter()
@@ -150,8 +125,8 @@ def run(n: int, threads: int) -> None:
         raise SystemExit(f"{len(errors)} errors, the first: {errors[0]!r}")
     resumes = Counter(GoalEvent.objects.filter(transition="resume").values_list("goal_id", flat=True))
     states = Counter(Goal.objects.values_list("state", flat=True))
-    total_sends = n + DUPLICATES
-    print(f"{n:,} goals waiting for an event, {total_sends:,} sends ({DUPLICATES:,} repeats, {len(early):,} "
+    total_sends = n + duplicates
+    print(f"{n:,} goals waiting for an event, {total_sends:,} sends ({duplicates:,} repeats, {len(early):,} "
           f"before the wait), {threads} threads sending and {threads} waiting: {seconds:.1f} s")
     print(f"  goals resumed once {sum(1 for c in resumes.values() if c == 1):,}, twice or more "
           f"{sum(1 for c in resumes.values() if c > 1):,}, never {n - len(resumes):,}; states {dict(states)}")
@@ -159,7 +134,7 @@ def run(n: int, threads: int) -> None:
     print(f"  events recorded {ExternalEvent.objects.count():,}, consumed {consumed:,}, left over "
           f"{ExternalEvent.objects.filter(consumed_at__isnull=True).count():,}; sends reported duplicate "
           f"{reported['duplicate']:,}")
-    per_send = {name: round(count / (len(late) + DUPLICATES), 2) for name, count in statements.most_common()}
+    per_send = {name: round(count / (len(late) + duplicates), 2) for name, count in statements.most_common()}
     print(f"  statements per concurrent send: {per_send}")
 
 

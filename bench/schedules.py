@@ -16,17 +16,13 @@ DATABASE_URL names the server; CELERY_BROKER_URL the broker (default Redis on 12
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deferred import percentiles, purge, service_env, start, stop
-from fill import BENCH_DB, ROOT, admin_sql
+from stack import bench_database, percentiles, start_beat, start_worker, stop
 
 if TYPE_CHECKING:
     from goals.models import Schedule
@@ -39,53 +35,26 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--every", type=float, default=2)
     args = parser.parse_args()
-    admin_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-    admin_sql(f"CREATE DATABASE {BENCH_DB}")
-    os.environ.update(service_env())
-    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
-    sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-    import django
-
-    django.setup()
-    import bench_tasks  # noqa: F401  (the executors, registered here as in the worker)
-    from django.core.management import call_command
-
-    from goals.api import define_schedule
-
     logs = Path(tempfile.mkdtemp(prefix="bench-schedules-"))
-    call_command("migrate", verbosity=0)
-    queue = os.environ["GOALS_TASK_QUEUE"]
-    workers = [start(["worker", "-Q", queue, "--pool=prefork", "--concurrency=2", "--without-gossip",
-                      "--without-mingle", f"-n=bench-{n}@%h", "--include=bench_tasks", "--loglevel=WARNING"],
-                     logs / f"worker-{n}.log") for n in range(args.workers)]
-    beats = [start_beat(logs, n) for n in range(args.beats)]
-    try:
-        schedule = define_schedule("bench.every", "bench.deferred", every=args.every, catch_up="all",
-                                   catch_up_limit=100)
-        began = time.monotonic()
-        half = args.minutes * 30
-        time.sleep(half)
-        stop(beats[0])
-        time.sleep(10 * args.every)
-        beats[0] = start_beat(logs, 0)
-        time.sleep(max(0.0, args.minutes * 60 - (time.monotonic() - began)))
-        ended = time.monotonic()
-        report(schedule, args.every, ended - began)
-    finally:
-        for process in [*beats, *workers]:
-            stop(process)
-        purge()
-        from django.db import connections
+    with bench_database():
+        from goals.api import define_schedule
 
-        connections.close_all()
-        admin_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        print(f"logs: {logs}")
-
-
-def start_beat(logs: Path, n: int) -> subprocess.Popen:
-    # The database scheduler keeps its state in the tables: several beats need no file of their own.
-    return start(["beat", "--pidfile=", "--loglevel=WARNING",
-                  "--scheduler=django_celery_beat.schedulers:DatabaseScheduler"], logs / f"beat-{n}.log")
+        workers = [start_worker(logs / f"worker-{n}.log", f"bench-{n}") for n in range(args.workers)]
+        beats = [start_beat(logs / f"beat-{n}.log") for n in range(args.beats)]
+        try:
+            schedule = define_schedule("bench.every", "bench.deferred", every=args.every, catch_up="all",
+                                       catch_up_limit=100)
+            began = time.monotonic()
+            time.sleep(args.minutes * 30)
+            stop(beats[0])
+            time.sleep(10 * args.every)
+            beats[0] = start_beat(logs / "beat-0-again.log")
+            time.sleep(max(0.0, args.minutes * 60 - (time.monotonic() - began)))
+            report(schedule, args.every, time.monotonic() - began)
+        finally:
+            for process in [*beats, *workers]:
+                stop(process)
+    print(f"logs: {logs}")
 
 
 def report(schedule: Schedule, every: float, seconds: float) -> None:
