@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--first-attempt-only", action="store_true", help="work only on the first attempt")
     parser.add_argument("--die-before-publish", type=int, default=0, metavar="K")
     parser.add_argument("--copies", action="store_true", help="publish each task 2 or 3 times in all")
+    parser.add_argument("--run-after", default=None, help="an ISO time: every goal starts then, not before")
     args = parser.parse_args()
     django.setup()
     from celery.signals import before_task_publish
@@ -51,13 +52,16 @@ def main() -> None:
                 os.kill(os.getpid(), signal.SIGKILL)
 
         before_task_publish.connect(die, weak=False)
+    from datetime import datetime
+
+    run_after = datetime.fromisoformat(args.run_after) if args.run_after else None
     for i in range(args.first, args.first + args.n):
         params = {"run": args.run, "i": i}
         if args.kind == "faults.effect":
             params.update(seconds=args.seconds, first_attempt_only=args.first_attempt_only)
         elif args.kind == "faults.family":
             params.update(children=args.children, seconds=args.seconds)
-        submit(args.kind, params)
+        submit(args.kind, params, run_after=run_after)
     sender.stop()
     print(f"submitted {args.n}", flush=True)
     if args.copies:

@@ -30,6 +30,7 @@ from faults.common import (
     wait_until,
 )
 from faults.concurrency import beat_storm
+from faults.deferred import deferred_kill
 from faults.expiry import expired_results
 from faults.families import families
 from faults.load import load
@@ -193,6 +194,8 @@ SCENARIOS: dict[str, Scenario] = {
     "poison-input": Scenario(poison_input, full={"messages": 100, "crashing": 50, "hanging": 4},
                              short={"messages": 6, "crashing": 3, "hanging": 2, "timeout": 120}),
     "beat-storm": Scenario(beat_storm, full={"anomalies": 10_000}, short={"anomalies": 100, "timeout": 120}),
+    "deferred-kill": Scenario(deferred_kill, full={"n": 10_000, "delay": 120.0},
+                              short={"n": 40, "delay": 15.0, "timeout": 120}),
     "expired-results": Scenario(expired_results, full={"n": 500, "expiry": 60.0},
                                 short={"n": 20, "expiry": 2.0, "timeout": 120}),
     "late-callbacks": Scenario(late_callbacks, full={"examples": 10_000}, short={"examples": 150}),
