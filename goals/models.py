@@ -298,6 +298,8 @@ class Finding(models.TextChoices):
     """Scheduled, and its start time passed longer ago than the pending grace: no release ran (beat down)."""
     WAIT_EXPIRED = "wait_expired", "wait past its deadline"
     """Waiting for an outside event past its wait's deadline by more than the pending grace: no release ran."""
+    EVENT_UNCONSUMED = "event_unconsumed", "event for a goal that no longer waits"
+    """An outside event sent to a goal by id that has ended without taking it: reported, kept until retention."""
 
 
 class Action(models.TextChoices):

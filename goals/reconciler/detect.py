@@ -24,7 +24,7 @@ from goals.conf import GoalSettings
 from goals.executors.heartbeats import silent_sql, silent_sql_params
 from goals.executors.registry import get_executor, hard_time_limit, registered_kinds
 from goals.lifecycle.states import GoalState
-from goals.models import Attempt, Finding, Goal
+from goals.models import Attempt, ExternalEvent, Finding, Goal, ReconciliationFinding
 from goals.querysets import active_sql, sql_list
 from goals.task_names import EXECUTE_TASK
 
@@ -259,6 +259,37 @@ def result_candidates(*, since: datetime, only: list[str] | None = None) -> list
                       "attempt": "no goal attempt has this task id"},
         ))
     return candidates
+
+
+def _events_statement() -> str:
+    goal_t, event_t = Goal._meta.db_table, ExternalEvent._meta.db_table
+    finding_t = ReconciliationFinding._meta.db_table
+    # Reported once: the lookback overlaps the previous pass, and the event stays until retention.
+    return f"""
+    SELECT g.id, g.task_id, g.state, g.attempt, g.max_attempts, g.kind, e.id, e.name, e.received_at
+      FROM {event_t} e
+      JOIN {goal_t} g ON g.id = e.goal_id
+     WHERE e.consumed_at IS NULL AND e.goal_id IS NOT NULL AND g.finished_at IS NOT NULL
+       AND GREATEST(e.received_at, g.finished_at) >= %(since)s
+       AND NOT EXISTS (SELECT FROM {finding_t} f
+                        WHERE f.goal_id = e.goal_id AND f.kind = '{Finding.EVENT_UNCONSUMED}'
+                          AND f.evidence->>'event' = e.id::text)
+     ORDER BY e.id
+    """
+
+
+def event_candidates(*, since: datetime, only: list[str] | None = None) -> list[Candidate]:
+    """Outside events sent to a goal by id that has ended without taking them, the goal or the event new
+    since ``since`` (the pass's lookback, as for result rows), and not reported before."""
+    if only and Finding.EVENT_UNCONSUMED not in only:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_events_statement(), {"since": since})
+        rows = cursor.fetchall()
+    return [Candidate(finding=Finding.EVENT_UNCONSUMED, goal_id=goal_id, task_id=task_id, state=state, attempt=attempt,
+                      max_attempts=max_attempts, kind=kind, result_status=None,
+                      evidence={"event": event_id, "name": name, "received_at": _iso(received), "state": state})
+            for goal_id, task_id, state, attempt, max_attempts, kind, event_id, name, received in rows]
 
 
 def scanned_counts(*, since: datetime) -> tuple[int, int]:

@@ -126,7 +126,8 @@ def run_pass(*, dry_run: bool = False, only: list[str] | None = None, trigger: s
             break
         after = batch[-1].goal_id
     with transaction.atomic():
-        decided = _decide(detect.result_candidates(since=since, only=only))
+        decided = _decide(detect.result_candidates(since=since, only=only)
+                          + detect.event_candidates(since=since, only=only))
         repairs = _apply(decided, dry_run=dry_run, actor=actor)
     findings += _record(report, decided, repairs, dry_run=dry_run)
     _summarize(report, findings, started=clock)

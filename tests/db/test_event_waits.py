@@ -44,6 +44,7 @@ def test_a_goal_waits_holding_no_worker_and_the_event_resumes_it_once_with_its_p
     assert (sent.duplicate, sent.resumed) == (False, goal.pk)
     resumed = Goal.objects.get(pk=goal.pk)
     assert (resumed.state, resumed.attempt, resumed.wait_key, resumed.wait_event) == ("pending", 2, None, "")
+    assert resumed.run_after is None, "pending from now: the reconciler counts a lost send from its new attempt"
     assert moves(resumed)[-2:] == [("await_event", "waiting", "executor"), ("resume", "pending", "event")]
     event = ExternalEvent.objects.get(pk=sent.id)
     assert (event.consumed_by_id, event.consumed_attempt) == (goal.pk, 2)
@@ -202,3 +203,17 @@ def test_a_goal_waiting_for_an_event_is_not_taken_for_a_missed_fan_in():
 
     goal = wait(running_goal())
     assert [f for f in run_pass(trigger="test", dry_run=True)[1] if f.goal_id == goal.pk] == []
+
+
+def test_an_event_for_a_goal_that_ended_without_it_is_reported_once():
+    from goals.models import Action, Finding
+    from goals.reconciler.passes import run_pass
+
+    goal = wait(running_goal(), key=None)
+    api.cancel(goal.pk, reason="order withdrawn")
+    sent = api.send_event("payment.captured", {}, goal_id=goal.pk)
+    assert sent.resumed is None
+    [finding] = [f for f in run_pass(trigger="test")[1] if f.goal_id == goal.pk]
+    assert (finding.kind, finding.action, finding.evidence["event"]) == (Finding.EVENT_UNCONSUMED, Action.REPORTED,
+                                                                         sent.id)
+    assert [f for f in run_pass(trigger="test")[1] if f.goal_id == goal.pk] == [], "once, not every pass"

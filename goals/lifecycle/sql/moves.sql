@@ -36,8 +36,9 @@ moved AS (
            -- Kept until the goal ends (the reconciler counts a released goal's wait from it), then cleared
            -- by the final move, which is not a HOT update anyway: the index of due goals keys on it.
            -- reschedule and retry_later set a new start time (%(run_after)s::timestamptz), await_event the
-           -- wait's deadline (NULL: none).
-           run_after = CASE WHEN %(ends)s::boolean THEN NULL WHEN %(awaits_event)s::boolean THEN %(run_after)s::timestamptz
+           -- wait's deadline (NULL: none), which resume and time_out clear: the goal is pending from now on.
+           run_after = CASE WHEN %(ends)s::boolean OR %(stops_waiting)s::boolean THEN NULL
+                            WHEN %(awaits_event)s::boolean THEN %(run_after)s::timestamptz
                             ELSE COALESCE(%(run_after)s::timestamptz, g.run_after) END,
            wait_event = CASE WHEN %(awaits_event)s::boolean THEN %(wait_event)s::text
                              WHEN %(restarts)s::boolean OR %(stops_waiting)s::boolean THEN '' ELSE g.wait_event END,
