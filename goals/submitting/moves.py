@@ -13,12 +13,13 @@ each repair's attempt went out, publishes the same ``to_send`` itself once its b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
 from django.db import transaction
 
+from goals.ids import new_task_id
 from goals.lifecycle.states import Transition
 from goals.lifecycle.transitions import GoalMove, TransitionOutcome, apply_transition, apply_transitions
 from goals.submitting import timers
@@ -58,3 +59,20 @@ def send_after_commit(outcomes: Sequence[TransitionOutcome]) -> None:
     dispatches = {(str(d.goal_id), d.attempt): d for outcome in outcomes for d in outcome.to_send}
     if dispatches:
         transaction.on_commit(partial(send_many, list(dispatches.values())))
+
+
+def move_claimed(transition: Transition, claim: Callable[[int], list], *, batch_size: int, cause: str, actor: str,
+                 opens_attempt: bool = False) -> int:
+    """Move every goal ``claim(limit)`` locks (``SKIP LOCKED``, up to ``limit``) by ``transition``, a batch per
+    transaction, until a batch comes back short; each goal gets a new task id when the move opens an
+    attempt. Returns how many moved: the release of due goals and the timeout of waits."""
+    moved = 0
+    while True:
+        with transaction.atomic():
+            claimed = claim(batch_size)
+            if claimed:
+                moves = [GoalMove(goal_id=goal_id, attempt=None, new_task_id=new_task_id() if opens_attempt else None)
+                         for goal_id in claimed]
+                moved += sum(outcome.applied for outcome in move_many(transition, moves, cause=cause, actor=actor))
+        if len(claimed) < batch_size:
+            return moved

@@ -14,16 +14,13 @@ the reconciler sends after its grace period, as any goal not sent; a goal left s
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from goals.actors import process_name
 from goals.conf import goal_settings
 from goals.lifecycle import store
 from goals.lifecycle.states import RELEASE
-from goals.lifecycle.transitions import GoalMove
 from goals.models import Cause
 from goals.submitting import timers
-from goals.submitting.moves import move_many
+from goals.submitting.moves import move_claimed
 
 # Goals released per transaction: one claim and one move each, whatever the number.
 BATCH_SIZE = 1_000
@@ -41,13 +38,5 @@ def release_due_goals(*, look_ahead: bool = True, batch_size: int = BATCH_SIZE) 
 
 
 def _release_due(batch_size: int) -> int:
-    released = 0
-    while True:
-        with transaction.atomic():
-            due = store.claim_due_goals(limit=batch_size)
-            if due:
-                outcomes = move_many(RELEASE, [GoalMove(goal_id=goal_id, attempt=None) for goal_id in due],
-                                     cause=Cause.PUBLISHER, actor=process_name())
-                released += sum(outcome.applied for outcome in outcomes)
-        if len(due) < batch_size:
-            return released
+    return move_claimed(RELEASE, lambda limit: store.claim_due_goals(limit=limit), batch_size=batch_size,
+                        cause=Cause.PUBLISHER, actor=process_name())

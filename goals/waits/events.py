@@ -41,9 +41,9 @@ from goals.exceptions import GoalNotFound, GoalValidationError
 from goals.ids import new_task_id
 from goals.lifecycle import store
 from goals.lifecycle.states import AWAIT_EVENT, RESUME, TIME_OUT
-from goals.lifecycle.transitions import GoalMove, TransitionOutcome
+from goals.lifecycle.transitions import TransitionOutcome
 from goals.models import Cause, ExternalEvent, Goal
-from goals.submitting.moves import move, move_many
+from goals.submitting.moves import move, move_claimed
 
 EVENT_NAME = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 # Waits timed out per transaction: one claim and one move each.
@@ -156,16 +156,8 @@ def await_event(*, goal_id: str, attempt: int, task_id: str, worker: str, wait: 
 def time_out_waits(*, batch_size: int = BATCH_SIZE) -> int:
     """Move on every goal whose wait for an event passed its deadline, a batch per transaction: its next
     attempt runs the continuation without the event. Returns how many."""
-    timed_out = 0
-    while True:
-        with transaction.atomic():
-            due = store.claim_expired_waits(limit=batch_size)
-            if due:
-                outcomes = move_many(TIME_OUT, [GoalMove(goal_id=goal_id, attempt=None, new_task_id=new_task_id())
-                                                for goal_id in due], cause=Cause.PUBLISHER, actor=process_name())
-                timed_out += sum(outcome.applied for outcome in outcomes)
-        if len(due) < batch_size:
-            return timed_out
+    return move_claimed(TIME_OUT, lambda limit: store.claim_expired_waits(limit=limit), batch_size=batch_size,
+                        cause=Cause.PUBLISHER, actor=process_name(), opens_attempt=True)
 
 
 @dataclass(frozen=True)
