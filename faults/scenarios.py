@@ -37,6 +37,7 @@ from faults.load import load
 from faults.outages import broker_down_at_submit, broker_restart, database_down
 from faults.poison import poison_input
 from faults.processes import Stage, Worker, client, reconciler
+from faults.schedules import schedule_catch_up
 from faults.stateful import late_callbacks
 from goals.models import EventType, Goal
 
@@ -196,6 +197,8 @@ SCENARIOS: dict[str, Scenario] = {
     "beat-storm": Scenario(beat_storm, full={"anomalies": 10_000}, short={"anomalies": 100, "timeout": 120}),
     "deferred-kill": Scenario(deferred_kill, full={"n": 10_000, "delay": 120.0},
                               short={"n": 40, "delay": 15.0, "timeout": 120}),
+    "schedule-catch-up": Scenario(schedule_catch_up, full={"every": 2.0, "missed": 10},
+                                  short={"every": 1.0, "missed": 5, "after": 3, "timeout": 120}),
     "expired-results": Scenario(expired_results, full={"n": 500, "expiry": 60.0},
                                 short={"n": 20, "expiry": 2.0, "timeout": 120}),
     "late-callbacks": Scenario(late_callbacks, full={"examples": 10_000}, short={"examples": 150}),
