@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime
 
 from celery.exceptions import SoftTimeLimitExceeded
 
 from faults.ledger import record_effect
 from faults.processes import TIMINGS
 from goals.api import executor
+from goals.waits.events import WaitForEvent
 from goals.worker.context import ExecutionContext
 
 QUEUE = os.environ.get("FAULTS_QUEUE", "goals-faults")
@@ -67,3 +69,21 @@ def family(ctx: ExecutionContext, *, children: int, seconds: float = 0.0, **labe
                        keys=[str(n) for n in range(children)])
         return ctx.wait_for_children(then="faults.family")
     return {"made": record_effect(ctx, "write"), "children": len(ctx.children())}
+
+
+@executor("faults.await_paid", max_attempts=MAX_ATTEMPTS, timeout=60, heartbeat_timeout=HEARTBEAT_TIMEOUT,
+          queue=QUEUE)
+def await_paid(ctx: ExecutionContext, *, order: str, until: str, **labels: object) -> WaitForEvent:
+    """Waits, holding no worker, for ``faults.paid`` with the correlation key ``order:<order>`` until the
+    absolute ``until`` (ISO); then its continuation runs."""
+    return ctx.wait_for_event("faults.paid", key=f"order:{order}", until=datetime.fromisoformat(until),
+                              then="faults.paid_or_not")
+
+
+@executor("faults.paid_or_not", max_attempts=MAX_ATTEMPTS, timeout=60, heartbeat_timeout=HEARTBEAT_TIMEOUT,
+          queue=QUEUE)
+def paid_or_not(ctx: ExecutionContext, **labels: object) -> dict[str, object]:
+    """The continuation of ``faults.await_paid``: its effect, made once, with the event that resumed it
+    (None: the deadline came first). A goal resumed twice would reach it twice."""
+    event = ctx.event
+    return {"made": record_effect(ctx, "write"), "event": event.id if event else None}

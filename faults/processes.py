@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The reconciler's clocks in the scenarios (read by ``faults.settings`` and ``faults.executors``): seconds
 # instead of minutes, so that recovery is measured rather than waited for.
 TIMINGS = {"FAULTS_RECONCILE_EVERY": "2", "FAULTS_PENDING_GRACE": "3", "FAULTS_CALLBACK_GRACE": "3",
-           "FAULTS_HEARTBEAT_TIMEOUT": "5", "FAULTS_QUEUED_TIMEOUT": "30", "FAULTS_SCHEDULE_GRACE": "3"}
+           "FAULTS_HEARTBEAT_TIMEOUT": "5", "FAULTS_QUEUED_TIMEOUT": "30", "FAULTS_SCHEDULE_GRACE": "10"}
 
 
 @dataclass

@@ -31,6 +31,7 @@ from faults.common import (
 )
 from faults.concurrency import beat_storm
 from faults.deferred import deferred_kill
+from faults.events import events_outage
 from faults.expiry import expired_results
 from faults.families import families
 from faults.load import load
@@ -199,6 +200,8 @@ SCENARIOS: dict[str, Scenario] = {
                               short={"n": 40, "delay": 15.0, "timeout": 120}),
     "schedule-catch-up": Scenario(schedule_catch_up, full={"every": 2.0, "missed": 10},
                                   short={"every": 1.0, "missed": 5, "after": 3, "timeout": 120}),
+    "events-outage": Scenario(events_outage, full={"n": 1000, "wait_for": 60.0, "down_for": 10.0},
+                              short={"n": 40, "wait_for": 20.0, "down_for": 3.0, "timeout": 120}),
     "expired-results": Scenario(expired_results, full={"n": 500, "expiry": 60.0},
                                 short={"n": 20, "expiry": 2.0, "timeout": 120}),
     "late-callbacks": Scenario(late_callbacks, full={"examples": 10_000}, short={"examples": 150}),

@@ -21,8 +21,12 @@ if "faults" not in INSTALLED_APPS:  # noqa: F821 (from the base settings)
 GOALS_RECONCILE_PENDING_GRACE = float(os.environ.get("FAULTS_PENDING_GRACE", TIMINGS["FAULTS_PENDING_GRACE"]))
 GOALS_RECONCILE_CALLBACK_GRACE = float(os.environ.get("FAULTS_CALLBACK_GRACE", TIMINGS["FAULTS_CALLBACK_GRACE"]))
 GOALS_RECONCILE_QUEUED_TIMEOUT = float(os.environ.get("FAULTS_QUEUED_TIMEOUT", TIMINGS["FAULTS_QUEUED_TIMEOUT"]))
-# A schedule's period is missed (its catch-up policy applies) 3 s after its start, not a minute.
+# A schedule's period is missed (its catch-up policy applies) 10 s after its start (twice the release
+# interval: goals.W005), not a minute.
 GOALS_SCHEDULE_GRACE = float(os.environ.get("FAULTS_SCHEDULE_GRACE", TIMINGS["FAULTS_SCHEDULE_GRACE"]))
 GOALS_RECONCILE_INTERVAL = float(os.environ.get("FAULTS_RECONCILE_EVERY", TIMINGS["FAULTS_RECONCILE_EVERY"]))
 # Tasks without a queue of their own (the beat-scheduled reconciler) go to a queue of the run's own too.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("FAULTS_QUEUE", "goals-faults") + "-default"
+# The release of due goals too, whatever route the base settings give it (the test settings' goes to the
+# test session's queue, which the scenario's workers do not consume).
+CELERY_TASK_ROUTES = {**globals().get("CELERY_TASK_ROUTES", {}), "goals.release": {"queue": CELERY_TASK_DEFAULT_QUEUE}}

@@ -53,7 +53,8 @@ class GoalSettings:
     """Outside events no goal consumed are deleted by the nightly prune once this many days old (0: kept)."""
     schedule_grace: float = setting(60.0, minimum=0)
     """A schedule's period that began less than this many seconds before the releaser saw it is run as usual;
-    older ones were missed while nothing ran, and the schedule's catch-up policy decides (``goals.periodic``)."""
+    older ones were missed while nothing ran, and the schedule's catch-up policy decides (``goals.periodic``). At
+    least twice ``release_interval`` (system check ``goals.W005``)."""
     retry_later_after: float = setting(30.0, minimum=0)
     """A retry back-off longer than this many seconds waits in PostgreSQL as a scheduled attempt, released when
     due, rather than as a delayed message in a worker's memory (which Redis delivers again once it outlasts

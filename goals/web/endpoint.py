@@ -2,16 +2,19 @@
 
 Each endpoint answers in JSON, refuses other methods with 405 and ``Allow``, refuses an oversized body
 with 413 before reading it, and gets an authenticated ``Caller`` (or a 401/403) before its own code runs.
+A database that does not answer is a 503 with ``Retry-After``, in JSON too, not Django's HTML error page.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
@@ -21,6 +24,18 @@ from goals.web.auth import authenticate
 from goals.web.http import ApiError, invalid, too_large
 
 View = Callable[..., HttpResponse]
+logger = logging.getLogger(__name__)
+# What a client waits before sending again a request the database could not serve.
+RETRY_AFTER_SECONDS = 1
+
+
+def database_unavailable(exc: Exception) -> ApiError:
+    """503 for a database that did not answer: the client sends the same request again. A write may have
+    been committed before the connection broke; its idempotency or event key makes the retry apply it once."""
+    logger.warning("database unavailable, answered 503: %s", exc)
+    return ApiError(503, "unavailable", headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                    detail="the database did not answer; send the same request again (a write's idempotency_key "
+                           "or event_key makes a retry apply it once)")
 
 
 def default_body_limit() -> int:
@@ -72,6 +87,8 @@ def api_endpoint(*methods: str, public: bool = False,
                 response = exc.response()
             except RequestDataTooBig:
                 response = too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE).response()
+            except (OperationalError, InterfaceError) as exc:  # connection lost or refused, deadlock, timeout
+                response = database_unavailable(exc).response()
             # Per-user answers: shared caches must not keep them, browsers must revalidate (ETag).
             response.headers.setdefault("Cache-Control", "private, no-cache")
             patch_vary_headers(response, ("Authorization",))

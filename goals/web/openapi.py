@@ -49,12 +49,16 @@ ERROR_RESPONSES: dict[str, tuple[str, str]] = {
     "413": ("TooLarge", "The body is larger than `GOALS_API_MAX_BODY_BYTES` (`GOALS_API_MAX_BULK_BODY_BYTES` for a "
                         "bulk submit; `limit` says which figure applied)."),
     "415": ("UnsupportedMediaType", "A body was sent without `Content-Type: application/json`."),
+    "503": ("Unavailable", "The database did not answer (down, restarting, a deadlock): send the same request "
+                           "again after `Retry-After` seconds. A write may or may not have been recorded; its "
+                           "`idempotency_key` or `event_key` makes the retry apply it once."),
 }
 _ERROR_HEADERS = {
     "401": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Token`."}},
     "405": {"Allow": {"schema": {"type": "string"}, "description": "The methods the path allows."}},
+    "503": {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait before retrying."}},
 }
-_WRITE_ERRORS = ("400", "401", "403", "404", "405", "409", "413", "415")
+_WRITE_ERRORS = ("400", "401", "403", "404", "405", "409", "413", "415", "503")
 _GOAL_ID = {"name": "goal_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 
 # When a goal starts, if later than now: it waits as "scheduled" until then, then it is sent.
@@ -223,7 +227,7 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {
             "error": {"type": "string", "enum": ["invalid", "unauthenticated", "csrf_failed", "not_found",
                                                  "method_not_allowed", "conflict", "too_large",
-                                                 "unsupported_media_type"]},
+                                                 "unsupported_media_type", "unavailable"]},
             "detail": {"type": "string"},
             "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
             "state": {"type": "string", "description": "The goal's state when a transition was refused."},
@@ -268,7 +272,7 @@ def _paths() -> dict[str, Any]:
                              "headers": {"ETag": {"schema": {"type": "string"}}},
                              "content": {"application/json": {"schema": _ref("schemas", "GoalPage")}}},
                      "304": _NOT_MODIFIED},
-                    "400", "401", "405"),
+                    "400", "401", "405", "503"),
             },
             "post": {
                 "operationId": "submitGoal",
@@ -278,7 +282,7 @@ def _paths() -> dict[str, Any]:
                     {"202": _goal("Recorded; it runs once a worker takes it.",
                                   Location={"schema": {"type": "string"}, "description": "The goal's status URL."}),
                      "200": _goal("The goal submitted earlier with this idempotency key.")},
-                    "400", "401", "403", "405", "409", "413", "415"),
+                    "400", "401", "403", "405", "409", "413", "415", "503"),
             },
         },
         "/goals/bulk": {
@@ -294,7 +298,7 @@ def _paths() -> dict[str, Any]:
                              "content": {"application/json": {"schema": _ref("schemas", "BulkSubmitResult")}}},
                      "200": {"description": "Every item named a goal submitted before with its idempotency key.",
                              "content": {"application/json": {"schema": _ref("schemas", "BulkSubmitResult")}}}},
-                    "400", "401", "403", "405", "409", "413", "415"),
+                    "400", "401", "403", "405", "409", "413", "415", "503"),
             },
         },
         "/goals/{goal_id}/": {
@@ -307,7 +311,7 @@ def _paths() -> dict[str, Any]:
                     {"200": _goal("The goal. `ETag` is set; `Cache-Control: private, no-cache`.",
                                   ETag={"schema": {"type": "string"}}),
                      "304": _NOT_MODIFIED},
-                    "401", "404", "405"),
+                    "401", "404", "405", "503"),
             },
         },
         "/goals/{goal_id}/cancel": {
@@ -337,7 +341,7 @@ def _paths() -> dict[str, Any]:
                                  "content": {"application/json": {"schema": _ref("schemas", "EventResult")}}},
                          "200": {"description": "A duplicate (the same event_key): nothing new.",
                                  "content": {"application/json": {"schema": _ref("schemas", "EventResult")}}}},
-                         "400", "401", "403", "404", "405", "413", "415")},
+                         "400", "401", "403", "404", "405", "413", "415", "503")},
         },
         "/schema/": {
             "get": {"operationId": "getSchema", "summary": "This document", "security": [],

@@ -5,11 +5,15 @@ views (and the body fits its documented schema), and every route is documented.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import pytest
+from django.core.signals import request_started
+from django.db import connection
 from django.http import HttpResponse
 from django.test import Client
 
@@ -17,6 +21,7 @@ from goals.conf import goal_settings
 from goals.lifecycle.states import GoalState
 from goals.models import Goal
 from goals.web.urls import urlpatterns
+from tests.conftest import database_url
 from tests.db.test_http_api import JSON, act, session_client, submit, token_client
 from tests.factories import make_goal
 
@@ -163,6 +168,35 @@ EXERCISES: dict[tuple[str, str, str], Callable[[Probe], HttpResponse]] = {
 }
 
 
+# The 503 of each operation: its usual request, with the database gone as it begins (as a restart does).
+DATABASE_AWAY: dict[tuple[str, str, str], Callable[[Probe], HttpResponse]] = {
+    (path, method, "503"): EXERCISES[(path, method, ok)] for path, method, ok in [
+        ("/goals/", "get", "200"), ("/goals/", "post", "202"), ("/goals/bulk", "post", "202"),
+        ("/goals/{goal_id}/", "get", "200"), ("/goals/{goal_id}/cancel", "post", "200"),
+        ("/goals/{goal_id}/retry", "post", "200"), ("/goals/{goal_id}/reschedule", "post", "200"),
+        ("/events/", "post", "202")]
+}
+
+
+@contextmanager
+def connection_dropped_at_request_start() -> Iterator[None]:
+    """The server ends Django's connection as each request begins (``pg_terminate_backend`` from another
+    connection), as a database restart or failover does; the connection is closed afterwards."""
+    connection.ensure_connection()
+    url = database_url(connection.settings_dict)
+
+    def drop(**kwargs: Any) -> None:
+        with psycopg.connect(url, autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+
+    request_started.connect(drop)
+    try:
+        yield
+    finally:
+        request_started.disconnect(drop)
+        connection.close()
+
+
 def operations(document: dict) -> dict[tuple[str, str], dict]:
     return {(path, method): operation for path, item in document["paths"].items()
             for method, operation in item.items() if method in METHODS}
@@ -233,14 +267,27 @@ def test_every_route_is_documented_and_every_documented_path_is_routed(document)
 def test_every_documented_status_is_exercised(document):
     """The table below produces each documented answer; 405 is documented, and exercised, on every operation."""
     expected = documented(document)
-    assert {key for key in expected if key[2] != "405"} == set(EXERCISES)
+    assert {key for key in expected if key[2] != "405"} == set(EXERCISES) | set(DATABASE_AWAY)
     assert {key[:2] for key in expected if key[2] == "405"} == set(operations(document))
 
 
 @pytest.mark.parametrize("key", sorted(EXERCISES), ids="{0[1]} {0[0]} {0[2]}".format)
 def test_the_documented_answer_is_what_the_view_gives(document, probe, key):
+    assert_documented(document, key, EXERCISES[key](probe))
+
+
+@pytest.mark.django_db(transaction=True)  # the connection is killed: nothing to roll back afterwards
+@pytest.mark.parametrize("key", sorted(DATABASE_AWAY), ids="{0[1]} {0[0]} {0[2]}".format)
+def test_a_database_that_does_not_answer_is_the_documented_503_in_json(document, probe, key):
+    with connection_dropped_at_request_start():
+        response = DATABASE_AWAY[key](probe)
+    assert_documented(document, key, response)
+    assert response["Retry-After"] == "1"
+    assert response.json()["error"] == "unavailable"
+
+
+def assert_documented(document: dict, key: tuple[str, str, str], response: HttpResponse) -> None:
     path, method, status = key
-    response = EXERCISES[key](probe)
     assert str(response.status_code) == status, response.content
     answer = resolve(document, document["paths"][path][method]["responses"][status])
     for header in answer.get("headers", {}):

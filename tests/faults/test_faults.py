@@ -35,6 +35,7 @@ FAULT_HAPPENED = {
     "beat-storm": lambda figures: figures["goals never sent"] > 0 and figures["scheduled passes"] > 0,
     "deferred-kill": lambda figures: figures["scheduled at the kill"] == figures["goals"] > 0,
     "schedule-catch-up": lambda figures: figures["fewest missed"] >= 5,
+    "events-outage": lambda figures: figures["503 answers"] > 0 and figures["duplicates answered 200"] > 0,
     "expired-results": lambda figures: figures["result rows before cleanup"] > 0 and figures["after"] == 0,
     "late-callbacks": lambda figures: figures["examples"] >= 100,
     "load": lambda figures: figures["goals accepted"] > 0 and figures["status polls"] > 0,

@@ -49,6 +49,13 @@ def test_malformed_goal_setting_fails_manage_py_check(name, value, expected_id):
             call_command("check")
 
 
+@pytest.mark.parametrize(("grace", "interval", "expected"), [(60, 5, []), (10, 5, []), (9.9, 5, ["goals.W005"]),
+                                                              (0, 1, ["goals.W005"])])
+def test_a_schedule_grace_shorter_than_two_releases_is_warned_of(grace, interval, expected):
+    with override_settings(GOALS_SCHEDULE_GRACE=grace, GOALS_RELEASE_INTERVAL=interval):
+        assert check_ids(check_goal_settings(None)) == expected
+
+
 def test_goal_settings_accessor_merges_over_defaults():
     with override_settings(GOALS_MAX_PARAMS_BYTES=1000):
         assert goal_settings().max_params_bytes == 1000
