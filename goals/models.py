@@ -127,9 +127,12 @@ class Goal(models.Model):
         # ``final_state``; both change only with the final transition.
         indexes = [
             # Partial indexes stay as small as the set of active goals, whatever the history holds. The
-            # reconciler walks active goals in id order (keyset batches) and judges each one there:
-            # heartbeats, queue times and attempts need no index of their own.
-            models.Index(fields=["id"], condition=ACTIVE_Q, name="goals_goal_active_id"),
+            # reconciler walks the active goals with no start or wait deadline (run_after) in id order (keyset
+            # batches) and judges each one there: heartbeats, queue times and attempts need no index of their
+            # own. Those with one it takes from the run_after index once that time has come, so a goal
+            # scheduled or waiting for an event costs its pass nothing until then (goals.reconciler.detect).
+            models.Index(fields=["id"], condition=ACTIVE_Q & Q(run_after__isnull=True),
+                         name="goals_goal_active_untimed"),
             # The oldest active goal (admin overview, metrics), and lists of one active state newest first.
             models.Index(fields=["created_at"], condition=ACTIVE_Q, name="goals_goal_active_created"),
             models.Index(fields=["deadline"], condition=ACTIVE_Q & Q(deadline__isnull=False),

@@ -50,6 +50,26 @@ class Candidate:
     moved_to: str = ""
 
 
+def scanned_goals_sql() -> str:
+    """The active goals a pass judges (after ``%(after)s`` in id order, not set aside for review): those with
+    no start time or wait deadline (``run_after``), on their id index; those whose time has come, on the
+    ``run_after`` index (a released goal keeps its start time while active, only its end clears it); and of
+    those whose time is to come, the ones a rule can judge before it: past their deadline, or children (an
+    orphan). A goal scheduled or waiting for an event is read again only when its time comes, not every pass:
+    no rule about it could fire before, and the time rules do once it has. Three disjoint sets, one index
+    each (two for the last)."""
+    goal_t = Goal._meta.db_table
+    judged = "NOT g.needs_review AND g.id > %(after)s"
+    return f"""
+        SELECT g.* FROM {goal_t} g WHERE {active_sql("g")} AND g.run_after IS NULL AND {judged}
+        UNION ALL
+        SELECT g.* FROM {goal_t} g WHERE {active_sql("g")} AND g.run_after <= %(now)s AND {judged}
+        UNION ALL
+        SELECT g.* FROM {goal_t} g
+         WHERE {active_sql("g")} AND g.run_after > %(now)s AND (g.deadline < %(now)s OR g.parent_id IS NOT NULL)
+           AND {judged}"""
+
+
 def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
     goal_t, attempt_t, result_t = Goal._meta.db_table, Attempt._meta.db_table, TaskResult._meta.db_table
     final = sql_list(FINAL_RESULT_STATUSES)
@@ -120,13 +140,12 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
                       AND g.queued_at < %(queued_before)s AND {queue_moved_on}
                       THEN '{Finding.LOST_IN_QUEUE}'
                END AS finding
-          FROM {goal_t} g
+          FROM ({scanned_goals_sql()}) g
           LEFT JOIN LATERAL (
               SELECT r.task_id, r.status, r.date_done FROM {result_t} r
                WHERE r.task_id = g.task_id AND ({needs_result})
                LIMIT 1  -- task ids are unique; this keeps the subquery whole, so the goal-only test gates it
           ) r ON true
-         WHERE {active_sql("g")} AND NOT g.needs_review AND g.id > %(after)s
     )
     SELECT s.finding, g.id, g.task_id, s.state, s.attempt, g.state, g.attempt, g.max_attempts,
            goals_run_kind(g.kind, g.continuation), s.result_status, r.result, r.traceback,
@@ -292,13 +311,14 @@ def event_candidates(*, since: datetime, only: list[str] | None = None) -> list[
             for goal_id, task_id, state, attempt, max_attempts, kind, event_id, name, received in rows]
 
 
-def scanned_counts(*, since: datetime) -> tuple[int, int]:
-    """How many active goals and recent goal-task result rows a pass looks at (index-only counts)."""
+def scanned_counts(*, since: datetime, now: datetime) -> tuple[int, int]:
+    """How many active goals (``scanned_goals_sql``) and recent goal-task result rows a pass looks at."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT (SELECT count(*) FROM {Goal._meta.db_table} g WHERE {active_sql('g')}),"
-            f" (SELECT count(*) FROM {TaskResult._meta.db_table} WHERE date_done >= %s AND task_name = %s)",
-            [since, EXECUTE_TASK],
+            f"SELECT (SELECT count(*) FROM ({scanned_goals_sql()}) g),"
+            f" (SELECT count(*) FROM {TaskResult._meta.db_table} WHERE date_done >= %(since)s"
+            "   AND task_name = %(task)s)",
+            {"after": str(uuid.UUID(int=0)), "now": now, "since": since, "task": EXECUTE_TASK},
         )
         goals, results = cursor.fetchone()
     return goals, results

@@ -108,7 +108,7 @@ def run_pass(*, dry_run: bool = False, only: list[str] | None = None, trigger: s
     now = now or timezone.now()
     actor = f"reconciler@{process_name()}"
     since = _results_since(now, config.reconcile_results_lookback)
-    goals_scanned, results_scanned = detect.scanned_counts(since=since)
+    goals_scanned, results_scanned = detect.scanned_counts(since=since, now=now)
     report = ReconciliationReport(started_at=timezone.now(), dry_run=dry_run, trigger=trigger, host=actor,
                                   goals_scanned=goals_scanned, results_scanned=results_scanned)
     if not dry_run:

@@ -320,3 +320,24 @@ def test_the_reconciler_releases_a_goal_left_waiting_past_its_time(committed):
     assert [t for t, _, _ in journal(goal)] == ["submit", "release", "enqueue"]
     assert Goal.objects.get(pk=goal.pk).events.get(transition="release").cause == "reconciler"
     assert purge_unconsumed() == 1
+
+
+def test_the_reconciler_reads_goals_waiting_for_their_time_only_once_it_comes_or_a_rule_can_judge_them():
+    from goals.models import Finding
+    from goals.reconciler.passes import run_pass
+    from tests.factories import make_goal
+
+    later, past = timezone.now() + timedelta(hours=1), timezone.now() - timedelta(hours=1)
+    running = make_goal(state=GoalState.RUNNING)
+    make_goal(state=GoalState.SCHEDULED, run_after=later)
+    make_goal(state=GoalState.WAITING, wait_event="payment.captured", wait_key="order:1", run_after=later)
+    overdue = make_goal(state=GoalState.SCHEDULED, run_after=later, deadline=past)
+    parent = make_goal(state=GoalState.CANCELLED)
+    orphan = make_goal(state=GoalState.SCHEDULED, run_after=later, parent=parent, child_key="0")
+    released = make_goal(state=GoalState.PENDING, run_after=past, now=past)
+    report, findings = run_pass(trigger="test", dry_run=True)
+    assert report.goals_scanned == 4, "the running and released goals, the overdue one and the child"
+    found = {f.goal_id: f.kind for f in findings}
+    assert (found[overdue.pk], found[orphan.pk]) == (Finding.OVERDUE, Finding.ORPHANED_CHILD)
+    assert found[released.pk] == Finding.NEVER_SENT, "a released goal is judged as any active goal"
+    assert running.pk not in found
