@@ -15,9 +15,10 @@ django-celery-beat's database scheduler, as the compose file runs them:
    is not consumed, so this times the release alone: lateness is ``queued_at`` (published to the broker
    and recorded) minus ``run_after``, and how many were published within 60 s of their time. Running them
    is the worker's throughput, measured by ``throughput.py``.
-3. **The cost of waiting.** ``--waiting`` goals scheduled a day ahead, and one minute of the worker and beat
+3. **The cost of waiting.** ``--waiting`` goals scheduled a day ahead, and two minutes of the worker and beat
    (reconciler included) against the database: transactions committed and rows read, from
-   ``pg_stat_database``, next to the same minute with no goal waiting.
+   ``pg_stat_database``, next to the same minute with no goal waiting; and the rows one reconciler pass
+   reads, with and without them (a minute may hold no pass of beat's, or two).
 
 DATABASE_URL names the server; CELERY_BROKER_URL the broker (default Redis on 127.0.0.1).
 """
@@ -121,21 +122,34 @@ def one_minute() -> tuple[int, int]:
     return after[0] - before[0], after[1] - before[1]
 
 
+def pass_rows() -> int:
+    """Rows one reconciler pass reads, run here (the minute may hold no pass of beat's, or two)."""
+    from goals.reconciler.passes import run_pass
+
+    time.sleep(1)  # a backend's statistics reach pg_stat_database within a second of its last transaction
+    before = database_activity()[1]
+    run_pass(trigger="bench")
+    time.sleep(1)
+    return database_activity()[1] - before
+
+
 def cost_of_waiting(n: int) -> None:
     from django.utils import timezone
 
     from goals.api import submit_many
     from goals.models import Goal
 
-    idle = one_minute()
+    idle, idle_pass = one_minute(), pass_rows()
     tomorrow = timezone.now() + timedelta(days=1)
     for start in range(0, n, 10_000):
         submit_many("bench.parked", [{}] * min(10_000, n - start), run_after=tomorrow)
     call_analyze()
-    waiting = one_minute()
+    waiting, again, waiting_pass = one_minute(), one_minute(), pass_rows()
     assert Goal.objects.filter(state="scheduled").count() == n
     print(f"  one minute of worker and beat, nothing waiting: {idle[0]:,} transactions, {idle[1]:,} rows read")
-    print(f"  one minute of worker and beat, {n:,} waiting:   {waiting[0]:,} transactions, {waiting[1]:,} rows read")
+    print(f"  one minute of worker and beat, {n:,} waiting:   {waiting[0]:,} transactions, {waiting[1]:,} rows read;"
+          f" the next minute {again[0]:,} transactions, {again[1]:,} rows read")
+    print(f"  one reconciler pass: {idle_pass:,} rows read with nothing waiting, {waiting_pass:,} with {n:,}")
 
 
 def call_analyze() -> None:
