@@ -58,7 +58,7 @@ def empty_tables() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE goals_goal, goals_attempt, goals_goalevent")
+        cursor.execute("TRUNCATE goals_goal, goals_attempt, goals_goalevent, goals_externalevent")
 
 
 def count_queued() -> int:

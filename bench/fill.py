@@ -118,7 +118,7 @@ def build(total: int, now: datetime, *, kinds: int = 1, active: int | None = Non
     active = total // 100 if active is None else active
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE goals_goal, goals_attempt, goals_goalevent, goals_reconciliationfinding,"
-                       " goals_reconciliationreport, django_celery_results_taskresult")
+                       " goals_reconciliationreport, goals_externalevent, django_celery_results_taskresult")
         cursor.execute("DROP FUNCTION IF EXISTS pg_temp.uuid7_at(timestamptz)")
         cursor.execute(UUID7_AT)
         cursor.execute(GENERATE.format(roles=roles, kind=kind.replace("%", "%%")),

@@ -138,7 +138,8 @@ def clear_tables() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE goals_goal, goals_attempt, goals_goalevent, django_celery_results_taskresult")
+        cursor.execute("TRUNCATE goals_goal, goals_attempt, goals_goalevent, goals_externalevent,"
+                       " django_celery_results_taskresult")
 
 
 _statements = 0
