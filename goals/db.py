@@ -26,6 +26,9 @@ from goals.conf import goal_settings
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+# What Django raises when the database cannot be reached or answer in time (restart, failover, a dropped
+# connection, a deadlock or statement timeout): worth waiting out or retrying, unlike a bug in a query.
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
 
 _NEVER_AUTOMATICALLY = 2**31
 
@@ -81,7 +84,7 @@ def retry_while_unreachable(write: Callable[[], T], *, within: float, what: str)
     while True:
         try:
             return write()
-        except (OperationalError, InterfaceError) as exc:
+        except DATABASE_UNREACHABLE as exc:
             if time.monotonic() + pause > deadline:
                 raise
             logger.warning("%s: database unreachable (%s), trying again in %.1f s", what, exc, pause)

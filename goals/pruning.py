@@ -15,6 +15,7 @@ kept, and drops the detail the goal row and its attempts already say."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -52,27 +53,25 @@ def count_prunable(*, cutoff: datetime) -> PruneCounts:
 def prune(*, cutoff: datetime, batch_size: int = 1000) -> PruneCounts:
     """Delete final goals finished before ``cutoff`` and reports started before it, ``batch_size`` rows
     per transaction. Active goals are never deleted, however old."""
-    counts = PruneCounts()
-    for delete, attribute in ((store.delete_final_goals, "goals"), (store.delete_reports, "reports")):
-        while True:
-            with transaction.atomic():
-                deleted = delete(cutoff=cutoff, limit=batch_size)
-            setattr(counts, attribute, getattr(counts, attribute) + deleted)
-            # Until a batch finds nothing: a short batch may have left parents whose children it deleted.
-            if deleted == 0:
-                break
-    return counts
+    return PruneCounts(goals=_delete_in_batches(store.delete_final_goals, cutoff=cutoff, batch_size=batch_size),
+                       reports=_delete_in_batches(store.delete_reports, cutoff=cutoff, batch_size=batch_size))
 
 
 def prune_unconsumed_events(*, cutoff: datetime, batch_size: int = 1000) -> int:
     """Delete the outside events no goal consumed that arrived before ``cutoff``, ``batch_size`` per
     transaction; returns how many (``GOALS_EVENT_RETENTION_DAYS``)."""
+    return _delete_in_batches(store.delete_unconsumed_events, cutoff=cutoff, batch_size=batch_size)
+
+
+def _delete_in_batches(delete: Callable[..., int], *, cutoff: datetime, batch_size: int) -> int:
+    """Run ``delete(cutoff=, limit=)`` a transaction at a time until a batch finds nothing (a short batch
+    may have left parents whose children it deleted); returns how many rows in all."""
     deleted = 0
     while True:
         with transaction.atomic():
-            batch = store.delete_unconsumed_events(cutoff=cutoff, limit=batch_size)
+            batch = delete(cutoff=cutoff, limit=batch_size)
         deleted += batch
-        if batch < batch_size:
+        if batch == 0:
             return deleted
 
 

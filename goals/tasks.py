@@ -19,12 +19,11 @@ from celery import Task, shared_task, states
 from celery.app.task import Context
 from celery.exceptions import Ignore, Reject
 from celery.signals import worker_process_shutdown
-from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from goals.actors import process_name
 from goals.conf import goal_settings
-from goals.db import retry_while_unreachable
+from goals.db import DATABASE_UNREACHABLE, retry_while_unreachable
 from goals.exceptions import ChildrenNotAwaited, GoalBehindMessage, GoalNoLongerRunning, ResultNotSerializable
 from goals.executors.attempt_rules import Next, after_error
 from goals.executors.error_records import error_record
@@ -110,7 +109,7 @@ class GoalTask(Task):
     def _record_final(self, what: str, callback: Any) -> None:
         try:
             self._record(what, callback)
-        except (OperationalError, InterfaceError) as exc:
+        except DATABASE_UNREACHABLE as exc:
             # The goal stays running at this attempt; the reconciler finds its result row (written by the
             # same statement, so missing too) or its silent heartbeat and repairs it.
             logger.error("%s not recorded, the database is unreachable: %s; the reconciler repairs it", what, exc)
@@ -122,7 +121,7 @@ class GoalTask(Task):
             started = self._record(f"start of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_started(
                 goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(),
                 redelivered=bool(delivery.get("redelivered"))))
-        except (OperationalError, InterfaceError) as exc:
+        except DATABASE_UNREACHABLE as exc:
             # Not run and not acknowledged: the message goes back to the queue for when the database is back
             # (acknowledged after a failure, it would leave the goal queued with nothing left to run it).
             raise Reject(f"goal {goal_id} attempt {attempt}: the database is unreachable: {exc}",
@@ -144,14 +143,10 @@ class GoalTask(Task):
             self._retry_later(goal_id, attempt, task_id, later)
             return
         waiting = getattr(self.request, "goal_wait", None) if self.request.id == task_id else None
-        if waiting is not None and isinstance(waiting[0], WaitForEvent):
-            wait, budget = waiting
-            self._record_final(f"wait of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_awaiting_event(
-                goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), wait=wait, budget=budget))
-            return
         if waiting is not None:
             wait, budget = waiting
-            self._record_final(f"wait of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_waiting(
+            record = callbacks.attempt_awaiting_event if isinstance(wait, WaitForEvent) else callbacks.attempt_waiting
+            self._record_final(f"wait of goal {goal_id} attempt {attempt}", lambda: record(
                 goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), wait=wait, budget=budget))
             return
         row, progress = result_row(self, status=states.SUCCESS, value=retval), self._progress()

@@ -14,12 +14,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
 from goals.conf import goal_settings
+from goals.db import DATABASE_UNREACHABLE
 from goals.web.auth import authenticate
 from goals.web.http import ApiError, invalid, too_large
 
@@ -87,7 +87,7 @@ def api_endpoint(*methods: str, public: bool = False,
                 response = exc.response()
             except RequestDataTooBig:
                 response = too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE).response()
-            except (OperationalError, InterfaceError) as exc:  # connection lost or refused, deadlock, timeout
+            except DATABASE_UNREACHABLE as exc:
                 response = database_unavailable(exc).response()
             # Per-user answers: shared caches must not keep them, browsers must revalidate (ETag).
             response.headers.setdefault("Cache-Control", "private, no-cache")

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 from django.utils import timezone as django_timezone
 
+from goals.db import DATABASE_UNREACHABLE
 from goals.exceptions import GoalNoLongerRunning, UnknownExecutor
 from goals.executors.registry import get_executor
 from goals.families import children as families
@@ -91,11 +92,7 @@ class ExecutionContext:
         outcomes; ``ctx.kind`` for this one again), or, without ``then``, finishes with the children's
         aggregate. ``policy``: ``FAIL_FAST`` (the default), ``WAIT_FOR_ALL`` or ``tolerate(n)``.
         """
-        if then is not None:
-            try:
-                get_executor(then)
-            except UnknownExecutor:
-                raise ValueError(f"wait_for_children(then={then!r}): no executor is registered for it") from None
+        _check_continuation("wait_for_children", then)
         return families.WaitForChildren(policy=policy, then=then or "")
 
     def wait_for_event(self, name: str, *, key: str | None = None, timeout: float | None = None,
@@ -107,11 +104,7 @@ class ExecutionContext:
         An event that arrived before is taken at once."""
         events.check_name(name)
         events.check_key(key)
-        if then is not None:
-            try:
-                get_executor(then)
-            except UnknownExecutor:
-                raise ValueError(f"wait_for_event(then={then!r}): no executor is registered for it") from None
+        _check_continuation("wait_for_event", then)
         if timeout is not None and until is not None:
             raise ValueError("wait_for_event: give timeout or until, not both")
         if timeout is not None:
@@ -155,7 +148,7 @@ class ExecutionContext:
     def _write(self) -> None:
         try:
             changed = self._update()
-        except (OperationalError, InterfaceError) as exc:
+        except DATABASE_UNREACHABLE as exc:
             # Try again one interval later, on a fresh connection.
             self._last_write = time.monotonic()
             connection.close()
@@ -169,3 +162,13 @@ class ExecutionContext:
     def _update(self) -> int:
         return store.report_progress(goal_id=self.goal_id, attempt=self.attempt, current=self.progress_current,
                                      total=self.progress_total, message=self.progress_message)
+
+
+def _check_continuation(method: str, then: str | None) -> None:
+    """A wait's ``then`` names a registered executor (the next attempt runs it), or is None (this one)."""
+    if then is None:
+        return
+    try:
+        get_executor(then)
+    except UnknownExecutor:
+        raise ValueError(f"{method}(then={then!r}): no executor is registered for it") from None
