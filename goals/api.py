@@ -29,11 +29,13 @@ from goals.exceptions import (
     GoalValidationError,
     TransitionNotAllowed,
 )
+from goals.executors.limits import Concurrency
 from goals.executors.registry import executor
 from goals.families.children import ChildOutcome
 from goals.lifecycle.fan_in import FAIL_FAST, WAIT_FOR_ALL, ChildPolicy, tolerate
-from goals.models import CatchUp, Cause, Goal, Schedule
+from goals.models import CatchUp, Cause, Goal, KindControl, Schedule
 from goals.periodic import periods
+from goals.submitting.controls import set_concurrency as _set_concurrency
 from goals.submitting.people import goal_cancel, goal_reschedule, goal_retry
 from goals.submitting.submit import goal_submit, goal_submit_many
 from goals.waits import events
@@ -46,6 +48,7 @@ __all__ = [
     "CatchUp",
     "ChildOutcome",
     "ChildPolicy",
+    "Concurrency",
     "ExecutionContext",
     "Goal",
     "GoalError",
@@ -63,6 +66,7 @@ __all__ = [
     "resume_schedule",
     "retry",
     "send_event",
+    "set_concurrency",
     "submit",
     "submit_many",
     "tolerate",
@@ -115,6 +119,14 @@ def reschedule(goal_id: UUID | str, *, run_after: datetime | None = None, countd
     one not before its deadline."""
     return goal_reschedule(goal_id=goal_id, run_after=run_after, countdown=countdown, actor=person_name(actor),
                            reason=reason, cause=Cause.API)
+
+
+def set_concurrency(kind: str, limit: int | None, *, actor: Any = None) -> KindControl:
+    """At most ``limit`` goals of ``kind`` running at once across every worker (per key, if its executor's
+    ``concurrency`` gives a key), from the next start on, with no restart; ``None`` goes back to the
+    executor's own. Goals running over a lowered limit finish; a raised one admits held goals at once.
+    Raises ``GoalValidationError`` for an unknown kind or a limit that is not a positive integer."""
+    return _set_concurrency(kind=kind, limit=limit, actor=person_name(actor), cause=Cause.API)
 
 
 def define_schedule(name: str, kind: str, params: dict[str, Any] | None = None, *, crontab: str = "",

@@ -79,6 +79,13 @@ class Goal(models.Model):
     # resume clear (the index of key-addressed waits holds it); its deadline is run_after.
     wait_event = models.CharField(max_length=100, blank=True, default="", db_default="", editable=False)
     wait_key = models.CharField(max_length=255, null=True, blank=True, editable=False)  # noqa: DJ001
+    # Concurrency limits (goals.executors.limits): the key its kind's limit counts it under ('' kind-wide), from
+    # its params at submit; whether it holds one of that key's slots (from the start or admit that took it to
+    # the move that ends its attempt, which frees it in the same statement); and why a held goal waits
+    # ('slot'; '' for any other goal), which the index of held goals keys on.
+    limit_key = models.CharField(max_length=255, blank=True, default="", db_default="", editable=False)
+    holds_slot = models.BooleanField(default=False, db_default=False, editable=False)
+    held_for = models.CharField(max_length=16, blank=True, default="", db_default="", editable=False)
     # The schedule whose period this goal is (goals.periodic); the period itself is in its idempotency key.
     schedule = models.ForeignKey("Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="goals",
                                  db_index=False, editable=False)
@@ -145,6 +152,9 @@ class Goal(models.Model):
             # The goals waiting for an event by a correlation key: where an event with that key finds them.
             models.Index(fields=["wait_event", "wait_key"], condition=Q(wait_key__isnull=False),
                          name="goals_goal_event_wait"),
+            # The held goals of a kind and key, oldest first: the next to take a slot that frees. Empty but for
+            # held goals; held_for changes only when a goal is held or admitted.
+            models.Index(fields=["kind", "limit_key", "id"], condition=~Q(held_for=""), name="goals_goal_held"),
             # A schedule's goals, newest period first (ids are time-ordered); empty for the other goals.
             models.Index(fields=["schedule", "id"], condition=Q(schedule__isnull=False), name="goals_goal_schedule"),
             # Pruning walks final goals by age.
@@ -528,3 +538,47 @@ class ExternalEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.correlation_key or self.goal_id or ''}".strip()
+
+
+class ConcurrencySlots(models.Model):
+    """The slots of one key of a limited kind (``goals.executors.limits``): how many are taken (a running
+    attempt, or a goal admitted and on its way to a worker), how many goals are held waiting for one, and
+    the limit the last start counted against.
+
+    Written only by the lifecycle's statements, under this row's lock: ``start_attempt`` takes a slot or
+    holds the goal, every move that ends an attempt gives its slot back, ``admit_held_goals`` hands freed
+    slots to held goals. The reconciler recounts a row that disagrees with its goals."""
+
+    kind = models.CharField(max_length=100)
+    key = models.CharField(max_length=255, blank=True, default="")
+    running = models.IntegerField(default=0)
+    held = models.IntegerField(default=0)
+    capacity = models.IntegerField()
+
+    class Meta:
+        db_table = "goals_concurrency"
+        verbose_name_plural = "concurrency slots"
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="goals_concurrency_kind_key")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} [{self.key}] {self.running}/{self.capacity}"
+
+
+class KindControl(models.Model):
+    """What an operator set for a kind at run time, over what its executor declares: its concurrency limit.
+
+    Read by the statement that starts an attempt, so a change takes effect at the next start, with no restart
+    and no migration (``goals.api.set_concurrency``)."""
+
+    kind = models.CharField(max_length=100, primary_key=True)
+    concurrency = models.PositiveIntegerField(
+        null=True, blank=True, help_text="At most this many running at once (per key, if the executor gives a key); "
+                                         "empty: the executor's own concurrency.")
+    changed_at = models.DateTimeField(auto_now=True)
+    changed_by = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        db_table = "goals_kindcontrol"
+
+    def __str__(self) -> str:
+        return self.kind

@@ -14,6 +14,7 @@ STATE_COLOURS: dict[str, str] = {
     GoalState.QUEUED: "#0d6efd",
     GoalState.RUNNING: "#0aa2c0",
     GoalState.RETRYING: "#fd7e14",
+    GoalState.HELD: "#b02a6b",
     GoalState.WAITING: "#9a6200",
     GoalState.SUCCEEDED: "#198754",
     GoalState.FAILED: "#dc3545",

@@ -28,7 +28,7 @@ FINAL_Q = models.Q(finished_at__isnull=False)
 
 
 class WaitsFor(models.TextChoices):
-    """What a goal that holds no worker waits for: one of the lifecycle's two waiting states, with its reason."""
+    """What a goal that holds no worker waits for: one of the lifecycle's waiting states, with its reason."""
 
     START = "start", "its start time"
     """Scheduled: it starts at ``run_after`` (submitted to start later, a long retry, a schedule's period)."""
@@ -36,6 +36,8 @@ class WaitsFor(models.TextChoices):
     """Waiting for the event ``wait_event`` (by ``wait_key``, if it gave one) until ``run_after``, if set."""
     CHILDREN = "children", "its children"
     """Waiting for its children's outcome."""
+    SLOT = "slot", "a slot of its concurrency limit"
+    """Held: its kind (or its key, ``limit_key``) runs as many as its concurrency limit allows."""
 
 
 # The one place each reason is told from a goal's columns: the filters here, ``wait_of`` below.
@@ -43,6 +45,7 @@ WAITS_FOR_Q = {
     WaitsFor.START: models.Q(ACTIVE_Q, state=GoalState.SCHEDULED),
     WaitsFor.EVENT: models.Q(ACTIVE_Q, state=GoalState.WAITING) & ~models.Q(wait_event=""),
     WaitsFor.CHILDREN: models.Q(ACTIVE_Q, state=GoalState.WAITING, wait_event=""),
+    WaitsFor.SLOT: models.Q(ACTIVE_Q, state=GoalState.HELD, held_for="slot"),
 }
 
 
@@ -55,6 +58,8 @@ class Wait:
     event: str = ""
     key: str | None = None
     children_left: int = 0
+    # A held goal's kind (the limit's owner); its key is ``key``.
+    kind: str = ""
 
     @property
     def summary(self) -> str:
@@ -66,6 +71,8 @@ class Wait:
         if self.what == WaitsFor.EVENT:
             event = f"{self.event} ({self.key})" if self.key else self.event
             return f"waits for {event} until {until}" if until else f"waits for {event}, with no deadline"
+        if self.what == WaitsFor.SLOT:
+            return f"waits for a slot of {self.kind} ({self.key})" if self.key else f"waits for a slot of {self.kind}"
         return f"waits for {self.children_left} of its children"
 
 
@@ -73,6 +80,8 @@ def wait_of(goal: Any) -> Wait | None:
     """What ``goal`` (a ``Goal``, or any row with its columns) waits for, or None: it is not waiting."""
     if goal.state == GoalState.SCHEDULED:
         return Wait(WaitsFor.START, until=goal.run_after)
+    if goal.state == GoalState.HELD:
+        return Wait(WaitsFor.SLOT, kind=goal.kind, key=goal.limit_key)
     if goal.state != GoalState.WAITING:
         return None
     if goal.wait_event:

@@ -6,7 +6,7 @@ import time
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from goals.api import FAIL_FAST, WAIT_FOR_ALL, executor, tolerate
+from goals.api import FAIL_FAST, WAIT_FOR_ALL, Concurrency, executor, tolerate
 
 
 class Boom(Exception):
@@ -163,3 +163,25 @@ def two_rounds(ctx):
         ctx.spawn_many("tests.count", [{"to": 1}] * 2)
         return ctx.wait_for_children(then=ctx.kind)
     return {"children": sorted(child.key for child in ctx.children())}
+
+
+@executor("tests.limited", max_attempts=3, retry_backoff=0.2, retry_backoff_max=0.2, timeout=60,
+          concurrency=Concurrency(2, key=lambda params: params["tenant"]))
+def limited(ctx, *, tenant: str, seconds: float = 0.0, fail: bool = False):
+    """At most two at once per tenant; sleeps, then fails (and retries) when asked to."""
+    time.sleep(seconds)
+    if fail and ctx.attempt == 1:
+        raise Boom("planned failure on attempt 1")
+    return {"tenant": tenant}
+
+
+@executor("tests.limited_kind", max_attempts=1, timeout=60, concurrency=1)
+def limited_kind(ctx, *, seconds: float = 0.0):
+    """One at a time, kind-wide: the "never twice at once" lock."""
+    time.sleep(seconds)
+
+
+@executor("tests.limited_by_number", max_attempts=1, timeout=30,
+          concurrency=Concurrency(1, key=lambda params: params["n"]))
+def limited_by_number(ctx, *, n: int = 0):
+    """A key function that returns no string (and raises without ``n``): refused at submit."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from goals.conf import goal_settings
 from goals.exceptions import UnknownExecutor
+from goals.executors.limits import Concurrency, concurrency_of
 from goals.executors.param_types import resolve_param_types
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
@@ -37,6 +38,8 @@ class ExecutorSpec:
     retry_on: tuple[type[BaseException], ...]
     signature: inspect.Signature = field(compare=False)
     retry_jitter: bool = True
+    # At most this many running at once, kind-wide or per key (``goals.executors.limits``); None: no limit.
+    concurrency: Concurrency | None = None
 
     @cached_property
     def param_types(self) -> dict[str, Any]:
@@ -80,6 +83,7 @@ def executor(
     queue: str | None = None,
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     retry_jitter: bool = True,
+    concurrency: int | Concurrency | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``fn(ctx, **params)`` as the executor of goals of ``kind``.
 
@@ -89,10 +93,12 @@ def executor(
     must not be run again automatically (its goal is failed and left for review instead).
     ``retry_backoff`` doubles per attempt up to ``retry_backoff_max``, each delay drawn at random below it
     unless ``retry_jitter=False``; a delay longer than ``GOALS_RETRY_LATER_AFTER`` waits as a scheduled
-    attempt in the database.
+    attempt in the database. ``concurrency`` (an int, or ``Concurrency(n, key=fn)`` for n per key of the
+    params) is how many of the kind may run at once across every worker (``goals.executors.limits``).
     """
     if not KIND_PATTERN.match(kind):
         raise ValueError(f"executor kind {kind!r} must be dotted lowercase words, e.g. 'reports.build'")
+    limit = concurrency_of(kind, concurrency)
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(fn)
@@ -118,6 +124,7 @@ def executor(
             retry_on=retry_on,
             signature=signature,
             retry_jitter=retry_jitter,
+            concurrency=limit,
         )
         if spec.max_attempts < 1:
             raise ValueError(f"executor {kind!r}: max_attempts must be at least 1")
@@ -139,3 +146,9 @@ def get_executor(kind: str) -> ExecutorSpec:
 
 def registered_kinds() -> list[str]:
     return sorted(_registry)
+
+
+def declared_concurrency() -> dict[str, int]:
+    """The limit each registered kind declares (``concurrency=``), by kind: what ``start_attempt`` counts
+    against unless an operator set another (``KindControl``)."""
+    return {kind: spec.concurrency.limit for kind, spec in _registry.items() if spec.concurrency is not None}

@@ -116,7 +116,7 @@ def spawn_children(*, parent_id: uuid.UUID | str, attempt: int, kind: str, param
     return [child_id for child_id in ids if child_id is not None]
 
 
-def _existing_children(parent_id: uuid.UUID | str, kind: str, checked: list[tuple[Any, str]], keys: Sequence[str],
+def _existing_children(parent_id: uuid.UUID | str, kind: str, checked: list[tuple[Any, str, str]], keys: Sequence[str],
                        ids: list[uuid.UUID | None]) -> list[uuid.UUID]:
     """Fill in the children that keys already named, in one query; refuse one of another kind or params.
     Returns those that ended other than succeeded: spawned again, they run again."""

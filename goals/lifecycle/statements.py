@@ -23,7 +23,7 @@ from pathlib import Path
 
 SQL_DIR = Path(__file__).with_name("sql")
 # Every file the lifecycle's statements live in: a file lost from a build is named at import.
-FILES = ("moves.sql", "submit.sql", "writes.sql", "events.sql")
+FILES = ("moves.sql", "submit.sql", "writes.sql", "events.sql", "limits.sql")
 
 _NAME = re.compile(r"^-- name: ([a-z_]+)\s*$", re.MULTILINE)
 _PARAMETER = re.compile(r"%\((\w+)\)s(?:::([a-z_]+(?:\[\])?))?")

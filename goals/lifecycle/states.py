@@ -23,6 +23,9 @@ class GoalState(models.TextChoices):
     """A worker runs the current attempt; its heartbeat says it is alive."""
     RETRYING = "retrying", "retrying"
     """An attempt failed; the next attempt is published with a back-off delay."""
+    HELD = "held", "held"
+    """A worker took the current attempt, but its kind's or its key's concurrency limit was reached: it waits
+    for a slot to free, holding no worker and spending no attempt (``goals.executors.limits``)."""
     WAITING = "waiting", "waiting"
     """The executor handed back control until its children end, or until an outside event arrives or its
     wait's deadline passes: no worker holds it meanwhile."""
@@ -114,6 +117,15 @@ RESCHEDULE = Transition("reschedule", frozenset({S.SCHEDULED}), S.SCHEDULED, set
 # The worker may start an attempt before the publisher has recorded "queued": pending -> running.
 START = Transition("start", frozenset({S.PENDING, S.QUEUED, S.RETRYING}), S.RUNNING,
                    summary="A worker takes the current attempt.")
+# The statement that starts an attempt enforces its kind's concurrency limit (``start_attempt``): over the
+# limit, the goal is held at the same attempt instead, and its message acknowledged.
+HOLD = Transition("hold", frozenset({S.PENDING, S.QUEUED, S.RETRYING}), S.HELD,
+                  summary="A worker took the current attempt while its kind or key ran as many as its "
+                          "concurrency limit allows: it waits for a slot, holding no worker.")
+# The attempt that frees a slot hands it to the oldest held goal of its key (``admit_held_goals``, in the same
+# transaction), which keeps it while it is sent and runs: no later message of the key can take it first.
+ADMIT = Transition("admit", frozenset({S.HELD}), S.PENDING,
+                   summary="A slot of its kind or key freed: the goal takes it and is sent, at the same attempt.")
 # "Sent to the broker" is a hint for the reconciler: lost in a crash, the goal shows pending and is sent
 # again after the grace period, and the duplicate message is fenced off. It need not wait for the disk:
 # its statement, ``mark_queued``, commits without the WAL flush.
@@ -176,8 +188,8 @@ AGGREGATE = Transition("aggregate", frozenset({S.PENDING}), S.SUCCEEDED, closes_
                                                "children's counts, with no worker.")
 
 TRANSITIONS: dict[str, Transition] = {
-    t.name: t for t in (RELEASE, RESCHEDULE, START, ENQUEUE, SUCCEED, FAIL, SCHEDULE_RETRY, RETRY_LATER, REDISPATCH,
-                         RETRY, CANCEL, EXPIRE, WAIT, FAN_IN, AGGREGATE, AWAIT_EVENT, RESUME, TIME_OUT)
+    t.name: t for t in (RELEASE, RESCHEDULE, START, HOLD, ADMIT, ENQUEUE, SUCCEED, FAIL, SCHEDULE_RETRY, RETRY_LATER,
+                         REDISPATCH, RETRY, CANCEL, EXPIRE, WAIT, FAN_IN, AGGREGATE, AWAIT_EVENT, RESUME, TIME_OUT)
 }
 
 

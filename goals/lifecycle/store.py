@@ -88,13 +88,31 @@ def coming_starts(*, within: float, tick: float) -> list[datetime]:
 
 
 def start_attempt(*, goal_id: UUID | str, attempt: int | None, task_id: str, actor: str, cause: str,
-                  journal_refusal: bool) -> tuple | None:
-    """``start_attempt``: the worker takes the attempt; the outcome row, or None without such a goal."""
+                  journal_refusal: bool, limits: str) -> tuple | None:
+    """``start_attempt``: the worker takes the attempt, or holds it over its kind's limit (``limits``: the
+    declared limits as a JSON object by kind); the outcome row, or None without such a goal."""
     with hot_cursor() as cursor:
         cursor.execute(sql("start_attempt"), {"goal_id": str(goal_id), "attempt": attempt, "task_id": task_id,
                                               "actor": actor[:255], "cause": cause,
-                                              "journal_refusal": journal_refusal})
+                                              "journal_refusal": journal_refusal, "limits": limits})
         return cursor.fetchone()
+
+
+def admit_held_goals(*, keys: str, cause: str, actor: str) -> list[tuple]:
+    """``admit_held_goals``: the held goals given the free slots of ``keys`` (a JSON array of [kind, key]), as
+    (id, attempt, task_id, run_kind) rows, in id order."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("admit_held_goals"), {"keys": keys, "cause": cause, "actor": actor[:255]})
+        return cursor.fetchall()
+
+
+def set_kind_concurrency(*, kind: str, concurrency: int | None, declared: int | None, actor: str) -> str | None:
+    """``set_kind_concurrency``: the operator's limit for ``kind`` recorded and counted against; the keys whose
+    held goals it lets in (a JSON array of [kind, key]), or None."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("set_kind_concurrency"), {"kind": kind, "concurrency": concurrency, "declared": declared,
+                                                     "actor": actor[:255]})
+        return cursor.fetchone()[0]
 
 
 def mark_queued(*, goal_ids: list[str], attempts: list[int | None], actor: str, cause: str) -> list[tuple]:

@@ -25,9 +25,11 @@ from goals.lifecycle import store
 from goals.lifecycle.fan_in import Next, after_fan_in, children_decided
 from goals.lifecycle.results import ROW_COLUMNS, goal_results_in_database
 from goals.lifecycle.states import (
+    ADMIT,
     AGGREGATE,
     ENQUEUE,
     FAIL,
+    HOLD,
     RETRY_LATER,
     SCHEDULE_RETRY,
     START,
@@ -109,6 +111,14 @@ class TransitionOutcome:
     fanned_in: Dispatch | None = None
     # The fanned-in parent's family as the move left it: whether its next attempt needs a worker.
     fanned_in_family: Family | None = None
+    # The (kind, key) of limited kinds where this move freed a slot while goals are held: the caller admits
+    # them in its transaction (``admit_held``, applied by ``goals.submitting.moves``).
+    admit_keys: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def held(self) -> bool:
+        """A start the kind's concurrency limit turned into ``hold``: the goal waits for a slot."""
+        return self.transition is START and self.state == GoalState.HELD and self.from_state != GoalState.HELD
 
     @property
     def to_send(self) -> list[Dispatch]:
@@ -171,11 +181,14 @@ class GoalMove:
 
 
 def start_attempt(*, goal_id: UUID | str, attempt: int, task_id: str, worker: str, cause: str = "executor",
-                  journal_refusal: bool = True) -> TransitionOutcome:
+                  journal_refusal: bool = True, limits: dict[str, int] | None = None) -> TransitionOutcome:
     """``start``: the worker takes attempt ``attempt``; refused (and journaled ``ignored``) when the goal is
-    not pending, queued or retrying at that attempt. Raises ``GoalNotFound`` if there is no such goal."""
+    not pending, queued or retrying at that attempt. Raises ``GoalNotFound`` if there is no such goal.
+
+    ``limits`` are the kinds' declared concurrency limits (``goals.executors.limits``): a goal of a limited
+    kind with no slot free is held instead (``hold``, in the same statement; ``outcome.held``)."""
     row = store.start_attempt(goal_id=goal_id, attempt=attempt, task_id=task_id, actor=worker, cause=cause,
-                              journal_refusal=journal_refusal)
+                              journal_refusal=journal_refusal, limits=json.dumps(limits or {}))
     if row is None:
         raise GoalNotFound(goal_id)
     return replace(_own_statement_outcome(START, row, expected_attempt=attempt), goal_id=goal_id)
@@ -190,6 +203,16 @@ def mark_queued(dispatches: list[Dispatch], *, actor: str, cause: str = "publish
                              actor=actor, cause=cause)
     expected = {str(d.goal_id): d.attempt for d in dispatches}
     return [_own_statement_outcome(ENQUEUE, row, expected_attempt=expected[str(row[0])]) for row in rows]
+
+
+def admit_held(keys: set[tuple[str, str]], *, cause: str, actor: str = "") -> list[Dispatch]:
+    """``admit``: the free slots of these (kind, key) pairs go to their held goals, oldest first, each moved
+    to pending at its attempt; returns their attempts, for the caller to send once the transaction commits."""
+    if not keys:
+        return []
+    rows = store.admit_held_goals(keys=json.dumps(sorted(keys)), cause=cause, actor=actor)
+    return [Dispatch(goal_id=goal_id, attempt=attempt, task_id=task_id, kind=kind)
+            for goal_id, attempt, task_id, kind in rows]
 
 
 def _own_statement_outcome(transition: Transition, row: tuple, *, expected_attempt: int | None
@@ -228,6 +251,7 @@ def apply_transition(
     wait_event: str = "",
     wait_key: str | None = None,
     event_id: int | None = None,
+    limits: dict[str, int] | None = None,
 ) -> TransitionOutcome:
     """Move goal ``goal_id`` by ``transition`` if it is in a source state at attempt ``attempt``.
 
@@ -244,10 +268,11 @@ def apply_transition(
     runs ``end_lone_attempt``, which leaves out the family parts. ``run_after`` is the new start time of the
     moves that set one (``reschedule``, ``retry_later``), or the deadline of an ``await_event``, whose
     ``wait_event`` and ``wait_key`` say what it waits for; ``event_id`` is the event a ``resume`` consumes.
+    ``limits`` (``start`` only) are the kinds' declared concurrency limits.
     """
     if transition is START:
         return start_attempt(goal_id=goal_id, attempt=attempt, task_id=caller_task_id, worker=actor, cause=cause,
-                             journal_refusal=journal_refusal)
+                             journal_refusal=journal_refusal, limits=limits)
     if transition is ENQUEUE:
         found = mark_queued([Dispatch(goal_id=goal_id, attempt=attempt, task_id="", kind="")], actor=actor,
                             cause=cause)
@@ -290,7 +315,7 @@ def _move_goals(transition: Transition, moves: list[GoalMove], *, cause: str, ac
                 journal_refusal: bool = False, result_row: dict[str, Any] | None = None,
                 failures_allowed: int | None = None, continuation: str = "", run_after: datetime | None = None,
                 wait_event: str = "", wait_key: str | None = None) -> list[TransitionOutcome]:
-    if transition in (START, ENQUEUE):
+    if transition in (START, HOLD, ADMIT, ENQUEUE):
         raise ValueError(f"{transition.name} has a statement of its own")
     _check_start(transition, run_after)
     if transition.awaits_event != bool(wait_event):
@@ -372,7 +397,7 @@ def _attempt_end_values(progress: tuple[int, int | None, str] | None, result_row
 
 def _outcome(transition: Transition, row: tuple, *, expected_attempt: int | None) -> TransitionOutcome:
     (goal_id, kind, from_state, state, goal_attempt, max_attempts, task_id, goal_run_kind, applied, family_text,
-     fan_id, fan_attempt, fan_task_id, fan_kind, fan_family) = row
+     fan_id, fan_attempt, fan_task_id, fan_kind, fan_family, admit_keys) = row
     return TransitionOutcome(
         transition=transition,
         goal_id=goal_id,
@@ -389,4 +414,5 @@ def _outcome(transition: Transition, row: tuple, *, expected_attempt: int | None
         family=Family(*json.loads(family_text)) if family_text else None,
         fanned_in=Dispatch(goal_id=fan_id, attempt=fan_attempt, task_id=fan_task_id, kind=fan_kind) if fan_id else None,
         fanned_in_family=Family(*json.loads(fan_family)) if fan_family else None,
+        admit_keys=tuple((kind, key) for kind, key in json.loads(admit_keys)) if admit_keys else (),
     )

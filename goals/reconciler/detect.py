@@ -80,11 +80,12 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
     # released from "scheduled" is pending since its start time, not since its first attempt's row.
     attempt_created = f"(SELECT a.created_at FROM {attempt_t} a WHERE a.goal_id = g.id AND a.number = g.attempt)"
     # Whether the goal's result row can change its verdict; when not, its index is not probed (a one-time
-    # filter per goal). A scheduled goal's attempt was never sent. A queued or retrying goal queued within
-    # the callback grace has no result row old enough to be a lost callback (the row is written after it
-    # was queued, both stamped by the database clock when goaltrack writes the row) and no time rule has
-    # fired for it yet.
-    needs_result = (f"g.state <> '{S.SCHEDULED}' AND (g.state NOT IN ('{S.QUEUED}', '{S.RETRYING}')"
+    # filter per goal). A scheduled goal's attempt was never sent; a held goal's message was taken and put
+    # aside (goals.executors.limits). A queued or retrying goal queued within the callback grace has no
+    # result row old enough to be a lost callback (the row is written after it was queued, both stamped by
+    # the database clock when goaltrack writes the row) and no time rule has fired for it yet.
+    needs_result = (f"g.state NOT IN ('{S.SCHEDULED}', '{S.HELD}')"
+                    f" AND (g.state NOT IN ('{S.QUEUED}', '{S.RETRYING}')"
                     " OR g.deadline < %(now)s OR g.queued_at IS NULL"
                     " OR g.queued_at < GREATEST(%(callback_before)s::timestamptz, %(queued_before)s::timestamptz))")
     # Queues deliver in order: per queue, the newest goal a worker has taken (it started) bounds what was

@@ -21,7 +21,14 @@ from django.db import transaction
 
 from goals.ids import new_task_id
 from goals.lifecycle.states import Transition
-from goals.lifecycle.transitions import GoalMove, TransitionOutcome, apply_transition, apply_transitions
+from goals.lifecycle.transitions import (
+    Dispatch,
+    GoalMove,
+    TransitionOutcome,
+    admit_held,
+    apply_transition,
+    apply_transitions,
+)
 from goals.submitting import timers
 from goals.submitting.conclusions import conclude_parents
 from goals.submitting.sender import send_many
@@ -33,7 +40,7 @@ def move(transition: Transition, **kwargs: Any) -> TransitionOutcome:
     once outside one)."""
     outcome = apply_transition(transition, **kwargs)
     conclude_parents([outcome], cause=kwargs["cause"], actor=kwargs.get("actor", ""), move=move)
-    send_after_commit([outcome])
+    send_after_commit([outcome], admit_freed([outcome], cause=kwargs["cause"], actor=kwargs.get("actor", "")))
     if outcome.applied and kwargs.get("run_after") is not None:
         timers.arm_after_commit([kwargs["run_after"]])  # a new start time, or a wait's deadline
     return outcome
@@ -47,16 +54,23 @@ def move_many(transition: Transition, moves: list[GoalMove], *, send: bool = Tru
     all the same)."""
     outcomes = apply_transitions(transition, moves, **kwargs)
     conclude_parents(outcomes, cause=kwargs["cause"], actor=kwargs.get("actor", ""), move=move)
-    if send:
-        send_after_commit(outcomes)
+    admitted = admit_freed(outcomes, cause=kwargs["cause"], actor=kwargs.get("actor", ""))
+    send_after_commit(outcomes if send else [], admitted)
     if kwargs.get("run_after") is not None and any(outcome.applied for outcome in outcomes):
         timers.arm_after_commit([kwargs["run_after"]])
     return outcomes
 
 
-def send_after_commit(outcomes: Sequence[TransitionOutcome]) -> None:
-    """Hand the attempts these moves opened to the sender once the transaction commits, each once."""
+def admit_freed(outcomes: Sequence[TransitionOutcome], *, cause: str, actor: str) -> list[Dispatch]:
+    """The held goals admitted to the slots these moves freed (none for a kind with no limit: no statement)."""
+    return admit_held({key for outcome in outcomes for key in outcome.admit_keys}, cause=cause, actor=actor)
+
+
+def send_after_commit(outcomes: Sequence[TransitionOutcome], admitted: Sequence[Dispatch] = ()) -> None:
+    """Hand the attempts these moves opened, and the held goals they admitted, to the sender once the
+    transaction commits, each once."""
     dispatches = {(str(d.goal_id), d.attempt): d for outcome in outcomes for d in outcome.to_send}
+    dispatches.update({(str(d.goal_id), d.attempt): d for d in admitted})
     if dispatches:
         transaction.on_commit(partial(send_many, list(dispatches.values())))
 

@@ -67,11 +67,11 @@ def goal_submit(
     ``GoalValidationError`` before anything is written. ``schedule_id``: the goal is that schedule's period
     (``goals.periodic``).
     """
-    spec, stored, encoded = validate_submission(kind, params)
+    spec, stored, encoded, limit_key = validate_submission(kind, params)
     validate_options(idempotency_key, deadline)
     starts = start_time(run_after=run_after, countdown=countdown, deadline=deadline)
-    [(goal, created)] = _insert(kind, spec, [(stored, encoded)], [idempotency_key], owner=owner, deadline=deadline,
-                                run_after=starts, cause=cause, actor=actor, schedule_id=schedule_id,
+    [(goal, created)] = _insert(kind, spec, [(stored, encoded, limit_key)], [idempotency_key], owner=owner,
+                                deadline=deadline, run_after=starts, cause=cause, actor=actor, schedule_id=schedule_id,
                                 key_field=lambda _index: "idempotency_key")
     return goal, created
 
@@ -109,7 +109,7 @@ def goal_submit_many(
                    actor=actor, key_field=lambda index: f"{index}.idempotency_key")
 
 
-def _insert(kind: str, spec: ExecutorSpec, checked: list[tuple[Any, str]], keys: list[str | None], *, owner: Any,
+def _insert(kind: str, spec: ExecutorSpec, checked: list[tuple[Any, str, str]], keys: list[str | None], *, owner: Any,
             deadline: datetime | None, run_after: datetime | None, cause: str, actor: str,
             key_field: Callable[[int], str], schedule_id: int | None = None) -> list[tuple[Goal, bool]]:
     """Insert checked items, ``BATCH_SIZE`` per statement, and send the new ones once the transaction
@@ -148,14 +148,16 @@ def _insert(kind: str, spec: ExecutorSpec, checked: list[tuple[Any, str]], keys:
     return [(goal, new) for goal, new in zip(goals, created, strict=True) if goal is not None]
 
 
-def items_document(items: list[tuple[Any, str]], keys: Sequence[str | None]) -> tuple[list, list[str], str]:
-    """New ids and task ids for ``items`` (stored params and their JSON), and the JSON array
-    ``[id, task_id, key, params]`` per item that ``insert_goals`` reads."""
+def items_document(items: list[tuple[Any, str, str]], keys: Sequence[str | None]) -> tuple[list, list[str], str]:
+    """New ids and task ids for ``items`` (stored params, their JSON and their limit key), and the JSON array
+    ``[id, task_id, key, params, limit_key]`` per item that ``insert_goals`` reads (no limit key: "")."""
     ids = [new_id() for _ in items]
     task_ids = [new_task_id() for _ in items]
-    document = "[" + ",".join(f'["{goal_id}","{task_id}",{"null" if key is None else json.dumps(key)},{encoded}]'
-                              for goal_id, task_id, key, (_stored, encoded) in zip(ids, task_ids, keys, items,
-                                                                                   strict=True)) + "]"
+    document = "[" + ",".join(
+        f'["{goal_id}","{task_id}",{"null" if key is None else json.dumps(key)},{encoded}'
+        + (f",{json.dumps(limit_key)}]" if limit_key else "]")
+        for goal_id, task_id, key, (_stored, encoded, limit_key) in zip(ids, task_ids, keys, items, strict=True)
+    ) + "]"
     return ids, task_ids, document
 
 
@@ -166,16 +168,16 @@ _DATABASE_DEFAULTS = {field.attname: getattr(field.db_default, "value", field.db
 
 
 def _inserted_goal(known: dict[str, Any], goal_id: Any, task_id: str, key: str | None,
-                   item: tuple[Any, str]) -> Goal:
+                   item: tuple[Any, str, str]) -> Goal:
     """The goal as ``from_db`` builds it, from what is known here and the ``created_at`` the server gave:
     no read back of what was just written."""
     values = {**_DATABASE_DEFAULTS, **known, "id": goal_id, "params": item[0], "task_id": task_id,
-              "idempotency_key": key, "attempt": 1, "progress_current": 0,
+              "limit_key": item[2], "idempotency_key": key, "attempt": 1, "progress_current": 0,
               "progress_message": ""}
     return Goal.from_db(connection.alias, _GOAL_FIELDS, [values.get(name) for name in _GOAL_FIELDS])
 
 
-def _resolve_keys(kind: str, checked: list[tuple[Any, str]], keys: list[str | None], goals: list[Goal | None],
+def _resolve_keys(kind: str, checked: list[tuple[Any, str, str]], keys: list[str | None], goals: list[Goal | None],
                   key_field: Callable[[int], str]) -> None:
     """Fill in the goals of the items whose key was taken, in one query; refuse a key reused with other
     params (raised inside the transaction, so nothing of the call stays written)."""

@@ -180,13 +180,15 @@ _SCHEMAS: dict[str, Any] = {
     "Wait": {
         "type": "object", "required": ["what", "until", "summary"],
         "properties": {
-            "what": {"type": "string", "enum": ["start", "event", "children"]},
+            "what": {"type": "string", "enum": ["start", "event", "children", "slot"]},
             "until": {**_NULLABLE_TIME, "description": "Its start time, or its wait's deadline; null for none."},
             "summary": {"type": "string", "description": "As a person reads it, e.g. 'waits for payment.captured "
                                                         "(order:42) until 2026-12-06 14:00:00'."},
             "event": {"type": "string"},
-            "key": {"type": ["string", "null"]},
+            "key": {"type": ["string", "null"], "description": "The event's correlation key, or the key of the "
+                                                               "concurrency limit a held goal waits under."},
             "children_left": {"type": "integer"},
+            "kind": {"type": "string", "description": "A held goal's kind, whose concurrency limit it waits under."},
         },
     },
     "RescheduleRequest": {

@@ -74,6 +74,8 @@ def wait_json(goal: Goal) -> dict[str, Any] | None:
         shown.update(event=wait.event, key=wait.key)
     elif wait.what == WaitsFor.CHILDREN:
         shown["children_left"] = wait.children_left
+    elif wait.what == WaitsFor.SLOT:
+        shown.update(kind=wait.kind, key=wait.key)
     return shown
 
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from goals.exceptions import GoalBehindMessage, GoalNotFound
 from goals.executors.attempt_rules import after_loss, out_of_attempts
 from goals.executors.error_records import stored_error
+from goals.executors.registry import declared_concurrency
 from goals.families.children import WaitForChildren
 from goals.ids import new_task_id
 from goals.lifecycle.states import (
@@ -57,15 +58,22 @@ def attempt_started(*, goal_id: str, attempt: int, task_id: str, worker: str,
     A redelivered message of an attempt that is already running means its worker died mid-run: the
     attempt is closed as ``worker_lost`` and the goal is sent again as the next attempt (or failed, if
     no attempt is left or the executor is not idempotent). The redelivered message itself never runs.
+
+    A goal whose kind or key runs as many as its concurrency limit allows is held by the same statement
+    (``goals.executors.limits``): None, and the message is acknowledged; a freed slot admits and sends it.
     """
     try:
         outcome = apply_transition(START, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
-                                   caller_task_id=task_id, journal_refusal=True)
+                                   caller_task_id=task_id, journal_refusal=True, limits=declared_concurrency())
     except GoalNotFound:
         logger.warning("task %s names goal %s, which does not exist (pruned?): not run", task_id, goal_id)
         return None
     if outcome.applied:
         return outcome
+    if outcome.held:
+        logger.info("goal %s attempt %s held: its kind %s runs as many as its concurrency limit allows",
+                    goal_id, attempt, outcome.kind)
+        return None
     _log_refused(outcome, task_id)
     if outcome.from_state == GoalState.RUNNING and outcome.attempt == attempt - 1:
         raise GoalBehindMessage(goal_id, outcome.attempt, attempt)

@@ -281,7 +281,7 @@ def test_bulk_cancel_is_journaled_with_the_admin_user(admin_client, admin_user):
     response = post_action(admin_client, "cancel", [queued, cancelled], apply="yes", reason="duplicate order")
     texts = [str(message) for message in get_messages(response.wsgi_request)]
     refusal = (f"Not cancelled: goal {cancelled.pk}: cannot cancel from cancelled to cancelled; cancel applies only "
-               "to goals that are scheduled, pending, queued, running, retrying or waiting")
+               "to goals that are scheduled, pending, queued, running, retrying, held or waiting")
     assert any(refusal in text for text in texts), texts
     queued.refresh_from_db()
     assert queued.state == GoalState.CANCELLED
@@ -355,7 +355,7 @@ def test_overview_counts_active_and_recently_finished_goals(admin_client):
     response = admin_client.get(f"{LIST_URL}overview/")
     context = response.context
     # The waiting goal has no children: the pass fans it in and, with nothing to continue, it succeeds.
-    assert context["active"]["total"] == 5 + 1 + 1
+    assert context["active"]["total"] == 6 + 1 + 1
     assert context["finished"]["total"] == 5 + 1
     assert context["needs_review"] == 1
     assert context["oldest_active"].pk == oldest.pk

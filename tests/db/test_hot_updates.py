@@ -41,8 +41,9 @@ def test_no_index_of_the_goal_row_names_a_column_an_active_write_changes():
     definitions = index_definitions(Goal._meta.db_table)
     # The index of due goals names run_after, which only the final move changes; a schedule's goals' index,
     # schedule_id, which nothing changes after the insert; the index of waits for an event by key, wait_event
-    # and wait_key, which only the wait, its resume and the final move change.
-    assert len(definitions) == 17
+    # and wait_key, which only the wait, its resume and the final move change; the held goals' index,
+    # held_for, which only a goal held by its concurrency limit, admitted or ended while held changes.
+    assert len(definitions) == 18
     named = {name: sorted(column for column in CHANGED_BY_ACTIVE_WRITES if re.search(rf"\b{column}\b", definition))
              for name, definition in definitions.items()}
     assert {name: columns for name, columns in named.items() if columns} == {}

@@ -120,7 +120,7 @@ def test_defaults_are_not_checked_nor_filled_in_and_a_none_default_accepts_none(
         return None
 
     register("tests.param_defaults", fn)
-    _, stored, _ = validate_submission("tests.param_defaults", {})
+    _, stored, _, _ = validate_submission("tests.param_defaults", {})
     assert stored == {}, "a default stays the executor's business"
     assert validate_submission("tests.param_defaults", {"limit": None})[1] == {"limit": None}
     assert refusal("tests.param_defaults", {"pages": None}).message_dict == {"params.pages": ["must be int, got None"]}

@@ -10,8 +10,8 @@ def test_final_and_active_states_partition_all_states():
 
 
 def test_states_are_stored_as_lowercase_words():
-    assert GoalState.values == ["scheduled", "pending", "queued", "running", "retrying", "waiting", "succeeded",
-                                "failed", "cancelled", "expired"]
+    assert GoalState.values == ["scheduled", "pending", "queued", "running", "retrying", "held", "waiting",
+                                "succeeded", "failed", "cancelled", "expired"]
 
 
 def test_nothing_leaves_succeeded_and_final_states_leave_only_by_explicit_retry():
@@ -22,8 +22,10 @@ def test_nothing_leaves_succeeded_and_final_states_leave_only_by_explicit_retry(
 
 def test_transitions_that_reopen_a_goal_open_a_new_attempt():
     for transition in TRANSITIONS.values():
-        # A scheduled goal's first attempt was never sent: releasing it keeps that attempt.
-        if transition.target == GoalState.PENDING and transition.sources != {GoalState.SCHEDULED}:
+        # A scheduled goal's first attempt was never sent: releasing it keeps that attempt. A held goal's
+        # attempt never ran: admitting it keeps that attempt too.
+        if transition.target == GoalState.PENDING and transition.sources not in ({GoalState.SCHEDULED},
+                                                                                  {GoalState.HELD}):
             assert transition.new_attempt, transition.name
     assert (GoalState.RUNNING, GoalState.PENDING) in allowed_pairs()
     assert (GoalState.SUCCEEDED, GoalState.PENDING) not in allowed_pairs()

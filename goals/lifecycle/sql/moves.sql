@@ -19,7 +19,7 @@ WITH RECURSIVE parents AS (
        FOR UPDATE OF p
 ),
 old AS (
-    SELECT g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id,
+    SELECT g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id, g.limit_key, g.holds_slot,
            i.want_attempt, i.new_task_id, i.in_details, i.in_result, i.in_error, i.closed_outcome,
            i.caller_task_id, i.event_id
       FROM jsonb_to_recordset(%(items)s::jsonb)
@@ -68,6 +68,9 @@ moved AS (
                                  ELSE g.progress_total END,
            progress_message = CASE WHEN %(waits)s::boolean OR %(restarts)s::boolean THEN ''
                                    ELSE COALESCE(%(progress_message)s::text, g.progress_message) END,
+           -- A move that ends the attempt gives back its slot, or its place among the held (freed below).
+           holds_slot = CASE WHEN %(closes_as)s::text IS NOT NULL THEN false ELSE g.holds_slot END,
+           held_for = CASE WHEN %(closes_as)s::text IS NOT NULL THEN '' ELSE g.held_for END,
            -- The policy and continuation the executor handed back with; a retry starts without them.
            child_failures_allowed = CASE WHEN %(waits)s::boolean THEN %(failures_allowed)s::integer
                                          WHEN %(restarts)s::boolean THEN NULL ELSE g.child_failures_allowed END,
@@ -206,7 +209,7 @@ tree(id, depth) AS (
      WHERE c.parent_id IS NOT NULL AND c.finished_at IS NULL
 ),
 doomed AS (
-    SELECT c.id, c.state FROM goals_goal c JOIN tree t ON t.id = c.id
+    SELECT c.id, c.state, c.kind, c.limit_key, c.holds_slot FROM goals_goal c JOIN tree t ON t.id = c.id
      WHERE c.finished_at IS NULL
      ORDER BY t.depth, c.id
        FOR UPDATE OF c
@@ -214,12 +217,32 @@ doomed AS (
 cascaded AS (
     -- cancel, with cause "parent": a parent's end cancels its active descendants.
     UPDATE goals_goal AS g
-       SET state = 'cancelled', finished_at = clock_timestamp(), final_state = 'cancelled',
+       SET state = 'cancelled', finished_at = clock_timestamp(), final_state = 'cancelled', holds_slot = false,
+           held_for = '',
            children_failed = g.children_failed + (g.children_total - g.children_final),
            children_final = g.children_total
       FROM doomed d
      WHERE g.id = d.id
  RETURNING g.id, g.parent_id, d.state AS from_state, g.state, g.attempt, g.task_id, g.result, g.error
+),
+freed AS (
+    -- Every attempt this move ended gives back its slot of a limited kind, and every held goal it ended its
+    -- place among the held, exactly once: the goal's own row, fenced above, said it held one. Where a
+    -- slot is free and goals are held, the caller admits them (admit_held_goals, in its transaction).
+    UPDATE goals_concurrency AS c
+       SET running = c.running - f.slots, held = c.held - f.held
+      FROM (SELECT e.kind, e.limit_key, count(*) FILTER (WHERE e.holds_slot) AS slots,
+                   count(*) FILTER (WHERE e.from_state = 'held') AS held
+              FROM (SELECT old.kind, old.limit_key, old.holds_slot, old.state AS from_state
+                      FROM old JOIN moved ON moved.id = old.id
+                     WHERE %(closes_as)s::text IS NOT NULL
+                    UNION ALL
+                    SELECT d.kind, d.limit_key, d.holds_slot, d.state FROM doomed d
+                      JOIN cascaded ON cascaded.id = d.id) e
+             WHERE e.holds_slot OR e.from_state = 'held'
+             GROUP BY e.kind, e.limit_key) f
+     WHERE c.kind = f.kind AND c.key = f.limit_key
+ RETURNING c.kind, c.key, c.held > 0 AND c.running < c.capacity AS admits
 ),
 cascade_closed AS (
     UPDATE goals_attempt AS a
@@ -273,7 +296,8 @@ journal AS (
 SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(moved.attempt, old.attempt),
        COALESCE(moved.max_attempts, old.max_attempts), COALESCE(moved.task_id, old.task_id),
        COALESCE(moved.run_kind, goals_run_kind(old.kind, old.continuation)), moved.id IS NOT NULL, moved.family,
-       fan.id, fan.attempt, fan.task_id, goals_run_kind(fan.kind, fan.continuation), fan.family
+       fan.id, fan.attempt, fan.task_id, goals_run_kind(fan.kind, fan.continuation), fan.family,
+       (SELECT json_agg(json_build_array(f.kind, f.key))::text FROM freed f WHERE f.admits)
   FROM old
   LEFT JOIN moved ON moved.id = old.id
   LEFT JOIN counted fan ON fan.id = moved.parent_id AND fan.fires
@@ -318,15 +342,47 @@ SELECT DISTINCT to_timestamp(ceil(extract(epoch FROM g.run_after) / %(tick)s::fl
 -- start: the worker takes the goal's attempt (pending, queued or retrying -> running), stamps it and its
 -- attempt row, and reads what the executor needs; with %(journal_refusal)s a refused start (stale,
 -- duplicate, cancelled) is journaled as "ignored". One goal: the worker's hot path, scalar parameters.
+--
+-- hold: a goal of a limited kind (goals.executors.limits) starts only if it takes a slot of its key
+-- (goals_concurrency, its row locked, counted against the operator's limit (goals_kindcontrol) or else the
+-- kind's declared one, %(limits)s::jsonb by kind); over the limit it is held at the same attempt instead,
+-- counted as held, holding no worker. A goal admitted from held brings its slot with it.
 WITH old AS (
-    SELECT g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id
+    SELECT g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id, g.limit_key, g.holds_slot
       FROM goals_goal g
      WHERE g.id = %(goal_id)s::uuid
        FOR UPDATE
 ),
+startable AS (
+    SELECT old.id, old.kind, old.limit_key,
+           COALESCE((SELECT k.concurrency FROM goals_kindcontrol k WHERE k.kind = old.kind),
+                    (%(limits)s::jsonb ->> old.kind)::integer) AS capacity
+      FROM old
+     WHERE old.state IN ('pending', 'queued', 'retrying') AND old.attempt = %(attempt)s::integer AND NOT old.holds_slot
+),
+slot AS (
+    -- The key's row is locked even when the limit refuses the slot, so counting and holding are one step.
+    INSERT INTO goals_concurrency AS c (kind, key, running, held, capacity)
+    SELECT s.kind, s.limit_key, 1, 0, s.capacity FROM startable s WHERE s.capacity IS NOT NULL
+        ON CONFLICT (kind, key) DO UPDATE
+       SET running = c.running + 1, capacity = EXCLUDED.capacity
+     WHERE c.running < EXCLUDED.capacity
+ RETURNING c.kind
+),
+counted_held AS (
+    UPDATE goals_concurrency AS c
+       SET held = c.held + 1, capacity = s.capacity
+      FROM startable s
+     WHERE c.kind = s.kind AND c.key = s.limit_key AND s.capacity IS NOT NULL AND NOT EXISTS (SELECT FROM slot)
+ RETURNING c.kind
+),
 moved AS (
     UPDATE goals_goal AS g
-       SET state = 'running', started_at = clock_timestamp(), heartbeat_at = clock_timestamp()
+       SET state = CASE WHEN EXISTS (SELECT FROM counted_held) THEN 'held' ELSE 'running' END,
+           started_at = CASE WHEN EXISTS (SELECT FROM counted_held) THEN g.started_at ELSE clock_timestamp() END,
+           heartbeat_at = CASE WHEN EXISTS (SELECT FROM counted_held) THEN g.heartbeat_at ELSE clock_timestamp() END,
+           holds_slot = EXISTS (SELECT FROM slot) OR old.holds_slot,
+           held_for = CASE WHEN EXISTS (SELECT FROM counted_held) THEN 'slot' ELSE g.held_for END
       FROM old
      WHERE g.id = old.id AND old.state IN ('pending', 'queued', 'retrying') AND old.attempt = %(attempt)s::integer
  RETURNING g.id, g.state, g.attempt, g.params::text AS params,
@@ -337,19 +393,23 @@ started AS (
     UPDATE goals_attempt AS a
        SET started_at = clock_timestamp(), worker = %(actor)s::text
       FROM moved
-     WHERE a.goal_id = moved.id AND a.number = moved.attempt
+     WHERE a.goal_id = moved.id AND a.number = moved.attempt AND moved.state = 'running'
 ),
 journal AS (
     INSERT INTO goals_goalevent
            (goal_id, created_at, event, transition, from_state, to_state, attempt, task_id, cause, actor, details)
-    SELECT old.id, now(), CASE WHEN moved.id IS NULL THEN 'ignored' ELSE 'transition' END, 'start', old.state,
-           'running', %(attempt)s::integer, %(task_id)s::text, %(cause)s::text, %(actor)s::text,
-           CASE WHEN moved.id IS NULL THEN jsonb_build_object('goal_attempt', old.attempt) ELSE '{}' END
+    SELECT old.id, now(), CASE WHEN moved.id IS NULL THEN 'ignored' ELSE 'transition' END,
+           CASE WHEN moved.state = 'held' THEN 'hold' ELSE 'start' END, old.state, COALESCE(moved.state, 'running'),
+           %(attempt)s::integer, %(task_id)s::text, %(cause)s::text, %(actor)s::text,
+           CASE WHEN moved.id IS NULL THEN jsonb_build_object('goal_attempt', old.attempt)
+                WHEN moved.state = 'held' THEN jsonb_build_object('for', 'slot', 'key', old.limit_key)
+                ELSE '{}' END
       FROM old LEFT JOIN moved ON moved.id = old.id
      WHERE moved.id IS NOT NULL OR %(journal_refusal)s::boolean
 )
 SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), old.attempt, old.max_attempts, old.task_id,
-       goals_run_kind(old.kind, old.continuation), moved.id IS NOT NULL, moved.family, moved.params
+       goals_run_kind(old.kind, old.continuation), COALESCE(moved.state = 'running', false), moved.family,
+       moved.params
   FROM old LEFT JOIN moved ON moved.id = old.id
 
 -- name: mark_queued
@@ -399,7 +459,7 @@ SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), old.attemp
 -- parts cost a third of the no-op throughput (bench/README.md). The worker knows the goal is alone from
 -- what its start read and from what its attempt spawned.
 WITH old AS (
-    SELECT g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id
+    SELECT g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id, g.limit_key, g.holds_slot
       FROM goals_goal g
      WHERE g.id = %(goal_id)s::uuid
        FOR UPDATE
@@ -426,7 +486,9 @@ moved AS (
            progress_current = COALESCE(%(progress_current)s::bigint, g.progress_current),
            progress_total = CASE WHEN %(progress_current)s::bigint IS NOT NULL THEN %(progress_total)s::bigint
                                  ELSE g.progress_total END,
-           progress_message = COALESCE(%(progress_message)s::text, g.progress_message)
+           progress_message = COALESCE(%(progress_message)s::text, g.progress_message),
+           -- Every move here ends the attempt: it gives back its slot (freed below).
+           holds_slot = false
       FROM old
      WHERE g.id = old.id
        AND old.state = ANY(%(sources)s::text[])
@@ -434,6 +496,14 @@ moved AS (
        AND (NOT %(bounded)s::boolean OR old.attempt < old.max_attempts)
  RETURNING g.id, g.state, g.attempt, g.max_attempts, g.task_id, g.result, g.error,
            goals_run_kind(g.kind, g.continuation) AS run_kind
+),
+freed AS (
+    -- The attempt's slot of a limited kind, given back exactly once (as in move_goals).
+    UPDATE goals_concurrency AS c
+       SET running = c.running - 1
+      FROM old JOIN moved ON moved.id = old.id
+     WHERE old.holds_slot AND c.kind = old.kind AND c.key = old.limit_key
+ RETURNING c.kind, c.key, c.held > 0 AND c.running < c.capacity AS admits
 ),
 closed AS (
     UPDATE goals_attempt AS a
@@ -497,5 +567,6 @@ journal AS (
 SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(moved.attempt, old.attempt),
        COALESCE(moved.max_attempts, old.max_attempts), COALESCE(moved.task_id, old.task_id),
        COALESCE(moved.run_kind, goals_run_kind(old.kind, old.continuation)), moved.id IS NOT NULL, NULL::text,
-       NULL::uuid, NULL::integer, NULL::text, NULL::text, NULL::text
+       NULL::uuid, NULL::integer, NULL::text, NULL::text, NULL::text,
+       (SELECT json_agg(json_build_array(f.kind, f.key))::text FROM freed f WHERE f.admits)
   FROM old LEFT JOIN moved ON moved.id = old.id

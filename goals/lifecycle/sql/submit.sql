@@ -1,7 +1,8 @@
 -- name: insert_goals
 -- submit, bulk submit and spawn: insert goals of one kind (each pending at its first attempt, or
 -- scheduled until %(run_after)s when that is still to come, with that attempt's row and its "submit"
--- journal row) from a JSON array of [id, task_id, key, params]; a schedule's period names its schedule.
+-- journal row) from a JSON array of [id, task_id, key, params, limit_key]; a schedule's period names its
+-- schedule. The limit key (goals.executors.limits) is '' for a kind-wide limit or none.
 --
 -- A key names a goal among its kind's (an idempotency key) or, with a parent, among its siblings; a
 -- key already used inserts nothing for its item. With a parent (parent_id), the children are fenced on
@@ -21,18 +22,19 @@ starts AS (
     SELECT COALESCE(%(run_after)s::timestamptz > now(), false) AS later
 ),
 item AS (
-    SELECT (item->>0)::uuid AS id, item->>1 AS task_id, item->>2 AS key, item->3 AS params, position
+    SELECT (item->>0)::uuid AS id, item->>1 AS task_id, item->>2 AS key, item->3 AS params,
+           COALESCE(item->>4, '') AS limit_key, position
       FROM jsonb_array_elements(%(items)s::jsonb) WITH ORDINALITY AS items(item, position)
 ),
 goal AS (
     INSERT INTO goals_goal
            (id, kind, params, state, attempt, max_attempts, progress_current, progress_message, task_id, owner_id,
-            idempotency_key, created_at, deadline, parent_id, child_key, run_after, schedule_id)
+            idempotency_key, created_at, deadline, parent_id, child_key, run_after, schedule_id, limit_key)
     SELECT i.id, %(kind)s::text, i.params, CASE WHEN s.later THEN 'scheduled' ELSE 'pending' END, 1,
            %(max_attempts)s::integer, 0, '', i.task_id, COALESCE(p.owner_id, %(owner_id)s::integer),
            CASE WHEN p.id IS NULL THEN i.key END, now(), LEAST(p.deadline, %(deadline)s::timestamptz), p.id,
            CASE WHEN p.id IS NOT NULL THEN i.key END, CASE WHEN s.later THEN %(run_after)s::timestamptz END,
-           %(schedule_id)s::bigint
+           %(schedule_id)s::bigint, i.limit_key
       FROM item i LEFT JOIN parent p ON true CROSS JOIN starts s
      WHERE %(parent_id)s::uuid IS NULL OR p.id IS NOT NULL
      ORDER BY i.position
