@@ -35,7 +35,7 @@ from goals.families.children import ChildOutcome
 from goals.lifecycle.fan_in import FAIL_FAST, WAIT_FOR_ALL, ChildPolicy, tolerate
 from goals.models import CatchUp, Cause, Goal, KindControl, Schedule
 from goals.periodic import periods
-from goals.submitting.controls import set_concurrency as _set_concurrency
+from goals.submitting import controls
 from goals.submitting.people import goal_cancel, goal_reschedule, goal_retry
 from goals.submitting.submit import goal_submit, goal_submit_many
 from goals.waits import events
@@ -61,8 +61,10 @@ __all__ = [
     "cancel",
     "define_schedule",
     "executor",
+    "pause_kind",
     "pause_schedule",
     "reschedule",
+    "resume_kind",
     "resume_schedule",
     "retry",
     "send_event",
@@ -121,12 +123,26 @@ def reschedule(goal_id: UUID | str, *, run_after: datetime | None = None, countd
                            reason=reason, cause=Cause.API)
 
 
-def set_concurrency(kind: str, limit: int | None, *, actor: Any = None) -> KindControl:
+def set_concurrency(kind: str, limit: int | None, *, actor: Any = None, reason: str = "") -> KindControl:
     """At most ``limit`` goals of ``kind`` running at once across every worker (per key, if its executor's
     ``concurrency`` gives a key), from the next start on, with no restart; ``None`` goes back to the
     executor's own. Goals running over a lowered limit finish; a raised one admits held goals at once.
     Raises ``GoalValidationError`` for an unknown kind or a limit that is not a positive integer."""
-    return _set_concurrency(kind=kind, limit=limit, actor=person_name(actor), cause=Cause.API)
+    return controls.set_concurrency(kind=kind, limit=limit, actor=person_name(actor), cause=Cause.API, reason=reason)
+
+
+def pause_kind(kind: str, *, reason: str, actor: Any = None) -> bool:
+    """Stop goals of ``kind`` from starting, on every worker, without stopping the workers (journaled with
+    ``actor`` and ``reason``): each one a worker takes is held, holding no worker and spending no attempt;
+    those running finish. Returns False if it was paused already. Raises ``GoalValidationError`` for an unknown
+    kind or an empty reason."""
+    return controls.pause(kind=kind, actor=person_name(actor), reason=reason)
+
+
+def resume_kind(kind: str, *, actor: Any = None, reason: str = "") -> int:
+    """Let goals of ``kind`` start again, and send the goals held for its pause, oldest first; returns how many
+    were held (0 if it was not paused)."""
+    return controls.resume(kind=kind, actor=person_name(actor), cause=Cause.API, reason=reason)
 
 
 def define_schedule(name: str, kind: str, params: dict[str, Any] | None = None, *, crontab: str = "",

@@ -46,6 +46,17 @@ def _families() -> dict[str, Metric]:
                           labels=["state", "kind"]),
         GaugeMetricFamily("goaltrack_goals_finished",
                           f"Goals that became final {_IN_WINDOW}, per final state and kind.", labels=["state", "kind"]),
+        GaugeMetricFamily("goaltrack_goals_held",
+                          "Goals held, holding no worker, per kind and reason: 'slot' (its concurrency limit is "
+                          "reached) or 'pause' (an operator paused its kind).", labels=["kind", "reason"]),
+        GaugeMetricFamily("goaltrack_kind_paused", "1 for a kind an operator paused, else 0; per registered kind.",
+                          labels=["kind"]),
+        GaugeMetricFamily("goaltrack_kind_concurrency_limit",
+                          "The concurrency limit in force (per key, for a kind limited per key); limited kinds only.",
+                          labels=["kind"]),
+        GaugeMetricFamily("goaltrack_kind_slots_taken",
+                          "Slots of a kind's concurrency limit taken (summed over its keys); limited kinds only.",
+                          labels=["kind"]),
         GaugeMetricFamily("goaltrack_oldest_active_goal_age_seconds",
                           "Seconds since the oldest active goal was created; 0 when no goal is active."),
         GaugeMetricFamily("goaltrack_goals_needs_review",
@@ -88,6 +99,7 @@ class GoalCollector:
         since = now - WINDOW
         families = _families()
         _collect_goals(families, now=now, since=since)
+        _collect_kinds(families)
         _collect_reconciler(families)
         _collect_events(families, since=since)
         _collect_latency(families, since=since)
@@ -104,6 +116,17 @@ def _collect_goals(families: dict[str, Metric], *, now: datetime, since: datetim
     age = max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
     families["goaltrack_oldest_active_goal_age_seconds"].add_metric([], age)
     families["goaltrack_goals_needs_review"].add_metric([], selectors.goal_needs_review_count())
+
+
+def _collect_kinds(families: dict[str, Metric]) -> None:
+    for status in selectors.kind_statuses():
+        for reason, count in (("slot", status.held_for_slot), ("pause", status.held_for_pause)):
+            if count:
+                families["goaltrack_goals_held"].add_metric([status.kind, reason], count)
+        families["goaltrack_kind_paused"].add_metric([status.kind], 1 if status.paused else 0)
+        if status.limit is not None:
+            families["goaltrack_kind_concurrency_limit"].add_metric([status.kind], status.limit)
+            families["goaltrack_kind_slots_taken"].add_metric([status.kind], status.running)
 
 
 def _collect_reconciler(families: dict[str, Metric]) -> None:

@@ -313,6 +313,10 @@ class Finding(models.TextChoices):
     """Waiting for an outside event past its wait's deadline by more than the pending grace: no release ran."""
     EVENT_UNCONSUMED = "event_unconsumed", "event for a goal that no longer waits"
     """An outside event sent to a goal by id that has ended without taking it: reported, kept until retention."""
+    SLOTS_MISCOUNTED = "slots_miscounted", "slots miscounted"
+    """A limited key's count of slots taken or goals held disagrees with its goals (goals.executors.limits)."""
+    HELD_SLOT_FREE = "held_slot_free", "held, though a slot is free"
+    """Held for a slot of its key while the key runs fewer than its limit: no end admitted it."""
 
 
 class Action(models.TextChoices):
@@ -332,6 +336,8 @@ class Action(models.TextChoices):
     RELEASED = "released", "released: its start time had come"
     TIMED_OUT = "timed_out", "timed out: its continuation sent without the event"
     CANCELLED = "cancelled", "cancelled, as its parent's end does"
+    RECOUNTED = "recounted", "counted again from its goals"
+    ADMITTED = "admitted", "admitted to the free slot and sent"
 
 
 class ReconciliationReportQuerySet(models.QuerySet):
@@ -565,15 +571,20 @@ class ConcurrencySlots(models.Model):
 
 
 class KindControl(models.Model):
-    """What an operator set for a kind at run time, over what its executor declares: its concurrency limit.
+    """What an operator set for a kind at run time, over what its executor declares: its concurrency limit,
+    and whether it is paused (its goals held as workers take them, none started).
 
     Read by the statement that starts an attempt, so a change takes effect at the next start, with no restart
-    and no migration (``goals.api.set_concurrency``)."""
+    and no migration (``goals.submitting.controls``); each change is journaled in ``KindEvent``."""
 
     kind = models.CharField(max_length=100, primary_key=True)
     concurrency = models.PositiveIntegerField(
         null=True, blank=True, help_text="At most this many running at once (per key, if the executor gives a key); "
                                          "empty: the executor's own concurrency.")
+    paused = models.BooleanField(default=False, db_default=False)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_by = models.CharField(max_length=255, blank=True, default="", db_default="")
+    pause_reason = models.TextField(blank=True, default="", db_default="")
     changed_at = models.DateTimeField(auto_now=True)
     changed_by = models.CharField(max_length=255, blank=True, default="")
 
@@ -582,3 +593,27 @@ class KindControl(models.Model):
 
     def __str__(self) -> str:
         return self.kind
+
+
+class KindEvent(models.Model):
+    """The journal of what operators changed about a kind: a pause and its reason, a resume, a limit."""
+
+    class Event(models.TextChoices):
+        PAUSED = "paused", "paused"
+        RESUMED = "resumed", "resumed"
+        CONCURRENCY = "concurrency", "concurrency limit set"
+
+    kind = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+    event = models.CharField(max_length=16, choices=Event.choices)
+    actor = models.CharField(max_length=255, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "goals_kindevent"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["kind", "id"], name="goals_kindevent_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.event} by {self.actor}"

@@ -38,6 +38,8 @@ class WaitsFor(models.TextChoices):
     """Waiting for its children's outcome."""
     SLOT = "slot", "a slot of its concurrency limit"
     """Held: its kind (or its key, ``limit_key``) runs as many as its concurrency limit allows."""
+    PAUSE = "pause", "its paused kind to resume"
+    """Held: an operator paused its kind (``goals.api.pause_kind``)."""
 
 
 # The one place each reason is told from a goal's columns: the filters here, ``wait_of`` below.
@@ -46,6 +48,7 @@ WAITS_FOR_Q = {
     WaitsFor.EVENT: models.Q(ACTIVE_Q, state=GoalState.WAITING) & ~models.Q(wait_event=""),
     WaitsFor.CHILDREN: models.Q(ACTIVE_Q, state=GoalState.WAITING, wait_event=""),
     WaitsFor.SLOT: models.Q(ACTIVE_Q, state=GoalState.HELD, held_for="slot"),
+    WaitsFor.PAUSE: models.Q(ACTIVE_Q, state=GoalState.HELD, held_for="pause"),
 }
 
 
@@ -73,6 +76,8 @@ class Wait:
             return f"waits for {event} until {until}" if until else f"waits for {event}, with no deadline"
         if self.what == WaitsFor.SLOT:
             return f"waits for a slot of {self.kind} ({self.key})" if self.key else f"waits for a slot of {self.kind}"
+        if self.what == WaitsFor.PAUSE:
+            return f"waits for {self.kind} to be resumed"
         return f"waits for {self.children_left} of its children"
 
 
@@ -81,7 +86,8 @@ def wait_of(goal: Any) -> Wait | None:
     if goal.state == GoalState.SCHEDULED:
         return Wait(WaitsFor.START, until=goal.run_after)
     if goal.state == GoalState.HELD:
-        return Wait(WaitsFor.SLOT, kind=goal.kind, key=goal.limit_key)
+        what = WaitsFor.PAUSE if goal.held_for == "pause" else WaitsFor.SLOT
+        return Wait(what, kind=goal.kind, key=goal.limit_key or None)
     if goal.state != GoalState.WAITING:
         return None
     if goal.wait_event:

@@ -13,11 +13,12 @@ from functools import lru_cache
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Sum
 from django_celery_results.models import TaskResult
 
 from goals.db import hot_cursor, model_from_row
-from goals.models import Goal, GoalEvent, ReconciliationReport
+from goals.executors.registry import declared_concurrency, registered_kinds
+from goals.models import ConcurrencySlots, Goal, GoalEvent, KindControl, ReconciliationReport
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,60 @@ def goal_oldest_active_created_at() -> datetime | None:
 
 def goal_needs_review_count() -> int:
     return Goal.objects.filter(needs_review=True).count()
+
+
+@dataclass(frozen=True)
+class KindStatus:
+    """What an operator reads of a kind: its concurrency limit (declared, set, in force), whether it is paused,
+    and how many of its goals run on a slot or are held."""
+
+    kind: str
+    declared: int | None
+    concurrency: int | None
+    paused: bool
+    paused_at: datetime | None
+    paused_by: str
+    pause_reason: str
+    running: int
+    held_for_slot: int
+    held_for_pause: int
+
+    @property
+    def limit(self) -> int | None:
+        """The limit in force: an operator's, else the executor's; None for none."""
+        return self.concurrency if self.concurrency is not None else self.declared
+
+    @property
+    def held(self) -> int:
+        return self.held_for_slot + self.held_for_pause
+
+
+def kind_statuses() -> list[KindStatus]:
+    """Every registered kind, and any kind an operator set a control for, in name order: three small
+    queries (the controls, the limited keys' slots taken, the held goals through their index), whatever the
+    history holds."""
+    declared = declared_concurrency()
+    controls = {control.kind: control for control in KindControl.objects.all()}
+    running = dict(ConcurrencySlots.objects.order_by().values("kind").annotate(taken=Sum("running"))
+                   .values_list("kind", "taken"))
+    held = {(kind, reason): count for kind, reason, count in goal_held_counts()}
+    statuses = []
+    for kind in sorted(set(registered_kinds()) | set(controls)):
+        control = controls.get(kind)
+        statuses.append(KindStatus(
+            kind=kind, declared=declared.get(kind), concurrency=control.concurrency if control else None,
+            paused=bool(control and control.paused), paused_at=control.paused_at if control else None,
+            paused_by=control.paused_by if control else "", pause_reason=control.pause_reason if control else "",
+            running=running.get(kind) or 0, held_for_slot=held.get((kind, "slot"), 0),
+            held_for_pause=held.get((kind, "pause"), 0)))
+    return statuses
+
+
+def goal_held_counts() -> list[tuple[str, str, int]]:
+    """Held goals per kind and reason (``slot``, ``pause``), through the held goals' index."""
+    rows = (Goal.objects.active().exclude(held_for="").order_by().values("kind", "held_for")
+            .annotate(count=Count("*")))
+    return [(row["kind"], row["held_for"], row["count"]) for row in rows]
 
 
 @dataclass(frozen=True)

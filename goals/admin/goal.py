@@ -47,6 +47,7 @@ from goals.admin.display import (
     timestamp_html,
 )
 from goals.admin.family import children_html, parent_html
+from goals.admin.kinds import apply_kind_change, kinds_context
 from goals.admin.overview import overview_context
 from goals.lifecycle.states import GoalState
 from goals.models import Attempt, Goal, GoalEvent
@@ -410,10 +411,28 @@ class GoalAdmin(admin.ModelAdmin):
             **overview_context(),
         })
 
+    def kinds_view(self, request: HttpRequest) -> HttpResponse:
+        """Each kind's limit, running and held goals and pause; changed by a POST from its forms."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            if not self.has_review_permission(request):
+                raise PermissionDenied
+            apply_kind_change(request)
+            return HttpResponseRedirect(request.path)
+        return TemplateResponse(request, "admin/goals/goal/kinds.html", {
+            **self.admin_site.each_context(request),
+            "title": "Kinds of goals",
+            "opts": self.model._meta,
+            "can_change": self.has_review_permission(request),
+            **kinds_context(),
+        })
+
     def get_urls(self) -> list:
         wrap = self.admin_site.admin_view
         return [
             path("overview/", wrap(self.overview_view), name="goals_goal_overview"),
+            path("kinds/", wrap(self.kinds_view), name="goals_goal_kinds"),
             path("<path:object_id>/review/<str:action_name>/", wrap(self.review_one_view),
                  name="goals_goal_review"),
             *super().get_urls(),

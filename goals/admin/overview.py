@@ -18,6 +18,7 @@ from goals.selectors import (
     goal_active_counts,
     goal_finished_counts,
     goal_needs_review_count,
+    kind_statuses,
     report_latest_finished,
 )
 
@@ -47,4 +48,7 @@ def overview_context() -> dict[str, Any]:
         "oldest_active_age": (now - oldest.created_at) if oldest else None,
         "needs_review": goal_needs_review_count(),
         "last_pass": report_latest_finished(),
+        # The kinds an operator should know of: paused, limited, or with goals held.
+        "controlled_kinds": [status for status in kind_statuses()
+                             if status.paused or status.limit is not None or status.held],
     }

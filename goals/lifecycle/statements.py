@@ -107,4 +107,4 @@ def prepare_sql(name: str) -> str:
 
     body = _PARAMETER.sub(positional, statement.sql).replace("%%", "%")
     types = ", ".join(statement.types[parameter] for parameter in order)
-    return f"PREPARE {name} ({types}) AS\n{body};"
+    return f"PREPARE {name}{f' ({types})' if types else ''} AS\n{body};"

@@ -106,13 +106,46 @@ def admit_held_goals(*, keys: str, cause: str, actor: str) -> list[tuple]:
         return cursor.fetchall()
 
 
-def set_kind_concurrency(*, kind: str, concurrency: int | None, declared: int | None, actor: str) -> str | None:
-    """``set_kind_concurrency``: the operator's limit for ``kind`` recorded and counted against; the keys whose
-    held goals it lets in (a JSON array of [kind, key]), or None."""
+def recount_slots(*, repair: bool) -> list[tuple]:
+    """``lock_slots`` then ``recount_slots``, in the caller's transaction: (kind, key, capacity, running and held
+    as counted before, running and held as the goals say) for every key that disagreed or has held goals and a
+    free slot; with ``repair`` the counts are corrected."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("lock_slots"))
+        cursor.execute(sql("recount_slots"), {"repair": repair})
+        return cursor.fetchall()
+
+
+def set_kind_concurrency(*, kind: str, concurrency: int | None, declared: int | None, actor: str, reason: str
+                         ) -> str | None:
+    """``set_kind_concurrency``: the operator's limit for ``kind`` recorded, journaled and counted against; the
+    keys whose held goals it lets in (a JSON array of [kind, key]), or None."""
     with hot_cursor() as cursor:
         cursor.execute(sql("set_kind_concurrency"), {"kind": kind, "concurrency": concurrency, "declared": declared,
-                                                     "actor": actor[:255]})
+                                                     "actor": actor[:255], "reason": reason})
         return cursor.fetchone()[0]
+
+
+def pause_kind(*, kind: str, actor: str, reason: str) -> bool:
+    """``pause_kind``: whether the kind was running (and now is paused)."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("pause_kind"), {"kind": kind, "actor": actor[:255], "reason": reason})
+        return cursor.fetchone()[0]
+
+
+def resume_kind(*, kind: str, actor: str, reason: str) -> bool:
+    """``resume_kind``: whether the kind was paused (and now runs again)."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("resume_kind"), {"kind": kind, "actor": actor[:255], "reason": reason})
+        return cursor.fetchone()[0]
+
+
+def admit_paused_goals(*, kind: str, limit: int, cause: str, actor: str) -> list[tuple]:
+    """``admit_paused_goals``: up to ``limit`` goals held for the kind's pause, as (id, attempt, task_id,
+    run_kind) rows, in id order."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("admit_paused_goals"), {"kind": kind, "limit": limit, "cause": cause, "actor": actor[:255]})
+        return cursor.fetchall()
 
 
 def mark_queued(*, goal_ids: list[str], attempts: list[int | None], actor: str, cause: str) -> list[tuple]:

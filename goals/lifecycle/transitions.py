@@ -215,6 +215,14 @@ def admit_held(keys: set[tuple[str, str]], *, cause: str, actor: str = "") -> li
             for goal_id, attempt, task_id, kind in rows]
 
 
+def admit_paused(kind: str, *, limit: int, cause: str, actor: str = "") -> list[Dispatch]:
+    """``admit`` after a resume: up to ``limit`` goals held for ``kind``'s pause, oldest first, moved to pending
+    at their attempt; returns their attempts, for the caller to send once the transaction commits."""
+    rows = store.admit_paused_goals(kind=kind, limit=limit, cause=cause, actor=actor)
+    return [Dispatch(goal_id=goal_id, attempt=attempt, task_id=task_id, kind=run_kind)
+            for goal_id, attempt, task_id, run_kind in rows]
+
+
 def _own_statement_outcome(transition: Transition, row: tuple, *, expected_attempt: int | None
                            ) -> TransitionOutcome:
     (goal_id, kind, from_state, state, goal_attempt, max_attempts, task_id, goal_run_kind, applied, family,

@@ -28,7 +28,7 @@ from django.utils import timezone
 from goals.actors import process_name
 from goals.conf import goal_settings
 from goals.models import Action, ReconciliationFinding, ReconciliationReport
-from goals.reconciler import detect, repair
+from goals.reconciler import detect, repair, slots
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +130,7 @@ def run_pass(*, dry_run: bool = False, only: list[str] | None = None, trigger: s
                           + detect.event_candidates(since=since, only=only))
         repairs = _apply(decided, dry_run=dry_run, actor=actor)
     findings += _record(report, decided, repairs, dry_run=dry_run)
+    findings += slots.reconcile_slots(report, dry_run=dry_run, actor=actor, only=only)
     _summarize(report, findings, started=clock)
     if not dry_run:
         report.save(update_fields=["finished_at", "findings_by_kind", "actions_by_kind", "needs_review",

@@ -27,6 +27,7 @@ BULK_ITEM_FIELDS = ("params", "idempotency_key")
 # Goals one bulk request may submit: one statement, and an answer a client can read item by item.
 MAX_BULK_ITEMS = 1_000
 ACTION_FIELDS = ("reason",)
+CONCURRENCY_FIELDS = ("concurrency", "reason")
 RESCHEDULE_FIELDS = ("run_after", "countdown", "reason")
 EVENT_FIELDS = ("name", "key", "goal_id", "payload", "event_key")
 LIST_PARAMETERS = ("state", "kind", "owner", "parent", "id", "limit", "cursor")
@@ -146,6 +147,15 @@ def action_reason(body: dict[str, Any], fields: tuple[str, ...] = ACTION_FIELDS)
     if not isinstance(reason, str) or len(reason) > MAX_REASON_LENGTH:
         raise invalid({"reason": f"must be a string of at most {MAX_REASON_LENGTH} characters"})
     return reason
+
+
+def concurrency_request(body: dict[str, Any]) -> tuple[Any, str]:
+    """``{"concurrency", "reason"}``: the new limit (an integer, or null for the executor's own; checked by
+    ``goals.submitting.controls``) and the reason given."""
+    reason = action_reason(body, CONCURRENCY_FIELDS)
+    if "concurrency" not in body:
+        raise invalid({"concurrency": "this field is required (null: the executor's own limit)"})
+    return body["concurrency"], reason
 
 
 def reschedule_request(body: dict[str, Any]) -> tuple[datetime | None, Any, str]:

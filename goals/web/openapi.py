@@ -40,7 +40,8 @@ def _goal(description: str, **headers: Any) -> dict[str, Any]:
 ERROR_RESPONSES: dict[str, tuple[str, str]] = {
     "400": ("Invalid", "Invalid input: `fields` maps each offending field or query parameter to its problems."),
     "401": ("Unauthenticated", "No valid credentials. `WWW-Authenticate: Token` is set."),
-    "403": ("CsrfFailed", "A session-authenticated unsafe request without a valid CSRF token."),
+    "403": ("Forbidden", "A session-authenticated unsafe request without a valid CSRF token (`csrf_failed`), or a "
+                         "user who is not staff where staff are required (`forbidden`)."),
     "404": ("NotFound", 'No such goal, a malformed id, or a goal of another user: always `{"error": "not_found"}`.'),
     "405": ("MethodNotAllowed", "The path does not allow this request's method (answered for any method the path "
                                 "does not list); `Allow` names the ones it does."),
@@ -180,7 +181,7 @@ _SCHEMAS: dict[str, Any] = {
     "Wait": {
         "type": "object", "required": ["what", "until", "summary"],
         "properties": {
-            "what": {"type": "string", "enum": ["start", "event", "children", "slot"]},
+            "what": {"type": "string", "enum": ["start", "event", "children", "slot", "pause"]},
             "until": {**_NULLABLE_TIME, "description": "Its start time, or its wait's deadline; null for none."},
             "summary": {"type": "string", "description": "As a person reads it, e.g. 'waits for payment.captured "
                                                         "(order:42) until 2026-12-06 14:00:00'."},
@@ -188,7 +189,8 @@ _SCHEMAS: dict[str, Any] = {
             "key": {"type": ["string", "null"], "description": "The event's correlation key, or the key of the "
                                                                "concurrency limit a held goal waits under."},
             "children_left": {"type": "integer"},
-            "kind": {"type": "string", "description": "A held goal's kind, whose concurrency limit it waits under."},
+            "kind": {"type": "string", "description": "A held goal's kind: whose concurrency limit it waits under, or "
+                                                          "whose pause."},
         },
     },
     "RescheduleRequest": {
@@ -220,6 +222,45 @@ _SCHEMAS: dict[str, Any] = {
                         "description": "The goal it resumed; null if none waits for it yet (kept for the wait)."},
         },
     },
+    "Kind": {
+        "type": "object",
+        "required": ["kind", "concurrency", "declared_concurrency", "set_concurrency", "paused", "paused_at",
+                     "paused_by", "pause_reason", "running", "held"],
+        "properties": {
+            "kind": {"type": "string"},
+            "concurrency": {"type": ["integer", "null"],
+                            "description": "The limit in force (per key, if its executor gives a key); null: none."},
+            "declared_concurrency": {"type": ["integer", "null"], "description": "Its executor's `concurrency`."},
+            "set_concurrency": {"type": ["integer", "null"], "description": "An operator's, over the executor's."},
+            "paused": {"type": "boolean"},
+            "paused_at": _NULLABLE_TIME,
+            "paused_by": {"type": "string"},
+            "pause_reason": {"type": "string"},
+            "running": {"type": "integer", "description": "Slots of its limit taken (0 for a kind with none)."},
+            "held": {"type": "object", "required": ["slot", "pause"],
+                     "properties": {"slot": {"type": "integer"}, "pause": {"type": "integer"}},
+                     "description": "Goals held, holding no worker: for a slot of its limit, or for its pause."},
+            "changed": {"type": "boolean", "description": "pause: false if it was paused already."},
+            "resumed": {"type": "integer", "description": "resume: the goals held for the pause, now sent."},
+        },
+    },
+    "KindList": {
+        "type": "object", "required": ["kinds"],
+        "properties": {"kinds": {"type": "array", "items": _ref("schemas", "Kind")}},
+    },
+    "PauseRequest": {
+        "type": "object", "additionalProperties": False, "required": ["reason"],
+        "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 1000,
+                                  "description": "Why: kept in the kind's journal and shown on the overview."}},
+    },
+    "ConcurrencyRequest": {
+        "type": "object", "additionalProperties": False, "required": ["concurrency"],
+        "properties": {
+            "concurrency": {"type": ["integer", "null"], "minimum": 1,
+                            "description": "At most this many running at once; null: back to the executor's own."},
+            "reason": {"type": "string", "maxLength": 1000, "description": "Kept in the kind's journal."},
+        },
+    },
     "ActionRequest": {
         "type": "object", "additionalProperties": False,
         "properties": {"reason": {"type": "string", "maxLength": 1000, "description": "Kept in the goal's journal."}},
@@ -227,7 +268,7 @@ _SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object", "required": ["error"],
         "properties": {
-            "error": {"type": "string", "enum": ["invalid", "unauthenticated", "csrf_failed", "not_found",
+            "error": {"type": "string", "enum": ["invalid", "unauthenticated", "csrf_failed", "forbidden", "not_found",
                                                  "method_not_allowed", "conflict", "too_large",
                                                  "unsupported_media_type", "unavailable"]},
             "detail": {"type": "string"},
@@ -237,6 +278,15 @@ _SCHEMAS: dict[str, Any] = {
         },
     },
 }
+
+
+_KIND = {"name": "kind", "in": "path", "required": True, "schema": {"type": "string"},
+         "description": "A registered kind, e.g. `reports.build`."}
+_KIND_ERRORS = ("400", "401", "403", "404", "405", "413", "415", "503")
+
+
+def _kind_answer(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref("schemas", "Kind")}}}
 
 
 _IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "schema": {"type": "string"},
@@ -344,6 +394,33 @@ def _paths() -> dict[str, Any]:
                          "200": {"description": "A duplicate (the same event_key): nothing new.",
                                  "content": {"application/json": {"schema": _ref("schemas", "EventResult")}}}},
                          "400", "401", "403", "404", "405", "413", "415", "503")},
+        },
+        "/kinds/": {
+            "get": {"operationId": "listKinds", "summary": "Every kind: its concurrency limit, pause and held goals "
+                                                          "(staff only)",
+                    "responses": _responses({"200": {"description": "The kinds, by name.", "content": {
+                        "application/json": {"schema": _ref("schemas", "KindList")}}}}, "401", "403", "405", "503")},
+        },
+        "/kinds/{kind}/pause": {
+            "parameters": [_KIND],
+            "post": {"operationId": "pauseKind", "summary": "Stop a kind's goals from starting, on every worker "
+                                                            "(staff only)",
+                     "requestBody": _body("PauseRequest", required=True),
+                     "responses": _responses({"200": _kind_answer("The kind, paused.")}, *_KIND_ERRORS)},
+        },
+        "/kinds/{kind}/resume": {
+            "parameters": [_KIND],
+            "post": {"operationId": "resumeKind", "summary": "Let a paused kind's goals start again, oldest first "
+                                                             "(staff only)",
+                     "requestBody": action_body,
+                     "responses": _responses({"200": _kind_answer("The kind, running.")}, *_KIND_ERRORS)},
+        },
+        "/kinds/{kind}/concurrency": {
+            "parameters": [_KIND],
+            "post": {"operationId": "setKindConcurrency", "summary": "Set a kind's concurrency limit, in force from "
+                                                                     "the next start (staff only)",
+                     "requestBody": _body("ConcurrencyRequest", required=True),
+                     "responses": _responses({"200": _kind_answer("The kind, with its new limit.")}, *_KIND_ERRORS)},
         },
         "/schema/": {
             "get": {"operationId": "getSchema", "summary": "This document", "security": [],

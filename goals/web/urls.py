@@ -7,7 +7,7 @@ they are verbs on a goal, not resources of their own. Every route here is descri
 
 from django.urls import path
 
-from goals.web import views
+from goals.web import kinds, views
 
 urlpatterns = [
     path("goals/", views.goal_collection, name="goal-list"),
@@ -17,5 +17,9 @@ urlpatterns = [
     path("goals/<str:goal_id>/retry", views.goal_retry_view, name="goal-retry"),
     path("goals/<str:goal_id>/reschedule", views.goal_reschedule_view, name="goal-reschedule"),
     path("events/", views.event_view, name="goal-events"),
+    path("kinds/", kinds.kind_list, name="kind-list"),
+    path("kinds/<str:kind>/pause", kinds.kind_pause, name="kind-pause"),
+    path("kinds/<str:kind>/resume", kinds.kind_resume, name="kind-resume"),
+    path("kinds/<str:kind>/concurrency", kinds.kind_concurrency, name="kind-concurrency"),
     path("schema/", views.openapi_schema, name="goal-api-schema"),
 ]

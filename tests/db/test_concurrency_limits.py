@@ -224,3 +224,53 @@ def test_only_a_start_of_a_goal_that_may_start_holds_it_and_only_a_held_goal_is_
     assert bool(admitted) == (source in TRANSITIONS["admit"].sources or outcome.held)
     assert Goal.objects.get(pk=goal.pk).state == (
         GoalState.PENDING if admitted else GoalState.HELD if outcome.held else source)
+
+
+def test_a_paused_kind_holds_its_goals_and_a_resume_sends_them_in_order(no_sending):
+    from goals.api import pause_kind, resume_kind
+    from goals.models import KindControl, KindEvent
+
+    goals = [submit("tests.noop") for _ in range(3)]
+    assert pause_kind("tests.noop", reason="partner outage", actor="oncall")
+    assert not pause_kind("tests.noop", reason="again", actor="oncall"), "paused already: nothing written"
+    for goal in reversed(goals):
+        outcome = _start(goal)
+        assert outcome.held
+    held = Goal.objects.get(pk=goals[0].pk)
+    assert (held.state, held.held_for, held.attempt) == ("held", "pause", 1)
+    assert held.waits_for.summary == "waits for tests.noop to be resumed"
+    assert set(Goal.objects.waiting_for("pause")) == set(Goal.objects.filter(pk__in=[g.pk for g in goals]))
+    control = KindControl.objects.get(pk="tests.noop")
+    assert (control.paused, control.paused_by, control.pause_reason) == (True, "oncall", "partner outage")
+    assert resume_kind("tests.noop", actor="oncall") == 3
+    assert [str(d.goal_id) for d in no_sending] == [str(g.pk) for g in goals], "oldest first"
+    assert all(_start(Goal.objects.get(pk=g.pk)).applied for g in goals)
+    assert resume_kind("tests.noop", actor="oncall") == 0
+    assert list(KindEvent.objects.filter(kind="tests.noop").order_by("id").values_list("event", "actor", "reason")) \
+        == [("paused", "oncall", "partner outage"), ("resumed", "oncall", "")]
+    with pytest.raises(GoalValidationError):
+        pause_kind("tests.noop", reason=" ")
+
+
+def test_the_reconciler_recounts_a_key_and_admits_goals_held_with_a_slot_free(no_sending, monkeypatch):
+    from goals.reconciler.passes import run_pass
+
+    sent = []
+    monkeypatch.setattr("goals.reconciler.slots.publish_attempts",
+                        lambda dispatches: sent.extend(dispatches) or {str(d.goal_id) for d in dispatches})
+    goals = [submit("tests.limited", {"tenant": "acme"}) for _ in range(3)]
+    for goal in goals:
+        _start(goal)
+    # What no statement would do: a running goal's row says it holds no slot, and the count lost a held goal.
+    Goal.objects.filter(pk=goals[0].pk).update(holds_slot=False)
+    ConcurrencySlots.objects.filter(kind="tests.limited", key="acme").update(held=0)
+    _report, dry = run_pass(dry_run=True, only=["slots_miscounted", "held_slot_free"])
+    assert [(f.kind, f.action) for f in dry] == [("slots_miscounted", "reported"), ("held_slot_free", "reported")]
+    assert _slots() == (2, 0), "a dry run changes nothing"
+    _report, findings = run_pass(only=["slots_miscounted", "held_slot_free"])
+    assert [(f.kind, f.action) for f in findings] == [("slots_miscounted", "recounted"), ("held_slot_free", "admitted")]
+    assert findings[0].evidence == {"kind": "tests.limited", "key": "acme", "capacity": 2, "running": 1, "held": 1,
+                                    "counted_running": 2, "counted_held": 0}
+    assert [d.goal_id for d in sent] == [goals[2].pk]
+    assert _slots() == (2, 0)
+    assert run_pass(only=["slots_miscounted", "held_slot_free"])[1] == []

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.django_db
 
 NOW = timezone.now
 OPEN = override_settings(GOALS_METRICS="open")
-QUERIES_PER_SCRAPE = 8  # the journal's window takes two: its first id, then its rows
+# The journal's window takes two: its first id, then its rows; the kinds three (controls, slots, held goals).
+QUERIES_PER_SCRAPE = 11
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -108,7 +109,9 @@ def test_open_serves_the_text_format_with_every_family_on_an_empty_database():
         "goaltrack_reconcile_last_pass_duration_seconds": "gauge", "goaltrack_reconcile_findings": "gauge",
         "goaltrack_reconcile_actions": "gauge", "goaltrack_transitions": "gauge", "goaltrack_events_ignored": "gauge",
         "goaltrack_publish_failures": "gauge", "goaltrack_callback_latency_seconds": "histogram",
-        "goaltrack_scrape_duration_seconds": "gauge",
+        "goaltrack_scrape_duration_seconds": "gauge", "goaltrack_goals_held": "gauge",
+        "goaltrack_kind_paused": "gauge", "goaltrack_kind_concurrency_limit": "gauge",
+        "goaltrack_kind_slots_taken": "gauge",
     }
     samples = parse(response.content.decode())
     assert series(samples, "goaltrack_goals") == {}
@@ -322,3 +325,20 @@ def test_a_scrape_runs_the_same_few_queries_whatever_the_number_of_goals():
 
     assert len(few) == len(many) == QUERIES_PER_SCRAPE, "\n".join(many)
 
+
+
+@OPEN
+def test_held_goals_paused_kinds_and_limits_are_scraped():
+    from goals.api import pause_kind, set_concurrency
+
+    make_goal(state=GoalState.HELD, held_for="slot", kind="tests.limited", limit_key="acme")
+    make_goal(state=GoalState.HELD, held_for="pause", kind="tests.noop")
+    pause_kind("tests.noop", reason="incident", actor="oncall")
+    set_concurrency("tests.limited", 3, actor="oncall")
+    samples = parse(Client().get("/metrics").content.decode())
+    assert series(samples, "goaltrack_goals_held") == {
+        labelled(kind="tests.limited", reason="slot"): 1, labelled(kind="tests.noop", reason="pause"): 1}
+    assert series(samples, "goaltrack_kind_paused")[labelled(kind="tests.noop")] == 1
+    assert series(samples, "goaltrack_kind_paused")[labelled(kind="tests.limited")] == 0
+    assert series(samples, "goaltrack_kind_concurrency_limit")[labelled(kind="tests.limited")] == 3
+    assert series(samples, "goaltrack_kind_concurrency_limit")[labelled(kind="tests.limited_kind")] == 1

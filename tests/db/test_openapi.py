@@ -41,6 +41,8 @@ class Probe:
     token: Client
     csrf: Client
     anon: Client
+    # A staff user's token client: the kinds' routes are for staff.
+    staff: Client
 
     def goal(self, state: GoalState) -> Goal:
         return make_goal(state=state, owner=self.alice, kind="tests.typed", params={"name": "a"})
@@ -49,8 +51,9 @@ class Probe:
 @pytest.fixture
 def probe(django_user_model) -> Probe:
     alice = django_user_model.objects.create_user("alice", password="pw")
+    oncall = django_user_model.objects.create_user("oncall", password="pw", is_staff=True)
     return Probe(alice=alice, token=token_client(alice), csrf=session_client(alice, enforce_csrf_checks=True),
-                 anon=Client())
+                 anon=Client(), staff=token_client(oncall))
 
 
 @pytest.fixture
@@ -121,6 +124,22 @@ def event_twice(p: Probe) -> HttpResponse:
     return event(p.token, EVENT)
 
 
+def kind_exercises(action: str, ok: dict, bad: dict) -> dict[tuple[str, str, str], Callable]:
+    """The statuses of a kind's action: ``ok`` is a body it takes, ``bad`` one it refuses."""
+    url = f"/api/kinds/tests.limited/{action}"
+    return {
+        (f"/kinds/{{kind}}/{action}", "post", status): call for status, call in {
+            "200": lambda p: p.staff.post(url, ok, content_type=JSON),
+            "400": lambda p: p.staff.post(url, bad, content_type=JSON),
+            "401": lambda p: p.anon.post(url, ok, content_type=JSON),
+            "403": lambda p: p.token.post(url, ok, content_type=JSON),
+            "404": lambda p: p.staff.post(f"/api/kinds/no.such/{action}", ok, content_type=JSON),
+            "413": lambda p: p.staff.generic("POST", url, oversized(), content_type=JSON),
+            "415": lambda p: p.staff.post(url, ok),
+        }.items()
+    }
+
+
 # (path, method, status) -> a request that must answer with that status. 405s are exercised per path below.
 EXERCISES: dict[tuple[str, str, str], Callable[[Probe], HttpResponse]] = {
     ("/goals/", "get", "200"): lambda p: p.token.get("/api/goals/"),
@@ -164,6 +183,12 @@ EXERCISES: dict[tuple[str, str, str], Callable[[Probe], HttpResponse]] = {
     ("/events/", "post", "404"): lambda p: event(p.token, {"name": "payment.captured", "goal_id": UNKNOWN_ID}),
     ("/events/", "post", "413"): lambda p: p.token.generic("POST", "/api/events/", oversized(), content_type=JSON),
     ("/events/", "post", "415"): lambda p: p.token.post("/api/events/", EVENT),
+    ("/kinds/", "get", "200"): lambda p: p.staff.get("/api/kinds/"),
+    ("/kinds/", "get", "401"): lambda p: p.anon.get("/api/kinds/"),
+    ("/kinds/", "get", "403"): lambda p: p.token.get("/api/kinds/"),
+    **kind_exercises("pause", {"reason": "partner outage"}, {"reason": ""}),
+    **kind_exercises("resume", {"reason": "partner back"}, {"reason": 7}),
+    **kind_exercises("concurrency", {"concurrency": 3}, {"concurrency": 0}),
     ("/schema/", "get", "200"): lambda p: p.anon.get("/api/schema/"),
 }
 
@@ -174,7 +199,8 @@ DATABASE_AWAY: dict[tuple[str, str, str], Callable[[Probe], HttpResponse]] = {
         ("/goals/", "get", "200"), ("/goals/", "post", "202"), ("/goals/bulk", "post", "202"),
         ("/goals/{goal_id}/", "get", "200"), ("/goals/{goal_id}/cancel", "post", "200"),
         ("/goals/{goal_id}/retry", "post", "200"), ("/goals/{goal_id}/reschedule", "post", "200"),
-        ("/events/", "post", "202")]
+        ("/events/", "post", "202"), ("/kinds/", "get", "200"), ("/kinds/{kind}/pause", "post", "200"),
+        ("/kinds/{kind}/resume", "post", "200"), ("/kinds/{kind}/concurrency", "post", "200")]
 }
 
 
@@ -301,10 +327,11 @@ def assert_documented(document: dict, key: tuple[str, str, str], response: HttpR
 
 @pytest.mark.parametrize("path", ["/goals/", "/goals/bulk", "/goals/{goal_id}/", "/goals/{goal_id}/cancel",
                                   "/goals/{goal_id}/retry", "/goals/{goal_id}/reschedule", "/events/",
-                                  "/schema/"])
+                                  "/kinds/", "/kinds/{kind}/pause", "/kinds/{kind}/resume",
+                                  "/kinds/{kind}/concurrency", "/schema/"])
 def test_every_other_method_is_405_with_the_documented_methods_in_allow(document, probe, path):
     goal = probe.goal(GoalState.FAILED)
-    url = "/api" + path.format(goal_id=goal.pk)
+    url = "/api" + path.format(goal_id=goal.pk, kind="tests.limited")
     allowed = {method for (documented_path, method) in operations(document) if documented_path == path}
     for method in set(METHODS) - allowed:
         response = getattr(probe.token, method)(url)

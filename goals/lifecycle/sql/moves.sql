@@ -20,7 +20,7 @@ WITH RECURSIVE parents AS (
 ),
 old AS (
     SELECT g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id, g.limit_key, g.holds_slot,
-           i.want_attempt, i.new_task_id, i.in_details, i.in_result, i.in_error, i.closed_outcome,
+           g.held_for, i.want_attempt, i.new_task_id, i.in_details, i.in_result, i.in_error, i.closed_outcome,
            i.caller_task_id, i.event_id
       FROM jsonb_to_recordset(%(items)s::jsonb)
            AS i(goal_id uuid, want_attempt integer, new_task_id text, in_details jsonb, in_result jsonb,
@@ -209,7 +209,7 @@ tree(id, depth) AS (
      WHERE c.parent_id IS NOT NULL AND c.finished_at IS NULL
 ),
 doomed AS (
-    SELECT c.id, c.state, c.kind, c.limit_key, c.holds_slot FROM goals_goal c JOIN tree t ON t.id = c.id
+    SELECT c.id, c.state, c.kind, c.limit_key, c.holds_slot, c.held_for FROM goals_goal c JOIN tree t ON t.id = c.id
      WHERE c.finished_at IS NULL
      ORDER BY t.depth, c.id
        FOR UPDATE OF c
@@ -226,20 +226,20 @@ cascaded AS (
  RETURNING g.id, g.parent_id, d.state AS from_state, g.state, g.attempt, g.task_id, g.result, g.error
 ),
 freed AS (
-    -- Every attempt this move ended gives back its slot of a limited kind, and every held goal it ended its
-    -- place among the held, exactly once: the goal's own row, fenced above, said it held one. Where a
+    -- Every attempt this move ended gives back its slot of a limited kind, and every goal held for a slot
+    -- that it ended its place among the held, exactly once: the goal's own row, fenced above, said it held one. Where a
     -- slot is free and goals are held, the caller admits them (admit_held_goals, in its transaction).
     UPDATE goals_concurrency AS c
        SET running = c.running - f.slots, held = c.held - f.held
       FROM (SELECT e.kind, e.limit_key, count(*) FILTER (WHERE e.holds_slot) AS slots,
-                   count(*) FILTER (WHERE e.from_state = 'held') AS held
-              FROM (SELECT old.kind, old.limit_key, old.holds_slot, old.state AS from_state
+                   count(*) FILTER (WHERE e.held_for = 'slot') AS held
+              FROM (SELECT old.kind, old.limit_key, old.holds_slot, old.held_for
                       FROM old JOIN moved ON moved.id = old.id
                      WHERE %(closes_as)s::text IS NOT NULL
                     UNION ALL
-                    SELECT d.kind, d.limit_key, d.holds_slot, d.state FROM doomed d
+                    SELECT d.kind, d.limit_key, d.holds_slot, d.held_for FROM doomed d
                       JOIN cascaded ON cascaded.id = d.id) e
-             WHERE e.holds_slot OR e.from_state = 'held'
+             WHERE e.holds_slot OR e.held_for = 'slot'
              GROUP BY e.kind, e.limit_key) f
      WHERE c.kind = f.kind AND c.key = f.limit_key
  RETURNING c.kind, c.key, c.held > 0 AND c.running < c.capacity AS admits
@@ -346,7 +346,8 @@ SELECT DISTINCT to_timestamp(ceil(extract(epoch FROM g.run_after) / %(tick)s::fl
 -- hold: a goal of a limited kind (goals.executors.limits) starts only if it takes a slot of its key
 -- (goals_concurrency, its row locked, counted against the operator's limit (goals_kindcontrol) or else the
 -- kind's declared one, %(limits)s::jsonb by kind); over the limit it is held at the same attempt instead,
--- counted as held, holding no worker. A goal admitted from held brings its slot with it.
+-- counted as held, holding no worker. A goal admitted from held brings its slot with it. A goal of a kind
+-- an operator paused is held for the pause, whatever its slots, until the kind is resumed.
 WITH old AS (
     SELECT g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id, g.limit_key, g.holds_slot
       FROM goals_goal g
@@ -354,11 +355,11 @@ WITH old AS (
        FOR UPDATE
 ),
 startable AS (
-    SELECT old.id, old.kind, old.limit_key,
-           COALESCE((SELECT k.concurrency FROM goals_kindcontrol k WHERE k.kind = old.kind),
-                    (%(limits)s::jsonb ->> old.kind)::integer) AS capacity
-      FROM old
-     WHERE old.state IN ('pending', 'queued', 'retrying') AND old.attempt = %(attempt)s::integer AND NOT old.holds_slot
+    SELECT old.id, old.kind, old.limit_key, COALESCE(k.paused, false) AS paused,
+           CASE WHEN NOT old.holds_slot AND NOT COALESCE(k.paused, false)
+                THEN COALESCE(k.concurrency, (%(limits)s::jsonb ->> old.kind)::integer) END AS capacity
+      FROM old LEFT JOIN goals_kindcontrol k ON k.kind = old.kind
+     WHERE old.state IN ('pending', 'queued', 'retrying') AND old.attempt = %(attempt)s::integer
 ),
 slot AS (
     -- The key's row is locked even when the limit refuses the slot, so counting and holding are one step.
@@ -376,16 +377,21 @@ counted_held AS (
      WHERE c.kind = s.kind AND c.key = s.limit_key AND s.capacity IS NOT NULL AND NOT EXISTS (SELECT FROM slot)
  RETURNING c.kind
 ),
+verdict AS (
+    -- Why the goal is held instead of started ('': it starts).
+    SELECT CASE WHEN s.paused THEN 'pause' WHEN EXISTS (SELECT FROM counted_held) THEN 'slot' ELSE '' END AS reason
+      FROM startable s
+),
 moved AS (
     UPDATE goals_goal AS g
-       SET state = CASE WHEN EXISTS (SELECT FROM counted_held) THEN 'held' ELSE 'running' END,
-           started_at = CASE WHEN EXISTS (SELECT FROM counted_held) THEN g.started_at ELSE clock_timestamp() END,
-           heartbeat_at = CASE WHEN EXISTS (SELECT FROM counted_held) THEN g.heartbeat_at ELSE clock_timestamp() END,
+       SET state = CASE WHEN h.reason <> '' THEN 'held' ELSE 'running' END,
+           started_at = CASE WHEN h.reason <> '' THEN g.started_at ELSE clock_timestamp() END,
+           heartbeat_at = CASE WHEN h.reason <> '' THEN g.heartbeat_at ELSE clock_timestamp() END,
            holds_slot = EXISTS (SELECT FROM slot) OR old.holds_slot,
-           held_for = CASE WHEN EXISTS (SELECT FROM counted_held) THEN 'slot' ELSE g.held_for END
-      FROM old
-     WHERE g.id = old.id AND old.state IN ('pending', 'queued', 'retrying') AND old.attempt = %(attempt)s::integer
- RETURNING g.id, g.state, g.attempt, g.params::text AS params,
+           held_for = h.reason
+      FROM old, verdict h
+     WHERE g.id = old.id
+ RETURNING g.id, g.state, g.attempt, g.held_for, g.params::text AS params,
            json_build_array(g.fan_ins, g.continuation, g.children_total, g.children_final, g.children_failed,
                             g.child_failures_allowed, g.parent_id IS NOT NULL)::text AS family
 ),
@@ -402,7 +408,7 @@ journal AS (
            CASE WHEN moved.state = 'held' THEN 'hold' ELSE 'start' END, old.state, COALESCE(moved.state, 'running'),
            %(attempt)s::integer, %(task_id)s::text, %(cause)s::text, %(actor)s::text,
            CASE WHEN moved.id IS NULL THEN jsonb_build_object('goal_attempt', old.attempt)
-                WHEN moved.state = 'held' THEN jsonb_build_object('for', 'slot', 'key', old.limit_key)
+                WHEN moved.state = 'held' THEN jsonb_build_object('for', moved.held_for, 'key', old.limit_key)
                 ELSE '{}' END
       FROM old LEFT JOIN moved ON moved.id = old.id
      WHERE moved.id IS NOT NULL OR %(journal_refusal)s::boolean
