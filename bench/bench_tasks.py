@@ -9,11 +9,12 @@ through ``update_state(state="PROGRESS")``, and a ceiling task that stores nothi
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from celery import shared_task
 
-from goals.api import executor
+from goals.api import Concurrency, executor
 
 PROGRESS_STEPS = 10
 
@@ -81,4 +82,26 @@ def goal_deferred(ctx: Any) -> None:
 @executor("bench.parked", max_attempts=1, queue=os.environ.get("BENCH_PARKED_QUEUE", "bench-parked"))
 def goal_parked(ctx: Any) -> None:
     """Released and published to a queue nothing consumes: ``bench/deferred.py`` times the release alone."""
+    return None
+
+
+def _key(params: dict[str, Any]) -> str:
+    return params["key"]
+
+
+@executor("bench.one_key", max_attempts=1, concurrency=Concurrency(5, key=_key))
+def goal_one_key(ctx: Any, *, key: str, work: float = 0.0) -> None:
+    """At most five at once per key (``bench/limits.py``), each ``work`` seconds long."""
+    time.sleep(work)
+
+
+@executor("bench.per_key", max_attempts=1, concurrency=Concurrency(2, key=_key))
+def goal_per_key(ctx: Any, *, key: str, work: float = 0.0) -> None:
+    """At most two at once per key: one key's backlog against many small keys (``bench/limits.py``)."""
+    time.sleep(work)
+
+
+@executor("bench.kind_limited", max_attempts=1, concurrency=1)
+def goal_kind_limited(ctx: Any) -> None:
+    """A no-op with a kind-wide limit, which ``bench/limits.py`` sets to the workers' processes."""
     return None
