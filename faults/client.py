@@ -26,7 +26,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, required=True)
     parser.add_argument("--first", type=int, default=0, help="number of the first goal in the run")
     parser.add_argument("--kind", default="faults.effect",
-                        choices=["faults.effect", "faults.crash", "faults.hang", "faults.family"])
+                        choices=["faults.effect", "faults.crash", "faults.hang", "faults.family", "faults.limited"])
+    parser.add_argument("--tenants", type=int, default=3, help="tenants the faults.limited goals spread over")
     parser.add_argument("--children", type=int, default=10, help="children of each faults.family goal")
     parser.add_argument("--seconds", type=float, default=0.0, help="how long each faults.effect goal works")
     parser.add_argument("--first-attempt-only", action="store_true", help="work only on the first attempt")
@@ -59,6 +60,8 @@ def main() -> None:
         params = {"run": args.run, "i": i}
         if args.kind == "faults.effect":
             params.update(seconds=args.seconds, first_attempt_only=args.first_attempt_only)
+        elif args.kind == "faults.limited":
+            params.update(seconds=args.seconds, tenant=f"tenant-{i % args.tenants}")
         elif args.kind == "faults.family":
             params.update(children=args.children, seconds=args.seconds)
         submit(args.kind, params, run_after=run_after)

@@ -14,13 +14,15 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from faults.ledger import record_effect
 from faults.processes import TIMINGS
-from goals.api import executor
+from goals.api import Concurrency, executor
 from goals.waits.events import WaitForEvent
 from goals.worker.context import ExecutionContext
 
 QUEUE = os.environ.get("FAULTS_QUEUE", "goals-faults")
 HEARTBEAT_TIMEOUT = float(os.environ.get("FAULTS_HEARTBEAT_TIMEOUT", TIMINGS["FAULTS_HEARTBEAT_TIMEOUT"]))
 MAX_ATTEMPTS = 5
+# How many goals of one tenant ``faults.limited`` lets run at once.
+LIMITED_PER_TENANT = 2
 
 
 class PlannedCrash(Exception):
@@ -87,3 +89,19 @@ def paid_or_not(ctx: ExecutionContext, **labels: object) -> dict[str, object]:
     (None: the deadline came first). A goal resumed twice would reach it twice."""
     event = ctx.event
     return {"made": record_effect(ctx, "write"), "event": event.id if event else None}
+
+
+def _tenant(params: dict[str, object]) -> str:
+    return str(params["tenant"])
+
+
+@executor("faults.limited", max_attempts=MAX_ATTEMPTS, timeout=60, heartbeat_timeout=HEARTBEAT_TIMEOUT, queue=QUEUE,
+          concurrency=Concurrency(LIMITED_PER_TENANT, key=_tenant))
+def limited(ctx: ExecutionContext, *, tenant: str, seconds: float = 0.0, **labels: object) -> dict[str, bool]:
+    """At most ``LIMITED_PER_TENANT`` at once per tenant, across every worker: works ``seconds`` (where a kill
+    lands), then makes its effect once."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(min(0.05, seconds))
+        ctx.heartbeat()
+    return {"made": record_effect(ctx, "write")}

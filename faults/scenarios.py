@@ -34,6 +34,7 @@ from faults.deferred import deferred_kill
 from faults.events import events_outage
 from faults.expiry import expired_results
 from faults.families import families
+from faults.limits import limits_database_down, limits_kill
 from faults.load import load
 from faults.outages import broker_down_at_submit, broker_restart, database_down
 from faults.poison import poison_input
@@ -207,6 +208,10 @@ SCENARIOS: dict[str, Scenario] = {
     "late-callbacks": Scenario(late_callbacks, full={"examples": 10_000}, short={"examples": 150}),
     "families": Scenario(families, full={"parents": 100, "children": 100, "kill_every": 2.0},
                          short={"parents": 4, "children": 5, "kill_every": 0.7, "seconds": 0.3, "timeout": 180}),
+    "limits-kill": Scenario(limits_kill, full={"n": 1000, "tenants": 10, "kill_every": 2.0},
+                            short={"n": 40, "tenants": 3, "kill_every": 1.0, "timeout": 180}),
+    "limits-database-down": Scenario(limits_database_down, full={"n": 300, "tenants": 2, "down_for": 10.0},
+                                     short={"n": 30, "tenants": 1, "down_for": 3.0, "timeout": 180}),
     "load": Scenario(load, full={"clients": 50, "seconds": 120.0},
                      short={"clients": 8, "seconds": 8.0, "timeout": 120}),
 }

@@ -39,6 +39,8 @@ FAULT_HAPPENED = {
     "expired-results": lambda figures: figures["result rows before cleanup"] > 0 and figures["after"] == 0,
     "late-callbacks": lambda figures: figures["examples"] >= 100,
     "load": lambda figures: figures["goals accepted"] > 0 and figures["status polls"] > 0,
+    "limits-kill": lambda figures: figures["children killed"] > 0 and figures["attempts lost with a slot"] > 0,
+    "limits-database-down": lambda figures: figures["slots held at the cut"] > 0,
     "families": lambda figures: figures["pool children killed"] > 0 and figures["copies published"] > 0,
 }
 
