@@ -14,7 +14,7 @@ from typing import Any
 
 from celery import shared_task
 
-from goals.api import Concurrency, executor
+from goals.api import Concurrency, Rate, executor
 
 PROGRESS_STEPS = 10
 
@@ -104,4 +104,10 @@ def goal_per_key(ctx: Any, *, key: str, work: float = 0.0) -> None:
 @executor("bench.kind_limited", max_attempts=1, concurrency=1)
 def goal_kind_limited(ctx: Any) -> None:
     """A no-op with a kind-wide limit, which ``bench/limits.py`` sets to the workers' processes."""
+    return None
+
+
+@executor("bench.rated", max_attempts=1, rate=Rate(100, "minute", key=_key))
+def goal_rated(ctx: Any, *, key: str) -> None:
+    """At most 100 starts a minute per key (``bench/limits.py``)."""
     return None

@@ -13,6 +13,9 @@ In a throwaway database ``goaltrack_bench``, ``--workers`` workers of 2 processe
 3. **One key's backlog against many small keys, limit 2 per key**: a key with ``--big`` goals submitted
    first, then ``--small-keys`` keys with 10 goals each, every goal ``--work`` seconds long: when the last
    small key's goal finished against when the big key's half-way goal did.
+4. **A rate of 100 a minute per key** for ``--rate-minutes`` minutes: 3 keys with 100 goals a minute each and
+   50 more, all submitted at once, a beat releasing the held ones at their turns: the most starts of one key
+   in a calendar minute and in any 60 s, and how late after their turn the held goals started.
 
 DATABASE_URL names the server; CELERY_BROKER_URL the broker (default Redis on 127.0.0.1).
 """
@@ -26,7 +29,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from stack import bench_database, start_worker, stop, wait_until
+from stack import bench_database, percentiles, start_beat, start_worker, stop, wait_until
 
 
 def main() -> None:
@@ -38,16 +41,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--big", type=int, default=10_000)
     parser.add_argument("--small-keys", type=int, default=999)
+    parser.add_argument("--rate-minutes", type=float, default=5)
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="bench-limits-"))
     with bench_database():
         workers = [start_worker(logs / f"worker-{n}.log", f"bench-{n}") for n in range(args.workers)]
+        workers.append(start_beat(logs / "beat.log"))  # releases the goals held for a rate at their turns
         try:
             time.sleep(5)  # every worker ready and consuming
             print(f"concurrency limits, {args.workers} workers x 2 processes:")
             one_key(args.one_key, args.work)
             throughput(args.n, args.runs, processes=2 * args.workers)
             backlog(args.big, args.small_keys, args.work)
+            rate(args.rate_minutes)
         finally:
             for worker in workers:
                 stop(worker)
@@ -138,6 +144,47 @@ def backlog(big: int, small_keys: int, work: float) -> None:
           f"{(small_last - start).total_seconds():.1f} s, the big key's half-way goal at "
           f"{(half - start).total_seconds():.1f} s, its last at {(big_finished[-1] - start).total_seconds():.1f} s "
           f"({'small keys first' if small_last < half else 'SMALL KEYS LATE'}); all {total:,} in {seconds:.0f} s")
+
+
+def rate(minutes: float) -> None:
+    from goals.api import submit_many
+    from goals.models import Goal, GoalEvent
+
+    keys, per_minute = 3, 100
+    n = int(per_minute * minutes) + 50
+    for key in range(keys):
+        submit_many("bench.rated", [{"key": f"account-{key}"}] * n)
+    _all_final("bench.rated", keys * n, minutes * 60 + 300)
+    starts: dict[str, list[datetime]] = {}
+    for key, started in Goal.objects.filter(kind="bench.rated").values_list("rate_key", "started_at"):
+        starts.setdefault(key, []).append(started)
+    worst_minute = max(max(_per_minute(times).values()) for times in starts.values())
+    worst_window = max(_most_in_any_minute(times) for times in starts.values())
+    started_at = dict(Goal.objects.filter(kind="bench.rated").values_list("id", "started_at"))
+    lateness = [(started_at[goal_id] - datetime.fromisoformat(details["until"])).total_seconds()
+                for goal_id, details in GoalEvent.objects.filter(goal__kind="bench.rated", transition="hold")
+                .values_list("goal_id", "details")]
+    print(f"  4. rate 100 a minute per key, {keys} keys x {n:,} goals over {minutes:g} minutes: the most starts of "
+          f"a key in a calendar minute {worst_minute}, in any 60 s {worst_window}; {len(lateness):,} held goals "
+          f"started after their turn: {percentiles(lateness)}")
+
+
+def _per_minute(times: list[datetime]) -> dict[datetime, int]:
+    counts: dict[datetime, int] = {}
+    for at in times:
+        minute = at.replace(second=0, microsecond=0)
+        counts[minute] = counts.get(minute, 0) + 1
+    return counts
+
+
+def _most_in_any_minute(times: list[datetime]) -> int:
+    """The most starts in any 60 s: the worst span begins at a start (two pointers over the sorted times)."""
+    ordered, most, end = sorted(times), 0, 0
+    for begin, at in enumerate(ordered):
+        while end < len(ordered) and (ordered[end] - at).total_seconds() < 60:
+            end += 1
+        most = max(most, end - begin)
+    return most
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from goals.exceptions import (
     GoalValidationError,
     TransitionNotAllowed,
 )
-from goals.executors.limits import Concurrency
+from goals.executors.limits import Concurrency, Rate
 from goals.executors.registry import executor
 from goals.families.children import ChildOutcome
 from goals.lifecycle.fan_in import FAIL_FAST, WAIT_FOR_ALL, ChildPolicy, tolerate
@@ -55,6 +55,7 @@ __all__ = [
     "GoalNoLongerRunning",
     "GoalNotFound",
     "GoalValidationError",
+    "Rate",
     "Schedule",
     "SentEvent",
     "TransitionNotAllowed",
@@ -69,6 +70,7 @@ __all__ = [
     "retry",
     "send_event",
     "set_concurrency",
+    "set_rate",
     "submit",
     "submit_many",
     "tolerate",
@@ -129,6 +131,13 @@ def set_concurrency(kind: str, limit: int | None, *, actor: Any = None, reason: 
     executor's own. Goals running over a lowered limit finish; a raised one admits held goals at once.
     Raises ``GoalValidationError`` for an unknown kind or a limit that is not a positive integer."""
     return controls.set_concurrency(kind=kind, limit=limit, actor=person_name(actor), cause=Cause.API, reason=reason)
+
+
+def set_rate(kind: str, rate: str | Rate | None, *, actor: Any = None, reason: str = "") -> KindControl:
+    """At most ``rate`` starts of ``kind`` per period (``"100/m"``, or ``Rate(100, "minute")``), per key if its
+    executor's ``rate`` gives a key, evenly spaced, from the next start on, with no restart; ``None`` goes back
+    to the executor's own. Raises ``GoalValidationError`` for an unknown kind or a rate it cannot read."""
+    return controls.set_rate(kind=kind, rate=rate, actor=person_name(actor), reason=reason)
 
 
 def pause_kind(kind: str, *, reason: str, actor: Any = None) -> bool:

@@ -48,7 +48,8 @@ def _families() -> dict[str, Metric]:
                           f"Goals that became final {_IN_WINDOW}, per final state and kind.", labels=["state", "kind"]),
         GaugeMetricFamily("goaltrack_goals_held",
                           "Goals held, holding no worker, per kind and reason: 'slot' (its concurrency limit is "
-                          "reached) or 'pause' (an operator paused its kind).", labels=["kind", "reason"]),
+                          "reached), 'rate' (its turn under its kind's rate is to come) or 'pause' (an operator "
+                          "paused its kind).", labels=["kind", "reason"]),
         GaugeMetricFamily("goaltrack_kind_paused", "1 for a kind an operator paused, else 0; per registered kind.",
                           labels=["kind"]),
         GaugeMetricFamily("goaltrack_kind_concurrency_limit",
@@ -120,7 +121,8 @@ def _collect_goals(families: dict[str, Metric], *, now: datetime, since: datetim
 
 def _collect_kinds(families: dict[str, Metric]) -> None:
     for status in selectors.kind_statuses():
-        for reason, count in (("slot", status.held_for_slot), ("pause", status.held_for_pause)):
+        for reason, count in (("slot", status.held_for_slot), ("rate", status.held_for_rate),
+                              ("pause", status.held_for_pause)):
             if count:
                 families["goaltrack_goals_held"].add_metric([status.kind, reason], count)
         families["goaltrack_kind_paused"].add_metric([status.kind], 1 if status.paused else 0)

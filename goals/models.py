@@ -7,6 +7,7 @@ which compare-and-sets them in one UPDATE and journals the change in the same st
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
@@ -86,6 +87,10 @@ class Goal(models.Model):
     limit_key = models.CharField(max_length=255, blank=True, default="", db_default="", editable=False)
     holds_slot = models.BooleanField(default=False, db_default=False, editable=False)
     held_for = models.CharField(max_length=16, blank=True, default="", db_default="", editable=False)
+    # Rate limits: the key its kind's rate counts it under, and the turn a goal held for the rate was given
+    # (its run_after too), which lets it start when released; cleared by the start that uses it.
+    rate_key = models.CharField(max_length=255, blank=True, default="", db_default="", editable=False)
+    rate_turn = models.DateTimeField(null=True, blank=True, editable=False)
     # The schedule whose period this goal is (goals.periodic); the period itself is in its idempotency key.
     schedule = models.ForeignKey("Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="goals",
                                  db_index=False, editable=False)
@@ -308,7 +313,8 @@ class Finding(models.TextChoices):
     WAITING_OVERDUE = "waiting_overdue", "waiting past its deadline"
     """A parent waiting for its children past its own deadline."""
     DUE_NOT_RELEASED = "due_not_released", "due, not released"
-    """Scheduled, and its start time passed longer ago than the pending grace: no release ran (beat down)."""
+    """Scheduled (or held for its turn under a rate), and its time passed longer ago than the pending grace: no
+    release ran (beat down)."""
     WAIT_EXPIRED = "wait_expired", "wait past its deadline"
     """Waiting for an outside event past its wait's deadline by more than the pending grace: no release ran."""
     EVENT_UNCONSUMED = "event_unconsumed", "event for a goal that no longer waits"
@@ -570,6 +576,24 @@ class ConcurrencySlots(models.Model):
         return f"{self.kind} [{self.key}] {self.running}/{self.capacity}"
 
 
+class RateWindow(models.Model):
+    """The recent starts of one key of a kind with a rate (``goals.executors.limits``): the last ``limit``
+    start times, and when the next goal may start (after the turns handed out so far). Written only by
+    ``start_attempt``, under this row's lock, and made by ``insert_goals`` before the key's first start."""
+
+    kind = models.CharField(max_length=100)
+    key = models.CharField(max_length=255, blank=True, default="")
+    starts = ArrayField(models.DateTimeField(), default=list, blank=True)
+    next_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "goals_rate"
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="goals_rate_kind_key")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} [{self.key}]"
+
+
 class KindControl(models.Model):
     """What an operator set for a kind at run time, over what its executor declares: its concurrency limit,
     and whether it is paused (its goals held as workers take them, none started).
@@ -581,6 +605,9 @@ class KindControl(models.Model):
     concurrency = models.PositiveIntegerField(
         null=True, blank=True, help_text="At most this many running at once (per key, if the executor gives a key); "
                                          "empty: the executor's own concurrency.")
+    rate = models.PositiveIntegerField(null=True, blank=True, help_text="At most this many starts per rate_period "
+                                                                        "(per key, if the executor gives a key).")
+    rate_period = models.FloatField(null=True, blank=True, help_text="The rate's period in seconds.")
     paused = models.BooleanField(default=False, db_default=False)
     paused_at = models.DateTimeField(null=True, blank=True)
     paused_by = models.CharField(max_length=255, blank=True, default="", db_default="")
@@ -602,6 +629,7 @@ class KindEvent(models.Model):
         PAUSED = "paused", "paused"
         RESUMED = "resumed", "resumed"
         CONCURRENCY = "concurrency", "concurrency limit set"
+        RATE = "rate", "rate limit set"
 
     kind = models.CharField(max_length=100)
     created_at = models.DateTimeField()

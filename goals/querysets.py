@@ -38,6 +38,8 @@ class WaitsFor(models.TextChoices):
     """Waiting for its children's outcome."""
     SLOT = "slot", "a slot of its concurrency limit"
     """Held: its kind (or its key, ``limit_key``) runs as many as its concurrency limit allows."""
+    RATE = "rate", "its turn under its kind's rate"
+    """Held: its kind's rate (per ``rate_key``) gave it a later turn (``run_after``)."""
     PAUSE = "pause", "its paused kind to resume"
     """Held: an operator paused its kind (``goals.api.pause_kind``)."""
 
@@ -48,6 +50,7 @@ WAITS_FOR_Q = {
     WaitsFor.EVENT: models.Q(ACTIVE_Q, state=GoalState.WAITING) & ~models.Q(wait_event=""),
     WaitsFor.CHILDREN: models.Q(ACTIVE_Q, state=GoalState.WAITING, wait_event=""),
     WaitsFor.SLOT: models.Q(ACTIVE_Q, state=GoalState.HELD, held_for="slot"),
+    WaitsFor.RATE: models.Q(ACTIVE_Q, state=GoalState.HELD, held_for="rate"),
     WaitsFor.PAUSE: models.Q(ACTIVE_Q, state=GoalState.HELD, held_for="pause"),
 }
 
@@ -76,6 +79,9 @@ class Wait:
             return f"waits for {event} until {until}" if until else f"waits for {event}, with no deadline"
         if self.what == WaitsFor.SLOT:
             return f"waits for a slot of {self.kind} ({self.key})" if self.key else f"waits for a slot of {self.kind}"
+        if self.what == WaitsFor.RATE:
+            of = f"{self.kind} ({self.key})" if self.key else self.kind
+            return f"waits for its turn under the rate of {of} until {until}"
         if self.what == WaitsFor.PAUSE:
             return f"waits for {self.kind} to be resumed"
         return f"waits for {self.children_left} of its children"
@@ -85,6 +91,8 @@ def wait_of(goal: Any) -> Wait | None:
     """What ``goal`` (a ``Goal``, or any row with its columns) waits for, or None: it is not waiting."""
     if goal.state == GoalState.SCHEDULED:
         return Wait(WaitsFor.START, until=goal.run_after)
+    if goal.state == GoalState.HELD and goal.held_for == "rate":
+        return Wait(WaitsFor.RATE, until=goal.run_after, kind=goal.kind, key=goal.rate_key or None)
     if goal.state == GoalState.HELD:
         what = WaitsFor.PAUSE if goal.held_for == "pause" else WaitsFor.SLOT
         return Wait(what, kind=goal.kind, key=goal.limit_key or None)

@@ -17,7 +17,7 @@ from django.db.models import Count, Min, Sum
 from django_celery_results.models import TaskResult
 
 from goals.db import hot_cursor, model_from_row
-from goals.executors.registry import declared_concurrency, registered_kinds
+from goals.executors.registry import declared_concurrency, declared_rates, registered_kinds
 from goals.models import ConcurrencySlots, Goal, GoalEvent, KindControl, ReconciliationReport
 
 
@@ -64,6 +64,9 @@ class KindStatus:
     running: int
     held_for_slot: int
     held_for_pause: int
+    # Its rate in force, (starts, period in seconds): an operator's, else its executor's; None for none.
+    rate: tuple[int, float] | None = None
+    held_for_rate: int = 0
 
     @property
     def limit(self) -> int | None:
@@ -72,14 +75,14 @@ class KindStatus:
 
     @property
     def held(self) -> int:
-        return self.held_for_slot + self.held_for_pause
+        return self.held_for_slot + self.held_for_pause + self.held_for_rate
 
 
 def kind_statuses() -> list[KindStatus]:
     """Every registered kind, and any kind an operator set a control for, in name order: three small
     queries (the controls, the limited keys' slots taken, the held goals through their index), whatever the
     history holds."""
-    declared = declared_concurrency()
+    declared, rates = declared_concurrency(), declared_rates()
     controls = {control.kind: control for control in KindControl.objects.all()}
     running = dict(ConcurrencySlots.objects.order_by().values("kind").annotate(taken=Sum("running"))
                    .values_list("kind", "taken"))
@@ -92,7 +95,8 @@ def kind_statuses() -> list[KindStatus]:
             paused=bool(control and control.paused), paused_at=control.paused_at if control else None,
             paused_by=control.paused_by if control else "", pause_reason=control.pause_reason if control else "",
             running=running.get(kind) or 0, held_for_slot=held.get((kind, "slot"), 0),
-            held_for_pause=held.get((kind, "pause"), 0)))
+            held_for_pause=held.get((kind, "pause"), 0), held_for_rate=held.get((kind, "rate"), 0),
+            rate=(control.rate, control.rate_period) if control and control.rate else rates.get(kind)))
     return statuses
 
 
@@ -202,7 +206,8 @@ def goal_kinds() -> list[str]:
 STATUS_FIELDS = ("id", "kind", "params", "state", "attempt", "max_attempts", "progress_current", "progress_total",
                  "progress_message", "result", "error", "created_at", "started_at", "finished_at", "deadline",
                  "run_after", "needs_review", "parent_id", "child_key", "children_total", "children_final",
-                 "children_failed", "child_failures_allowed", "continuation", "wait_event", "wait_key")
+                 "children_failed", "child_failures_allowed", "continuation", "wait_event", "wait_key", "held_for",
+                 "limit_key", "rate_key")
 
 
 @lru_cache(maxsize=2)

@@ -6,7 +6,7 @@ import time
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from goals.api import FAIL_FAST, WAIT_FOR_ALL, Concurrency, executor, tolerate
+from goals.api import FAIL_FAST, WAIT_FOR_ALL, Concurrency, Rate, executor, tolerate
 
 
 class Boom(Exception):
@@ -185,3 +185,10 @@ def limited_kind(ctx, *, seconds: float = 0.0):
           concurrency=Concurrency(1, key=lambda params: params["n"]))
 def limited_by_number(ctx, *, n: int = 0):
     """A key function that returns no string (and raises without ``n``): refused at submit."""
+
+
+@executor("tests.rated", max_attempts=2, retry_backoff=0.1, retry_backoff_max=0.1, timeout=30,
+          rate=Rate(2, "second", key=lambda params: params["tenant"]))
+def rated(ctx, *, tenant: str):
+    """At most two starts a second per tenant, one every half second."""
+    return {"tenant": tenant}

@@ -16,7 +16,7 @@ from typing import Any
 
 from goals.conf import goal_settings
 from goals.exceptions import UnknownExecutor
-from goals.executors.limits import Concurrency, concurrency_of
+from goals.executors.limits import Concurrency, Rate, concurrency_of, rate_of
 from goals.executors.param_types import resolve_param_types
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
@@ -40,6 +40,8 @@ class ExecutorSpec:
     retry_jitter: bool = True
     # At most this many running at once, kind-wide or per key (``goals.executors.limits``); None: no limit.
     concurrency: Concurrency | None = None
+    # At most this many starts per period, kind-wide or per key; None: no limit.
+    rate: Rate | None = None
 
     @cached_property
     def param_types(self) -> dict[str, Any]:
@@ -84,6 +86,7 @@ def executor(
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     retry_jitter: bool = True,
     concurrency: int | Concurrency | None = None,
+    rate: str | Rate | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``fn(ctx, **params)`` as the executor of goals of ``kind``.
 
@@ -94,11 +97,12 @@ def executor(
     ``retry_backoff`` doubles per attempt up to ``retry_backoff_max``, each delay drawn at random below it
     unless ``retry_jitter=False``; a delay longer than ``GOALS_RETRY_LATER_AFTER`` waits as a scheduled
     attempt in the database. ``concurrency`` (an int, or ``Concurrency(n, key=fn)`` for n per key of the
-    params) is how many of the kind may run at once across every worker (``goals.executors.limits``).
+    params) is how many of the kind may run at once across every worker; ``rate`` (``"100/m"``, or
+    ``Rate(100, "minute", key=fn)``) how many may start per period, evenly spaced (``goals.executors.limits``).
     """
     if not KIND_PATTERN.match(kind):
         raise ValueError(f"executor kind {kind!r} must be dotted lowercase words, e.g. 'reports.build'")
-    limit = concurrency_of(kind, concurrency)
+    limit, starts = concurrency_of(kind, concurrency), rate_of(kind, rate)
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(fn)
@@ -125,6 +129,7 @@ def executor(
             signature=signature,
             retry_jitter=retry_jitter,
             concurrency=limit,
+            rate=starts,
         )
         if spec.max_attempts < 1:
             raise ValueError(f"executor {kind!r}: max_attempts must be at least 1")
@@ -152,3 +157,8 @@ def declared_concurrency() -> dict[str, int]:
     """The limit each registered kind declares (``concurrency=``), by kind: what ``start_attempt`` counts
     against unless an operator set another (``KindControl``)."""
     return {kind: spec.concurrency.limit for kind, spec in _registry.items() if spec.concurrency is not None}
+
+
+def declared_rates() -> dict[str, tuple[int, float]]:
+    """The rate each registered kind declares (``rate=``) as (starts, period in seconds), by kind."""
+    return {kind: (spec.rate.limit, spec.rate.period) for kind, spec in _registry.items() if spec.rate is not None}

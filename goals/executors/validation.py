@@ -12,14 +12,17 @@ from django.utils import timezone
 
 from goals.conf import goal_settings
 from goals.exceptions import GoalValidationError, UnknownExecutor
-from goals.executors.limits import limit_key
+from goals.executors.limits import LimitKeys, limit_keys
 from goals.executors.param_types import param_problems
 from goals.executors.registry import ExecutorSpec, get_executor, registered_kinds
 
+# One item checked for submit: its params as stored, their JSON, and the keys its kind's limits count it under.
+Checked = tuple[Any, str, LimitKeys]
 
-def validate_submission(kind: Any, params: Any) -> tuple[ExecutorSpec, dict[str, Any], str, str]:
-    """Return the executor, the params as stored, their JSON and the key its concurrency limit counts the
-    goal under (``goals.executors.limits``); or raise ``GoalValidationError``.
+
+def validate_submission(kind: Any, params: Any) -> tuple[ExecutorSpec, dict[str, Any], str, LimitKeys]:
+    """Return the executor, the params as stored, their JSON and the keys its concurrency and rate limits
+    count the goal under (``goals.executors.limits``); or raise ``GoalValidationError``.
 
     The params are round-tripped through JSON so that what the executor receives is exactly what the
     goal row holds; their names must fit the executor's signature, and their values its annotations
@@ -61,7 +64,7 @@ def validate_submission(kind: Any, params: Any) -> tuple[ExecutorSpec, dict[str,
             {f"params.{name}": ValidationError(problem, code="bad_params") for name, problem in problems.items()},
             code="bad_params",
         )
-    return spec, stored, encoded, limit_key(kind, spec.concurrency, stored)
+    return spec, stored, encoded, limit_keys(kind, spec.concurrency, spec.rate, stored)
 
 
 # The longest key a goal may carry (the column's length); an idempotency key, or a child's among its siblings.
@@ -107,12 +110,12 @@ def start_time(*, run_after: Any, countdown: Any, deadline: datetime | None) -> 
 
 
 def checked_items(kind: str, params_list: Sequence[Any], keys: Sequence[str | None], *,
-                  key_field: str = "idempotency_key") -> tuple[ExecutorSpec, list[tuple[Any, str, str]]]:
-    """The executor, and each item's stored params, their JSON and its limit key; or one ``GoalValidationError`` naming
+                  key_field: str = "idempotency_key") -> tuple[ExecutorSpec, list[Checked]]:
+    """The executor, and each item's stored params, their JSON and its limit keys; or one ``GoalValidationError`` naming
     every bad item by index (an unknown kind is said once). ``key_field`` names the items' keys: an
     ``idempotency_key`` may be None, a child's ``key`` may not."""
     problems: dict[str, Any] = {}
-    checked: list[tuple[Any, str, str]] = []
+    checked: list[Checked] = []
     spec = None
     for index, params in enumerate(params_list):
         try:

@@ -43,7 +43,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from goals.exceptions import GoalNoLongerRunning, GoalValidationError
-from goals.executors.validation import checked_items, validate_options
+from goals.executors.validation import Checked, checked_items, validate_options
 from goals.ids import new_task_id
 from goals.lifecycle import store
 from goals.lifecycle.fan_in import ChildPolicy, Next, aggregate
@@ -103,6 +103,7 @@ def spawn_children(*, parent_id: uuid.UUID | str, attempt: int, kind: str, param
             batch_ids, task_ids, document = items_document(checked[start:start + BATCH_SIZE], batch_keys)
             running, _created_at, _scheduled, skipped = store.insert_goals(
                 kind=kind, items=document, max_attempts=spec.max_attempts, owner_id=None, deadline=deadline,
+                rated=spec.rate is not None, capacity=spec.concurrency.limit if spec.concurrency else None,
                 cause=Cause.EXECUTOR, actor=actor, parent_id=parent_id, parent_attempt=attempt)
             if not running:
                 raise GoalNoLongerRunning(parent_id, attempt)
@@ -116,7 +117,7 @@ def spawn_children(*, parent_id: uuid.UUID | str, attempt: int, kind: str, param
     return [child_id for child_id in ids if child_id is not None]
 
 
-def _existing_children(parent_id: uuid.UUID | str, kind: str, checked: list[tuple[Any, str, str]], keys: Sequence[str],
+def _existing_children(parent_id: uuid.UUID | str, kind: str, checked: list[Checked], keys: Sequence[str],
                        ids: list[uuid.UUID | None]) -> list[uuid.UUID]:
     """Fill in the children that keys already named, in one query; refuse one of another kind or params.
     Returns those that ended other than succeeded: spawned again, they run again."""

@@ -24,8 +24,9 @@ class GoalState(models.TextChoices):
     RETRYING = "retrying", "retrying"
     """An attempt failed; the next attempt is published with a back-off delay."""
     HELD = "held", "held"
-    """A worker took the current attempt, but its kind's or its key's concurrency limit was reached: it waits
-    for a slot to free, holding no worker and spending no attempt (``goals.executors.limits``)."""
+    """A worker took the current attempt, but a limit of its kind said not now (``goals.executors.limits``):
+    it waits, holding no worker and spending no attempt, for a slot of its concurrency limit, its turn under
+    its rate, or its paused kind to be resumed (``held_for``)."""
     WAITING = "waiting", "waiting"
     """The executor handed back control until its children end, or until an outside event arrives or its
     wait's deadline passes: no worker holds it meanwhile."""
@@ -109,8 +110,9 @@ A = AttemptOutcome
 # hot paths); every other move is ``move_goals``, which reads the flags below (goals/lifecycle/sql).
 # A goal submitted to start later waits in PostgreSQL; once due, it is released at the same attempt, which
 # its caller then sends (``release_due_goals``, from beat).
-RELEASE = Transition("release", frozenset({S.SCHEDULED}), S.PENDING,
-                     summary="Its start time has come: the goal is sent to a worker.")
+RELEASE = Transition("release", frozenset({S.SCHEDULED, S.HELD}), S.PENDING,
+                     summary="Its start time, or its turn under its kind's rate, has come: the goal is sent to a "
+                             "worker.")
 # A person (or the API) moves a scheduled goal's start time, earlier or later; still the same attempt.
 RESCHEDULE = Transition("reschedule", frozenset({S.SCHEDULED}), S.SCHEDULED, sets_start=True,
                         summary="A person changes the start time of a goal that waits to start.")

@@ -25,9 +25,10 @@ from goals.lifecycle.statements import sql
 
 def insert_goals(*, kind: str, items: str, max_attempts: int, owner_id: Any, deadline: datetime | None, cause: str,
                  actor: str, parent_id: UUID | str | None = None, parent_attempt: int | None = None,
-                 run_after: datetime | None = None, schedule_id: int | None = None
-                 ) -> tuple[bool | None, datetime, bool, list[int]]:
-    """``insert_goals``: goals of ``kind`` from ``items`` (a JSON array of ``[id, task_id, key, params]``),
+                 run_after: datetime | None = None, schedule_id: int | None = None, rated: bool = False,
+                 capacity: int | None = None) -> tuple[bool | None, datetime, bool, list[int]]:
+    """``insert_goals``: goals of ``kind`` from ``items`` (a JSON array of ``[id, task_id, key, params,
+    limit_key, rate_key]``; ``rated``: its executor declares a rate, ``capacity`` its concurrency limit),
     as children of ``parent_id`` at its running ``parent_attempt`` if given, scheduled until ``run_after``
     if that is still to come, as a period of schedule ``schedule_id`` if given. Returns whether the parent
     was running (None without one), the goals' ``created_at``, whether they are scheduled and the 1-based
@@ -36,7 +37,8 @@ def insert_goals(*, kind: str, items: str, max_attempts: int, owner_id: Any, dea
         cursor.execute(sql("insert_goals"), {
             "kind": kind, "items": items, "max_attempts": max_attempts, "owner_id": owner_id, "deadline": deadline,
             "cause": cause, "actor": actor[:255], "parent_id": str(parent_id) if parent_id else None,
-            "parent_attempt": parent_attempt, "run_after": run_after, "schedule_id": schedule_id})
+            "parent_attempt": parent_attempt, "run_after": run_after, "schedule_id": schedule_id, "rated": rated,
+            "capacity": capacity})
         return cursor.fetchone()
 
 
@@ -88,13 +90,14 @@ def coming_starts(*, within: float, tick: float) -> list[datetime]:
 
 
 def start_attempt(*, goal_id: UUID | str, attempt: int | None, task_id: str, actor: str, cause: str,
-                  journal_refusal: bool, limits: str) -> tuple | None:
-    """``start_attempt``: the worker takes the attempt, or holds it over its kind's limit (``limits``: the
-    declared limits as a JSON object by kind); the outcome row, or None without such a goal."""
+                  journal_refusal: bool, limits: str, rates: str) -> tuple | None:
+    """``start_attempt``: the worker takes the attempt, or holds it under its kind's limits (``limits`` and
+    ``rates``: the declared ones as JSON objects by kind); the outcome row, or None without such a goal."""
     with hot_cursor() as cursor:
         cursor.execute(sql("start_attempt"), {"goal_id": str(goal_id), "attempt": attempt, "task_id": task_id,
                                               "actor": actor[:255], "cause": cause,
-                                              "journal_refusal": journal_refusal, "limits": limits})
+                                              "journal_refusal": journal_refusal, "limits": limits,
+                                              "rates": rates})
         return cursor.fetchone()
 
 
@@ -124,6 +127,13 @@ def set_kind_concurrency(*, kind: str, concurrency: int | None, declared: int | 
         cursor.execute(sql("set_kind_concurrency"), {"kind": kind, "concurrency": concurrency, "declared": declared,
                                                      "actor": actor[:255], "reason": reason})
         return cursor.fetchone()[0]
+
+
+def set_kind_rate(*, kind: str, rate: int | None, period: float | None, actor: str, reason: str) -> None:
+    """``set_kind_rate``: the operator's rate for ``kind`` recorded and journaled, its keys' windows made."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql("set_kind_rate"), {"kind": kind, "rate": rate, "period": period, "actor": actor[:255],
+                                              "reason": reason})
 
 
 def pause_kind(*, kind: str, actor: str, reason: str) -> bool:

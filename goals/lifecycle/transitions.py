@@ -114,6 +114,8 @@ class TransitionOutcome:
     # The (kind, key) of limited kinds where this move freed a slot while goals are held: the caller admits
     # them in its transaction (``admit_held``, applied by ``goals.submitting.moves``).
     admit_keys: tuple[tuple[str, str], ...] = ()
+    # A start held for its kind's rate: the turn it was given, when it is released (``start_attempt``).
+    until: datetime | None = None
 
     @property
     def held(self) -> bool:
@@ -181,14 +183,17 @@ class GoalMove:
 
 
 def start_attempt(*, goal_id: UUID | str, attempt: int, task_id: str, worker: str, cause: str = "executor",
-                  journal_refusal: bool = True, limits: dict[str, int] | None = None) -> TransitionOutcome:
+                  journal_refusal: bool = True, limits: dict[str, int] | None = None,
+                  rates: dict[str, tuple[int, float]] | None = None) -> TransitionOutcome:
     """``start``: the worker takes attempt ``attempt``; refused (and journaled ``ignored``) when the goal is
     not pending, queued or retrying at that attempt. Raises ``GoalNotFound`` if there is no such goal.
 
-    ``limits`` are the kinds' declared concurrency limits (``goals.executors.limits``): a goal of a limited
-    kind with no slot free is held instead (``hold``, in the same statement; ``outcome.held``)."""
+    ``limits`` and ``rates`` are the kinds' declared concurrency limits and rates (``goals.executors.limits``):
+    a goal of a limited kind with no slot free, or before its turn under its rate, or of a paused kind, is
+    held instead (``hold``, in the same statement; ``outcome.held``, and ``outcome.until`` for a rate)."""
     row = store.start_attempt(goal_id=goal_id, attempt=attempt, task_id=task_id, actor=worker, cause=cause,
-                              journal_refusal=journal_refusal, limits=json.dumps(limits or {}))
+                              journal_refusal=journal_refusal, limits=json.dumps(limits or {}),
+                              rates=json.dumps(rates or {}))
     if row is None:
         raise GoalNotFound(goal_id)
     return replace(_own_statement_outcome(START, row, expected_attempt=attempt), goal_id=goal_id)
@@ -226,12 +231,12 @@ def admit_paused(kind: str, *, limit: int, cause: str, actor: str = "") -> list[
 def _own_statement_outcome(transition: Transition, row: tuple, *, expected_attempt: int | None
                            ) -> TransitionOutcome:
     (goal_id, kind, from_state, state, goal_attempt, max_attempts, task_id, goal_run_kind, applied, family,
-     params) = row
+     params, until) = row
     return TransitionOutcome(
         transition=transition, goal_id=goal_id, applied=applied, from_state=from_state, state=state,
         attempt=goal_attempt, expected_attempt=expected_attempt, max_attempts=max_attempts, task_id=task_id,
         kind=kind, run_kind=goal_run_kind, params=json.loads(params) if params else {},
-        family=Family(*json.loads(family)) if family else None)
+        family=Family(*json.loads(family)) if family else None, until=until)
 
 
 def apply_transition(
@@ -260,6 +265,7 @@ def apply_transition(
     wait_key: str | None = None,
     event_id: int | None = None,
     limits: dict[str, int] | None = None,
+    rates: dict[str, tuple[int, float]] | None = None,
 ) -> TransitionOutcome:
     """Move goal ``goal_id`` by ``transition`` if it is in a source state at attempt ``attempt``.
 
@@ -276,11 +282,11 @@ def apply_transition(
     runs ``end_lone_attempt``, which leaves out the family parts. ``run_after`` is the new start time of the
     moves that set one (``reschedule``, ``retry_later``), or the deadline of an ``await_event``, whose
     ``wait_event`` and ``wait_key`` say what it waits for; ``event_id`` is the event a ``resume`` consumes.
-    ``limits`` (``start`` only) are the kinds' declared concurrency limits.
+    ``limits`` and ``rates`` (``start`` only) are the kinds' declared concurrency limits and rates.
     """
     if transition is START:
         return start_attempt(goal_id=goal_id, attempt=attempt, task_id=caller_task_id, worker=actor, cause=cause,
-                             journal_refusal=journal_refusal, limits=limits)
+                             journal_refusal=journal_refusal, limits=limits, rates=rates)
     if transition is ENQUEUE:
         found = mark_queued([Dispatch(goal_id=goal_id, attempt=attempt, task_id="", kind="")], actor=actor,
                             cause=cause)

@@ -119,7 +119,8 @@ def _active_statement(*, lock: bool, kinds_filter: bool) -> str:
                       THEN '{Finding.ORPHANED_CHILD}'
                  WHEN g.state = '{S.WAITING}' AND g.deadline < %(now)s THEN '{Finding.WAITING_OVERDUE}'
                  WHEN g.deadline < %(now)s THEN '{Finding.OVERDUE}'
-                 WHEN g.state = '{S.SCHEDULED}' AND g.run_after < %(pending_before)s
+                 WHEN (g.state = '{S.SCHEDULED}' OR (g.state = '{S.HELD}' AND g.held_for = 'rate'))
+                      AND g.run_after < %(pending_before)s
                       THEN '{Finding.DUE_NOT_RELEASED}'
                  WHEN g.state = '{S.WAITING}' AND g.wait_event <> '' AND g.run_after < %(pending_before)s
                       THEN '{Finding.WAIT_EXPIRED}'

@@ -1,5 +1,5 @@
-"""What an operator changes about a kind while it runs: its concurrency limit (``goals.executors.limits``), and
-whether it runs at all (pause and resume).
+"""What an operator changes about a kind while it runs: its concurrency limit and its rate
+(``goals.executors.limits``), and whether it runs at all (pause and resume).
 
 Each change is one statement that also journals it (``KindEvent``, with who and why) and takes effect at the
 next start, across every worker, with no restart and no migration. A raised limit admits held goals at once;
@@ -14,6 +14,7 @@ import json
 from django.db import transaction
 
 from goals.exceptions import GoalValidationError, UnknownExecutor
+from goals.executors.limits import Rate, rate_of
 from goals.executors.registry import ExecutorSpec, get_executor
 from goals.lifecycle import store
 from goals.lifecycle.transitions import admit_held, admit_paused
@@ -45,6 +46,20 @@ def set_concurrency(*, kind: str, limit: int | None, actor: str, cause: str, rea
                                             reason=reason)
         keys = {(k, key) for k, key in json.loads(admits)} if admits else set()
         send_after_commit([], admit_held(keys, cause=cause, actor=actor))
+    return KindControl.objects.get(pk=kind)
+
+
+def set_rate(*, kind: str, rate: str | Rate | None, actor: str, reason: str = "") -> KindControl:
+    """At most ``rate`` (``"100/m"`` or a ``Rate``; its key function is the executor's) starts of ``kind`` per
+    period, from the next start on; None goes back to the executor's own. Raises ``GoalValidationError`` for
+    an unknown kind or a rate that is not ``<count>/<unit>``, with nothing written."""
+    _spec(kind)
+    try:
+        parsed = rate_of(kind, rate)
+    except ValueError as exc:
+        raise GoalValidationError({"rate": str(exc)}, code="invalid") from None
+    store.set_kind_rate(kind=kind, rate=parsed.limit if parsed else None, period=parsed.period if parsed else None,
+                        actor=actor, reason=reason)
     return KindControl.objects.get(pk=kind)
 
 

@@ -24,7 +24,7 @@ from django.db.models import NOT_PROVIDED
 from goals.actors import person_name
 from goals.exceptions import GoalValidationError
 from goals.executors.registry import ExecutorSpec
-from goals.executors.validation import checked_items, start_time, validate_options, validate_submission
+from goals.executors.validation import Checked, checked_items, start_time, validate_options, validate_submission
 from goals.ids import new_id, new_task_id
 from goals.lifecycle import store
 from goals.lifecycle.states import GoalState
@@ -67,10 +67,10 @@ def goal_submit(
     ``GoalValidationError`` before anything is written. ``schedule_id``: the goal is that schedule's period
     (``goals.periodic``).
     """
-    spec, stored, encoded, limit_key = validate_submission(kind, params)
+    spec, stored, encoded, keys = validate_submission(kind, params)
     validate_options(idempotency_key, deadline)
     starts = start_time(run_after=run_after, countdown=countdown, deadline=deadline)
-    [(goal, created)] = _insert(kind, spec, [(stored, encoded, limit_key)], [idempotency_key], owner=owner,
+    [(goal, created)] = _insert(kind, spec, [(stored, encoded, keys)], [idempotency_key], owner=owner,
                                 deadline=deadline, run_after=starts, cause=cause, actor=actor, schedule_id=schedule_id,
                                 key_field=lambda _index: "idempotency_key")
     return goal, created
@@ -109,7 +109,7 @@ def goal_submit_many(
                    actor=actor, key_field=lambda index: f"{index}.idempotency_key")
 
 
-def _insert(kind: str, spec: ExecutorSpec, checked: list[tuple[Any, str, str]], keys: list[str | None], *, owner: Any,
+def _insert(kind: str, spec: ExecutorSpec, checked: list[Checked], keys: list[str | None], *, owner: Any,
             deadline: datetime | None, run_after: datetime | None, cause: str, actor: str,
             key_field: Callable[[int], str], schedule_id: int | None = None) -> list[tuple[Goal, bool]]:
     """Insert checked items, ``BATCH_SIZE`` per statement, and send the new ones once the transaction
@@ -126,6 +126,7 @@ def _insert(kind: str, spec: ExecutorSpec, checked: list[tuple[Any, str, str]], 
             ids, task_ids, document = items_document(batch, batch_keys)
             _running, created_at, scheduled, skipped = store.insert_goals(
                 kind=kind, items=document, max_attempts=spec.max_attempts, owner_id=owner_id, deadline=deadline,
+                rated=spec.rate is not None, capacity=spec.concurrency.limit if spec.concurrency else None,
                 cause=cause, actor=actor, run_after=run_after, schedule_id=schedule_id)
             not_inserted = {position - 1 for position in skipped}  # ordinality counts from 1
             # As read back from the database: times in UTC.
@@ -148,15 +149,16 @@ def _insert(kind: str, spec: ExecutorSpec, checked: list[tuple[Any, str, str]], 
     return [(goal, new) for goal, new in zip(goals, created, strict=True) if goal is not None]
 
 
-def items_document(items: list[tuple[Any, str, str]], keys: Sequence[str | None]) -> tuple[list, list[str], str]:
-    """New ids and task ids for ``items`` (stored params, their JSON and their limit key), and the JSON array
-    ``[id, task_id, key, params, limit_key]`` per item that ``insert_goals`` reads (no limit key: "")."""
+def items_document(items: list[Checked], keys: Sequence[str | None]) -> tuple[list, list[str], str]:
+    """New ids and task ids for ``items`` (stored params, their JSON and their limit keys), and the JSON array
+    ``[id, task_id, key, params, limit_key, rate_key]`` per item that ``insert_goals`` reads (the limit keys
+    left out when both are "", as for every goal of a kind with no limit)."""
     ids = [new_id() for _ in items]
     task_ids = [new_task_id() for _ in items]
     document = "[" + ",".join(
         f'["{goal_id}","{task_id}",{"null" if key is None else json.dumps(key)},{encoded}'
-        + (f",{json.dumps(limit_key)}]" if limit_key else "]")
-        for goal_id, task_id, key, (_stored, encoded, limit_key) in zip(ids, task_ids, keys, items, strict=True)
+        + (f",{json.dumps(limits.concurrency)},{json.dumps(limits.rate)}]" if any(limits) else "]")
+        for goal_id, task_id, key, (_stored, encoded, limits) in zip(ids, task_ids, keys, items, strict=True)
     ) + "]"
     return ids, task_ids, document
 
@@ -168,16 +170,16 @@ _DATABASE_DEFAULTS = {field.attname: getattr(field.db_default, "value", field.db
 
 
 def _inserted_goal(known: dict[str, Any], goal_id: Any, task_id: str, key: str | None,
-                   item: tuple[Any, str, str]) -> Goal:
+                   item: Checked) -> Goal:
     """The goal as ``from_db`` builds it, from what is known here and the ``created_at`` the server gave:
     no read back of what was just written."""
     values = {**_DATABASE_DEFAULTS, **known, "id": goal_id, "params": item[0], "task_id": task_id,
-              "limit_key": item[2], "idempotency_key": key, "attempt": 1, "progress_current": 0,
-              "progress_message": ""}
+              "limit_key": item[2].concurrency, "rate_key": item[2].rate, "idempotency_key": key, "attempt": 1,
+              "progress_current": 0, "progress_message": ""}
     return Goal.from_db(connection.alias, _GOAL_FIELDS, [values.get(name) for name in _GOAL_FIELDS])
 
 
-def _resolve_keys(kind: str, checked: list[tuple[Any, str, str]], keys: list[str | None], goals: list[Goal | None],
+def _resolve_keys(kind: str, checked: list[Checked], keys: list[str | None], goals: list[Goal | None],
                   key_field: Callable[[int], str]) -> None:
     """Fill in the goals of the items whose key was taken, in one query; refuse a key reused with other
     params (raised inside the transaction, so nothing of the call stays written)."""

@@ -27,7 +27,8 @@ def kind_json(status: KindStatus) -> dict[str, Any]:
     return {"kind": status.kind, "concurrency": status.limit, "declared_concurrency": status.declared,
             "set_concurrency": status.concurrency, "paused": status.paused, "paused_at": status.paused_at,
             "paused_by": status.paused_by, "pause_reason": status.pause_reason, "running": status.running,
-            "held": {"slot": status.held_for_slot, "pause": status.held_for_pause}}
+            "rate": {"starts": status.rate[0], "per_seconds": status.rate[1]} if status.rate else None,
+            "held": {"slot": status.held_for_slot, "rate": status.held_for_rate, "pause": status.held_for_pause}}
 
 
 def _staff(caller: Caller) -> None:

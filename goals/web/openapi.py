@@ -181,8 +181,9 @@ _SCHEMAS: dict[str, Any] = {
     "Wait": {
         "type": "object", "required": ["what", "until", "summary"],
         "properties": {
-            "what": {"type": "string", "enum": ["start", "event", "children", "slot", "pause"]},
-            "until": {**_NULLABLE_TIME, "description": "Its start time, or its wait's deadline; null for none."},
+            "what": {"type": "string", "enum": ["start", "event", "children", "slot", "rate", "pause"]},
+            "until": {**_NULLABLE_TIME, "description": "Its start time, its wait's deadline, or its turn under its "
+                                                       "kind's rate; null for none."},
             "summary": {"type": "string", "description": "As a person reads it, e.g. 'waits for payment.captured "
                                                         "(order:42) until 2026-12-06 14:00:00'."},
             "event": {"type": "string"},
@@ -224,7 +225,7 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Kind": {
         "type": "object",
-        "required": ["kind", "concurrency", "declared_concurrency", "set_concurrency", "paused", "paused_at",
+        "required": ["kind", "concurrency", "declared_concurrency", "set_concurrency", "rate", "paused", "paused_at",
                      "paused_by", "pause_reason", "running", "held"],
         "properties": {
             "kind": {"type": "string"},
@@ -237,9 +238,15 @@ _SCHEMAS: dict[str, Any] = {
             "paused_by": {"type": "string"},
             "pause_reason": {"type": "string"},
             "running": {"type": "integer", "description": "Slots of its limit taken (0 for a kind with none)."},
-            "held": {"type": "object", "required": ["slot", "pause"],
-                     "properties": {"slot": {"type": "integer"}, "pause": {"type": "integer"}},
-                     "description": "Goals held, holding no worker: for a slot of its limit, or for its pause."},
+            "rate": {"oneOf": [{"type": "null"}, {
+                "type": "object", "required": ["starts", "per_seconds"],
+                "properties": {"starts": {"type": "integer"}, "per_seconds": {"type": "number"}}}],
+                     "description": "Its rate in force: at most `starts` per `per_seconds`; null for none."},
+            "held": {"type": "object", "required": ["slot", "rate", "pause"],
+                     "properties": {"slot": {"type": "integer"}, "rate": {"type": "integer"},
+                                    "pause": {"type": "integer"}},
+                     "description": "Goals held, holding no worker: for a slot of its limit, for their turn under "
+                                    "its rate, or for its pause."},
             "changed": {"type": "boolean", "description": "pause: false if it was paused already."},
             "resumed": {"type": "integer", "description": "resume: the goals held for the pause, now sent."},
         },

@@ -74,7 +74,7 @@ def wait_json(goal: Goal) -> dict[str, Any] | None:
         shown.update(event=wait.event, key=wait.key)
     elif wait.what == WaitsFor.CHILDREN:
         shown["children_left"] = wait.children_left
-    elif wait.what in (WaitsFor.SLOT, WaitsFor.PAUSE):
+    elif wait.what in (WaitsFor.SLOT, WaitsFor.RATE, WaitsFor.PAUSE):
         shown.update(kind=wait.kind, key=wait.key)
     return shown
 

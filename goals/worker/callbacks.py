@@ -16,7 +16,7 @@ from django.db import transaction
 from goals.exceptions import GoalBehindMessage, GoalNotFound
 from goals.executors.attempt_rules import after_loss, out_of_attempts
 from goals.executors.error_records import stored_error
-from goals.executors.registry import declared_concurrency
+from goals.executors.registry import declared_concurrency, declared_rates
 from goals.families.children import WaitForChildren
 from goals.ids import new_task_id
 from goals.lifecycle.states import (
@@ -32,6 +32,7 @@ from goals.lifecycle.states import (
 )
 from goals.lifecycle.transitions import TransitionOutcome, apply_transition
 from goals.models import AttemptOutcome, Cause
+from goals.submitting import timers
 from goals.submitting.moves import move
 from goals.submitting.review import goal_flag_for_review
 from goals.waits.events import WaitForEvent, await_event
@@ -59,20 +60,23 @@ def attempt_started(*, goal_id: str, attempt: int, task_id: str, worker: str,
     attempt is closed as ``worker_lost`` and the goal is sent again as the next attempt (or failed, if
     no attempt is left or the executor is not idempotent). The redelivered message itself never runs.
 
-    A goal whose kind or key runs as many as its concurrency limit allows is held by the same statement
-    (``goals.executors.limits``): None, and the message is acknowledged; a freed slot admits and sends it.
+    A goal a limit of its kind holds back (``goals.executors.limits``) is held by the same statement: None,
+    and the message is acknowledged; a freed slot admits and sends it, its rate's turn releases it.
     """
     try:
         outcome = apply_transition(START, goal_id=goal_id, attempt=attempt, cause=Cause.EXECUTOR, actor=worker,
-                                   caller_task_id=task_id, journal_refusal=True, limits=declared_concurrency())
+                                   caller_task_id=task_id, journal_refusal=True, limits=declared_concurrency(),
+                                   rates=declared_rates())
     except GoalNotFound:
         logger.warning("task %s names goal %s, which does not exist (pruned?): not run", task_id, goal_id)
         return None
     if outcome.applied:
         return outcome
     if outcome.held:
-        logger.info("goal %s attempt %s held: its kind %s runs as many as its concurrency limit allows",
-                    goal_id, attempt, outcome.kind)
+        logger.info("goal %s attempt %s held by a limit of its kind %s%s", goal_id, attempt, outcome.kind,
+                    f" until {outcome.until.isoformat()}" if outcome.until else "")
+        if outcome.until is not None:
+            timers.arm_after_commit([outcome.until])  # released at its turn, not at beat's next look
         return None
     _log_refused(outcome, task_id)
     if outcome.from_state == GoalState.RUNNING and outcome.attempt == attempt - 1:

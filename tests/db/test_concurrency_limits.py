@@ -51,6 +51,7 @@ def test_the_start_over_the_limit_holds_the_goal_without_spending_an_attempt():
     goals = [submit("tests.limited", {"tenant": "acme"}) for _ in range(3)]
     other = submit("tests.limited", {"tenant": "globex"})
     assert {g.limit_key for g in goals} == {"acme"}
+    assert _slots() == (0, 0), "each key's row is made with its goals, before any can start"
     first, second, third = (_start(g) for g in goals)
     assert first.applied
     assert second.applied

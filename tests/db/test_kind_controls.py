@@ -51,14 +51,17 @@ def test_the_command_lists_pauses_resumes_and_limits_a_kind(monkeypatch):
     call_command("goals_kinds", stdout=out)
     line = next(line for line in out.getvalue().splitlines() if line.startswith("tests.limited ")
                 and "yes" in line)
-    assert line.split()[:4] == ["tests.limited", "4", "0", "0"]
+    assert line.split()[:5] == ["tests.limited", "4", "-", "0", "0"]
     assert line.endswith("yes, by ops: deploy")
     call_command("goals_kinds", "resume", "tests.limited", stdout=out)
     call_command("goals_kinds", "concurrency", "tests.limited", "default", stdout=out)
+    call_command("goals_kinds", "rate", "tests.limited", "30/m", stdout=out)
+    assert "tests.limited rate: 30/60s" in out.getvalue()
     assert KindControl.objects.get(pk="tests.limited").concurrency is None
     for bad, message in ((["pause", "tests.limited"], "reason: say why"), (["pause", "no.such", "--reason", "x"],
                          "unknown kind 'no.such'"), (["concurrency", "tests.limited", "0"], "positive integer"),
-                         (["concurrency", "tests.limited", "many"], "positive integer")):
+                         (["concurrency", "tests.limited", "many"], "positive integer"),
+                         (["rate", "tests.limited", "3/fortnight"], "rate unit 'fortnight' is unknown")):
         with pytest.raises(CommandError, match=message):
             call_command("goals_kinds", *bad)
 

@@ -54,6 +54,7 @@ def test_the_command_lists_the_statements_and_prints_one_for_psql_to_prepare():
     call_command("goals_statements", "start_attempt", stdout=printed)
     with connection.cursor() as cursor:  # what it prints prepares as it is
         cursor.execute(printed.getvalue())
-        cursor.execute("EXPLAIN EXECUTE start_attempt(gen_random_uuid(), '{}', 1, 'worker', 'task', 'executor', true)")
+        cursor.execute("EXPLAIN EXECUTE start_attempt(gen_random_uuid(), '{}', '{}', 1, 'worker', 'task', 'executor',"
+                       " true)")
         assert "goals_goal" in " ".join(row[0] for row in cursor.fetchall())
         cursor.execute("DEALLOCATE start_attempt")

@@ -29,6 +29,8 @@ def goals():
         "children": make_goal(state="waiting", children_total=10, children_final=7, owner=alice),
         "slot": make_goal(state="held", held_for="slot", kind="tests.limited", limit_key="acme", owner=alice),
         "pause": make_goal(state="held", held_for="pause", kind="tests.noop", owner=alice),
+        "rate": make_goal(state="held", held_for="rate", kind="tests.rated", rate_key="acme", run_after=UNTIL,
+                          owner=alice),
         "running": make_goal(state="running", owner=alice),
     }
 
@@ -41,6 +43,8 @@ def test_each_goal_says_what_it_waits_for_and_the_orm_filters_by_it(goals, setti
     assert made["children"].waits_for.summary == "waits for 3 of its children"
     assert made["slot"].waits_for.summary == "waits for a slot of tests.limited (acme)"
     assert made["pause"].waits_for.summary == "waits for tests.noop to be resumed"
+    assert made["rate"].waits_for.summary == ("waits for its turn under the rate of tests.rated (acme) until "
+                                              "2026-12-06 14:00:00")
     assert made["running"].waits_for is None
     for what in WaitsFor:
         assert list(Goal.objects.waiting_for(what)) == [made[what.value]]

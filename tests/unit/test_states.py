@@ -23,9 +23,9 @@ def test_nothing_leaves_succeeded_and_final_states_leave_only_by_explicit_retry(
 def test_transitions_that_reopen_a_goal_open_a_new_attempt():
     for transition in TRANSITIONS.values():
         # A scheduled goal's first attempt was never sent: releasing it keeps that attempt. A held goal's
-        # attempt never ran: admitting it keeps that attempt too.
-        if transition.target == GoalState.PENDING and transition.sources not in ({GoalState.SCHEDULED},
-                                                                                  {GoalState.HELD}):
+        # attempt never ran: admitting or releasing it keeps that attempt too.
+        if transition.target == GoalState.PENDING and not transition.sources <= {GoalState.SCHEDULED,
+                                                                                   GoalState.HELD}:
             assert transition.new_attempt, transition.name
     assert (GoalState.RUNNING, GoalState.PENDING) in allowed_pairs()
     assert (GoalState.SUCCEEDED, GoalState.PENDING) not in allowed_pairs()

@@ -69,6 +69,15 @@ counted AS (
        SET capacity = COALESCE(%(concurrency)s::integer, %(declared)s::integer, 2147483647)
      WHERE c.kind = %(kind)s::text
  RETURNING c.kind, c.key, c.held > 0 AND c.running < c.capacity AS admits
+),
+slots AS (
+    -- The keys of the kind's active goals that have no row yet (a kind no limit counted before), made now
+    -- so that each start finds its key's row.
+    INSERT INTO goals_concurrency (kind, key, running, held, capacity)
+    SELECT DISTINCT g.kind, g.limit_key, 0, 0, %(concurrency)s::integer
+      FROM goals_goal g
+     WHERE g.kind = %(kind)s::text AND g.finished_at IS NULL AND %(concurrency)s::integer IS NOT NULL
+        ON CONFLICT (kind, key) DO NOTHING
 )
 SELECT json_agg(json_build_array(kind, key))::text FROM counted WHERE admits
 
@@ -170,3 +179,29 @@ journal AS (
       FROM moved
 )
 SELECT id, attempt, task_id, run_kind FROM moved ORDER BY id
+
+-- name: set_kind_rate
+-- An operator's rate for a kind: at most %(rate)s::integer starts per %(period)s::float8 seconds (NULL: the
+-- executor's own, if any), in force from the next start with no restart; recorded in goals_kindcontrol and
+-- journaled. Each key of the kind's active goals is given its window now, so its first starts count as every
+-- later one. Turns given out already stand.
+WITH control AS (
+    INSERT INTO goals_kindcontrol (kind, rate, rate_period, changed_at, changed_by)
+    VALUES (%(kind)s::text, %(rate)s::integer, %(period)s::float8, now(), %(actor)s::text)
+        ON CONFLICT (kind) DO UPDATE
+       SET rate = EXCLUDED.rate, rate_period = EXCLUDED.rate_period, changed_at = EXCLUDED.changed_at,
+           changed_by = EXCLUDED.changed_by
+),
+windows AS (
+    INSERT INTO goals_rate (kind, key, starts)
+    SELECT DISTINCT g.kind, g.rate_key, '{}'::timestamptz[]
+      FROM goals_goal g
+     WHERE g.kind = %(kind)s::text AND g.finished_at IS NULL AND %(rate)s::integer IS NOT NULL
+        ON CONFLICT (kind, key) DO NOTHING
+),
+journal AS (
+    INSERT INTO goals_kindevent (kind, created_at, event, actor, reason, details)
+    VALUES (%(kind)s::text, now(), 'rate', %(actor)s::text, %(reason)s::text,
+            jsonb_build_object('rate', %(rate)s::integer, 'per_seconds', %(period)s::float8))
+)
+SELECT true

@@ -70,7 +70,9 @@ moved AS (
                                    ELSE COALESCE(%(progress_message)s::text, g.progress_message) END,
            -- A move that ends the attempt gives back its slot, or its place among the held (freed below).
            holds_slot = CASE WHEN %(closes_as)s::text IS NOT NULL THEN false ELSE g.holds_slot END,
-           held_for = CASE WHEN %(closes_as)s::text IS NOT NULL THEN '' ELSE g.held_for END,
+           held_for = CASE WHEN %(closes_as)s::text IS NOT NULL OR old.state = 'held' THEN '' ELSE g.held_for END,
+           -- A rate's turn is for the attempt it was given to.
+           rate_turn = CASE WHEN %(opens_attempt)s::boolean THEN NULL ELSE g.rate_turn END,
            -- The policy and continuation the executor handed back with; a retry starts without them.
            child_failures_allowed = CASE WHEN %(waits)s::boolean THEN %(failures_allowed)s::integer
                                          WHEN %(restarts)s::boolean THEN NULL ELSE g.child_failures_allowed END,
@@ -88,6 +90,8 @@ moved AS (
        AND old.state = ANY(%(sources)s::text[])
        AND (old.want_attempt IS NULL OR old.attempt = old.want_attempt)
        AND (NOT %(bounded)s::boolean OR old.attempt < old.max_attempts)
+       -- Of the held goals, a release takes only those held for a rate, at their turn.
+       AND (old.state <> 'held' OR %(closes_as)s::text IS NOT NULL OR g.held_for = 'rate')
        AND (NOT %(fans_in)s::boolean OR goals_children_decided(g.children_total, g.children_final, g.children_failed,
                                                       g.child_failures_allowed))
        -- A goal waiting for an event is resumed by the event or its deadline, never fanned in; and the reverse.
@@ -304,13 +308,14 @@ SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), COALESCE(m
  ORDER BY old.id
 
 -- name: claim_due_goals
--- release, first half: the scheduled goals whose start time has come, oldest due first, locked until the
+-- release, first half: the scheduled goals whose start time has come (and the goals held for a rate whose
+-- turn has), oldest due first, locked until the
 -- transaction ends and skipped when another releaser holds them, so two releasers share the work (due by
 -- the statement's clock, not its transaction's: a timer's release may run in a caller's transaction). The
 -- second half is move_goals with the release transition, fenced on the state as every move.
 SELECT g.id
   FROM goals_goal g
- WHERE g.run_after <= statement_timestamp() AND g.state = 'scheduled'
+ WHERE g.run_after <= statement_timestamp() AND (g.state = 'scheduled' OR (g.state = 'held' AND g.held_for = 'rate'))
  ORDER BY g.run_after, g.id
  LIMIT %(limit)s::integer
    FOR UPDATE SKIP LOCKED
@@ -335,7 +340,8 @@ SELECT DISTINCT to_timestamp(ceil(extract(epoch FROM g.run_after) / %(tick)s::fl
   FROM goals_goal g
  WHERE g.run_after > statement_timestamp()
    AND g.run_after <= statement_timestamp() + make_interval(secs => %(within)s::float8)
-   AND (g.state = 'scheduled' OR (g.state = 'waiting' AND g.wait_event <> ''))
+   AND (g.state = 'scheduled' OR (g.state = 'waiting' AND g.wait_event <> '')
+        OR (g.state = 'held' AND g.held_for = 'rate'))
  ORDER BY due
 
 -- name: start_attempt
@@ -343,28 +349,69 @@ SELECT DISTINCT to_timestamp(ceil(extract(epoch FROM g.run_after) / %(tick)s::fl
 -- attempt row, and reads what the executor needs; with %(journal_refusal)s a refused start (stale,
 -- duplicate, cancelled) is journaled as "ignored". One goal: the worker's hot path, scalar parameters.
 --
--- hold: a goal of a limited kind (goals.executors.limits) starts only if it takes a slot of its key
--- (goals_concurrency, its row locked, counted against the operator's limit (goals_kindcontrol) or else the
--- kind's declared one, %(limits)s::jsonb by kind); over the limit it is held at the same attempt instead,
--- counted as held, holding no worker. A goal admitted from held brings its slot with it. A goal of a kind
--- an operator paused is held for the pause, whatever its slots, until the kind is resumed.
+-- hold (goals.executors.limits): the goal is held at the same attempt instead, holding no worker, when
+-- - an operator paused its kind (goals_kindcontrol): held for the pause until the kind is resumed;
+-- - its kind has a rate (the operator's, else the kind's declared one, %(rates)s::jsonb by kind: [starts,
+--   period in seconds]) and its key's window (goals_rate, its row locked) has no room or its next start is
+--   not due: held until the turn it is given (run_after, rate_turn), then released, and started then;
+-- - its kind has a concurrency limit (the operator's, else the declared one, %(limits)s::jsonb by kind) and
+--   no slot of its key (goals_concurrency, its row locked even when the limit refuses) is free: counted as
+--   held, admitted when a slot frees. A goal admitted from held brings its slot with it. The key's row is
+--   made with the goal (insert_goals), so the count it holds is never one this statement cannot see.
 WITH old AS (
-    SELECT g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id, g.limit_key, g.holds_slot
+    SELECT g.id, g.state, g.attempt, g.max_attempts, g.kind, g.continuation, g.task_id, g.limit_key, g.holds_slot,
+           g.rate_key, g.rate_turn
       FROM goals_goal g
      WHERE g.id = %(goal_id)s::uuid
        FOR UPDATE
 ),
 startable AS (
-    SELECT old.id, old.kind, old.limit_key, COALESCE(k.paused, false) AS paused,
+    SELECT old.id, old.kind, old.limit_key, old.rate_key, old.rate_turn, COALESCE(k.paused, false) AS paused,
            CASE WHEN NOT old.holds_slot AND NOT COALESCE(k.paused, false)
-                THEN COALESCE(k.concurrency, (%(limits)s::jsonb ->> old.kind)::integer) END AS capacity
+                THEN COALESCE(k.concurrency, (%(limits)s::jsonb ->> old.kind)::integer) END AS capacity,
+           CASE WHEN NOT COALESCE(k.paused, false)
+                THEN COALESCE(k.rate, (%(rates)s::jsonb -> old.kind ->> 0)::integer) END AS rate_limit,
+           COALESCE(k.rate_period, (%(rates)s::jsonb -> old.kind ->> 1)::float8) AS rate_period,
+           clock_timestamp() AS now
       FROM old LEFT JOIN goals_kindcontrol k ON k.kind = old.kind
      WHERE old.state IN ('pending', 'queued', 'retrying') AND old.attempt = %(attempt)s::integer
+),
+window_seen AS (
+    -- The key's window locked, and read as its last writer left it (a row locking read sees the newest).
+    SELECT r.id, r.starts, r.next_at
+      FROM goals_rate r JOIN startable s ON r.kind = s.kind AND r.key = s.rate_key
+     WHERE s.rate_limit IS NOT NULL
+       FOR UPDATE OF r
+),
+pace AS (
+    -- At most rate_limit starts in any rate_period, one every rate_period / rate_limit at the most: the goal
+    -- starts now if the window has room and the next start is due (or this is the turn it was given), else it
+    -- is given the next turn, after the turns given before it. "Now" is never before the key's last start:
+    -- its starts are stamped in the order they were counted, and the stamp is the goal's started_at.
+    SELECT w.id AS window_id, w.next_at, recent.starts, s.rate_limit, c.now,
+           make_interval(secs => s.rate_period / s.rate_limit) AS spacing,
+           cardinality(recent.starts) < s.rate_limit
+           AND (s.rate_turn IS NOT NULL OR w.next_at IS NULL OR w.next_at <= c.now) AS allowed,
+           GREATEST(CASE WHEN s.rate_turn IS NULL THEN w.next_at END, c.now,
+                    CASE WHEN cardinality(recent.starts) >= s.rate_limit
+                         THEN recent.starts[cardinality(recent.starts) - s.rate_limit + 1]
+                              + make_interval(secs => s.rate_period) END) AS turn
+      FROM startable s
+      LEFT JOIN window_seen w ON true
+     CROSS JOIN LATERAL (
+          SELECT GREATEST(s.now, (SELECT max(t) FROM unnest(w.starts) AS t)) AS now
+     ) c
+     CROSS JOIN LATERAL (
+          SELECT ARRAY(SELECT t FROM unnest(w.starts) AS t
+                        WHERE t > c.now - make_interval(secs => s.rate_period) ORDER BY t) AS starts
+     ) recent
+     WHERE s.rate_limit IS NOT NULL
 ),
 slot AS (
     -- The key's row is locked even when the limit refuses the slot, so counting and holding are one step.
     INSERT INTO goals_concurrency AS c (kind, key, running, held, capacity)
-    SELECT s.kind, s.limit_key, 1, 0, s.capacity FROM startable s WHERE s.capacity IS NOT NULL
+    SELECT s.kind, s.limit_key, 1, 0, s.capacity FROM startable s
+     WHERE s.capacity IS NOT NULL AND NOT EXISTS (SELECT FROM pace WHERE NOT pace.allowed)
         ON CONFLICT (kind, key) DO UPDATE
        SET running = c.running + 1, capacity = EXCLUDED.capacity
      WHERE c.running < EXCLUDED.capacity
@@ -375,29 +422,57 @@ counted_held AS (
        SET held = c.held + 1, capacity = s.capacity
       FROM startable s
      WHERE c.kind = s.kind AND c.key = s.limit_key AND s.capacity IS NOT NULL AND NOT EXISTS (SELECT FROM slot)
+       AND NOT EXISTS (SELECT FROM pace WHERE NOT pace.allowed)
  RETURNING c.kind
 ),
 verdict AS (
-    -- Why the goal is held instead of started ('': it starts).
-    SELECT CASE WHEN s.paused THEN 'pause' WHEN EXISTS (SELECT FROM counted_held) THEN 'slot' ELSE '' END AS reason
+    -- Why the goal is held instead of started ('': it starts), and until when, for the rate.
+    SELECT CASE WHEN s.paused THEN 'pause'
+                WHEN EXISTS (SELECT FROM pace WHERE NOT pace.allowed) THEN 'rate'
+                WHEN s.capacity IS NOT NULL AND NOT EXISTS (SELECT FROM slot) THEN 'slot' ELSE '' END AS reason,
+           (SELECT pace.turn FROM pace WHERE NOT pace.allowed) AS turn, (SELECT pace.now FROM pace) AS now
       FROM startable s
+),
+paced AS (
+    -- The start counted in the key's window (kept to its last rate_limit starts), or the turn given out.
+    UPDATE goals_rate AS r
+       SET starts = CASE WHEN v.reason = ''
+                         THEN (p.starts || p.now)[GREATEST(cardinality(p.starts) + 2 - p.rate_limit, 1):]
+                         ELSE p.starts END,
+           next_at = CASE WHEN v.reason = '' AND s.rate_turn IS NULL THEN p.now + p.spacing
+                          WHEN v.reason = 'rate' THEN GREATEST(r.next_at, v.turn + p.spacing)
+                          ELSE r.next_at END
+      FROM startable s, pace p, verdict v
+     WHERE r.id = p.window_id AND v.reason IN ('', 'rate')
+),
+first_window AS (
+    -- A key with no window yet (its kind was given a rate after its goals were submitted): its first start.
+    INSERT INTO goals_rate (kind, key, starts, next_at)
+    SELECT s.kind, s.rate_key, ARRAY[p.now], p.now + p.spacing
+      FROM startable s, pace p, verdict v
+     WHERE p.window_id IS NULL AND v.reason = ''
+        ON CONFLICT (kind, key) DO NOTHING
 ),
 moved AS (
     UPDATE goals_goal AS g
-       SET state = CASE WHEN h.reason <> '' THEN 'held' ELSE 'running' END,
-           started_at = CASE WHEN h.reason <> '' THEN g.started_at ELSE clock_timestamp() END,
-           heartbeat_at = CASE WHEN h.reason <> '' THEN g.heartbeat_at ELSE clock_timestamp() END,
+       SET state = CASE WHEN v.reason <> '' THEN 'held' ELSE 'running' END,
+           -- A rate-limited start is stamped as its key's window counted it.
+           started_at = CASE WHEN v.reason <> '' THEN g.started_at ELSE COALESCE(v.now, clock_timestamp()) END,
+           heartbeat_at = CASE WHEN v.reason <> '' THEN g.heartbeat_at ELSE clock_timestamp() END,
            holds_slot = EXISTS (SELECT FROM slot) OR old.holds_slot,
-           held_for = h.reason
-      FROM old, verdict h
+           held_for = v.reason,
+           -- Held for the rate: released at its turn (run_after), which its start then uses up.
+           run_after = CASE WHEN v.reason = 'rate' THEN v.turn ELSE g.run_after END,
+           rate_turn = CASE WHEN v.reason = 'rate' THEN v.turn WHEN v.reason = '' THEN NULL ELSE g.rate_turn END
+      FROM old, verdict v
      WHERE g.id = old.id
- RETURNING g.id, g.state, g.attempt, g.held_for, g.params::text AS params,
+ RETURNING g.id, g.state, g.attempt, g.held_for, g.run_after, g.started_at, g.params::text AS params,
            json_build_array(g.fan_ins, g.continuation, g.children_total, g.children_final, g.children_failed,
                             g.child_failures_allowed, g.parent_id IS NOT NULL)::text AS family
 ),
 started AS (
     UPDATE goals_attempt AS a
-       SET started_at = clock_timestamp(), worker = %(actor)s::text
+       SET started_at = moved.started_at, worker = %(actor)s::text
       FROM moved
      WHERE a.goal_id = moved.id AND a.number = moved.attempt AND moved.state = 'running'
 ),
@@ -408,6 +483,8 @@ journal AS (
            CASE WHEN moved.state = 'held' THEN 'hold' ELSE 'start' END, old.state, COALESCE(moved.state, 'running'),
            %(attempt)s::integer, %(task_id)s::text, %(cause)s::text, %(actor)s::text,
            CASE WHEN moved.id IS NULL THEN jsonb_build_object('goal_attempt', old.attempt)
+                WHEN moved.held_for = 'rate' THEN jsonb_build_object('for', 'rate', 'key', old.rate_key,
+                                                                     'until', moved.run_after)
                 WHEN moved.state = 'held' THEN jsonb_build_object('for', moved.held_for, 'key', old.limit_key)
                 ELSE '{}' END
       FROM old LEFT JOIN moved ON moved.id = old.id
@@ -415,7 +492,7 @@ journal AS (
 )
 SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), old.attempt, old.max_attempts, old.task_id,
        goals_run_kind(old.kind, old.continuation), COALESCE(moved.state = 'running', false), moved.family,
-       moved.params
+       moved.params, CASE WHEN moved.held_for = 'rate' THEN moved.run_after END
   FROM old LEFT JOIN moved ON moved.id = old.id
 
 -- name: mark_queued
@@ -454,7 +531,7 @@ journal AS (
       FROM moved
 )
 SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), old.attempt, old.max_attempts, old.task_id,
-       goals_run_kind(old.kind, old.continuation), moved.id IS NOT NULL, NULL::text, NULL::text
+       goals_run_kind(old.kind, old.continuation), moved.id IS NOT NULL, NULL::text, NULL::text, NULL::timestamptz
   FROM old LEFT JOIN moved ON moved.id = old.id
  ORDER BY old.id
 
@@ -494,7 +571,8 @@ moved AS (
                                  ELSE g.progress_total END,
            progress_message = COALESCE(%(progress_message)s::text, g.progress_message),
            -- Every move here ends the attempt: it gives back its slot (freed below).
-           holds_slot = false
+           holds_slot = false,
+           rate_turn = NULL
       FROM old
      WHERE g.id = old.id
        AND old.state = ANY(%(sources)s::text[])

@@ -1,8 +1,10 @@
 -- name: insert_goals
 -- submit, bulk submit and spawn: insert goals of one kind (each pending at its first attempt, or
 -- scheduled until %(run_after)s when that is still to come, with that attempt's row and its "submit"
--- journal row) from a JSON array of [id, task_id, key, params, limit_key]; a schedule's period names its
--- schedule. The limit key (goals.executors.limits) is '' for a kind-wide limit or none.
+-- journal row) from a JSON array of [id, task_id, key, params, limit_key, rate_key]; a schedule's period
+-- names its schedule. The limit keys (goals.executors.limits) are '' for a kind-wide limit or none; for a
+-- kind with a rate (%(rated)s::boolean: its executor's, or an operator's), each key's window row is made
+-- before any of its goals can start, so the first starts of a key count against it as every later one.
 --
 -- A key names a goal among its kind's (an idempotency key) or, with a parent, among its siblings; a
 -- key already used inserts nothing for its item. With a parent (parent_id), the children are fenced on
@@ -23,18 +25,19 @@ starts AS (
 ),
 item AS (
     SELECT (item->>0)::uuid AS id, item->>1 AS task_id, item->>2 AS key, item->3 AS params,
-           COALESCE(item->>4, '') AS limit_key, position
+           COALESCE(item->>4, '') AS limit_key, COALESCE(item->>5, '') AS rate_key, position
       FROM jsonb_array_elements(%(items)s::jsonb) WITH ORDINALITY AS items(item, position)
 ),
 goal AS (
     INSERT INTO goals_goal
            (id, kind, params, state, attempt, max_attempts, progress_current, progress_message, task_id, owner_id,
-            idempotency_key, created_at, deadline, parent_id, child_key, run_after, schedule_id, limit_key)
+            idempotency_key, created_at, deadline, parent_id, child_key, run_after, schedule_id, limit_key,
+            rate_key)
     SELECT i.id, %(kind)s::text, i.params, CASE WHEN s.later THEN 'scheduled' ELSE 'pending' END, 1,
            %(max_attempts)s::integer, 0, '', i.task_id, COALESCE(p.owner_id, %(owner_id)s::integer),
            CASE WHEN p.id IS NULL THEN i.key END, now(), LEAST(p.deadline, %(deadline)s::timestamptz), p.id,
            CASE WHEN p.id IS NOT NULL THEN i.key END, CASE WHEN s.later THEN %(run_after)s::timestamptz END,
-           %(schedule_id)s::bigint, i.limit_key
+           %(schedule_id)s::bigint, i.limit_key, i.rate_key
       FROM item i LEFT JOIN parent p ON true CROSS JOIN starts s
      WHERE %(parent_id)s::uuid IS NULL OR p.id IS NOT NULL
      ORDER BY i.position
@@ -51,6 +54,25 @@ journal AS (
            (goal_id, created_at, event, transition, from_state, to_state, attempt, task_id, cause, actor, details)
     SELECT id, created_at, 'transition', 'submit', '', state, 1, task_id, %(cause)s::text, %(actor)s::text, '{}'
       FROM goal
+),
+slots AS (
+    -- For a kind with a concurrency limit (%(capacity)s::integer: its executor's; or an operator's), each
+    -- key's row of slots, made before any of its goals can start.
+    INSERT INTO goals_concurrency (kind, key, running, held, capacity)
+    SELECT DISTINCT %(kind)s::text, i.limit_key, 0, 0, l.capacity
+      FROM item i
+     CROSS JOIN (SELECT COALESCE((SELECT k.concurrency FROM goals_kindcontrol k WHERE k.kind = %(kind)s::text),
+                                 %(capacity)s::integer) AS capacity) l
+     WHERE l.capacity IS NOT NULL
+        ON CONFLICT (kind, key) DO NOTHING
+),
+windows AS (
+    INSERT INTO goals_rate (kind, key, starts)
+    SELECT DISTINCT %(kind)s::text, i.rate_key, '{}'::timestamptz[]
+      FROM item i
+     WHERE %(rated)s::boolean OR EXISTS (SELECT FROM goals_kindcontrol k WHERE k.kind = %(kind)s::text
+                                                                          AND k.rate IS NOT NULL)
+        ON CONFLICT (kind, key) DO NOTHING
 ),
 counted AS (
     UPDATE goals_goal AS g

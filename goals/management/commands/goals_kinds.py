@@ -4,6 +4,7 @@
     manage.py goals_kinds pause exports.build --reason "partner API down" [--actor NAME]
     manage.py goals_kinds resume exports.build [--reason ...]
     manage.py goals_kinds concurrency exports.build 2          # or "default": the executor's own
+    manage.py goals_kinds rate partner.sync 100/m               # or "default"
 
 Each change is journaled with ``--actor`` (default: the shell's user) and the reason, and takes effect on
 every worker at the next start, with no restart.
@@ -36,9 +37,11 @@ class Command(GoalsCommand):
     help = "List the kinds of goals with their limits and held goals; pause, resume or limit one."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", nargs="?", choices=["list", "pause", "resume", "concurrency"], default="list")
+        parser.add_argument("action", nargs="?", choices=["list", "pause", "resume", "concurrency", "rate"],
+                            default="list")
         parser.add_argument("kind", nargs="?", help="The kind to change.")
-        parser.add_argument("limit", nargs="?", help="concurrency: a positive integer, or 'default'.")
+        parser.add_argument("limit", nargs="?", help="concurrency: a positive integer; rate: '<count>/<unit>' "
+                                                     "(e.g. 100/m); or 'default'.")
         parser.add_argument("--reason", default="", help="Why (required to pause): kept in the kind's journal.")
         parser.add_argument("--actor", default="", help="Who, for the journal (default: the shell's user).")
 
@@ -57,6 +60,13 @@ class Command(GoalsCommand):
             elif action == "resume":
                 resumed = controls.resume(kind=kind, actor=actor, cause=Cause.ADMIN, reason=reason)
                 self.stdout.write(f"{kind} resumed; {resumed} held goal(s) sent")
+            elif action == "rate":
+                if limit is None:
+                    raise CommandError("rate needs a rate: '<count>/<unit>' (e.g. 100/m), or 'default'")
+                control = controls.set_rate(kind=kind, rate=None if limit == "default" else limit, actor=actor,
+                                            reason=reason)
+                self.stdout.write(f"{kind} rate: {control.rate}/{control.rate_period:g}s" if control.rate
+                                  else f"{kind} rate: the executor's own")
             else:
                 if limit is None:
                     raise CommandError("concurrency needs a limit: a positive integer, or 'default'")
@@ -69,8 +79,10 @@ class Command(GoalsCommand):
                                          for field, problems in exc.message_dict.items())) from None
 
     def _list(self) -> None:
-        self.stdout.write(f"{'kind':40} {'limit':>6} {'running':>8} {'held':>6}  paused")
+        self.stdout.write(f"{'kind':40} {'limit':>6} {'rate':>10} {'running':>8} {'held':>6}  paused")
         for status in kind_statuses():
             limit = "-" if status.limit is None else str(status.limit)
+            rate = f"{status.rate[0]}/{status.rate[1]:g}s" if status.rate else "-"
             paused = f"yes, by {status.paused_by}: {status.pause_reason}" if status.paused else "no"
-            self.stdout.write(f"{status.kind:40} {limit:>6} {status.running:>8} {status.held:>6}  {paused}")
+            self.stdout.write(f"{status.kind:40} {limit:>6} {rate:>10} {status.running:>8} {status.held:>6}  "
+                              f"{paused}")
