@@ -8,7 +8,7 @@ final goals), so a scrape or a page view costs the same at a million goals as at
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from uuid import UUID
 
@@ -135,6 +135,25 @@ def goal_event_counts(*, since: datetime) -> list[EventCount]:
              WHERE id > %(after)s AND created_at >= %(since)s
              GROUP BY event, transition, cause""", {"after": before[0] if before else 0, "since": since})
         return [EventCount(*row) for row in cursor.fetchall()]
+
+
+def goal_activity(*, since: datetime, bucket: timedelta) -> list[tuple[str, datetime, int]]:
+    """Goals started (attempts taken by a worker, from the journal's tail as ``goal_event_counts`` reads it),
+    succeeded and failed (through the index of final goals), per ``bucket`` since ``since``: rows of
+    (``started`` | ``succeeded`` | ``failed``, the bucket's start, count). The cost is the window's."""
+    event_t, goal_t = GoalEvent._meta.db_table, Goal._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {event_t} WHERE created_at < %s ORDER BY id DESC LIMIT 1", [since])
+        before = cursor.fetchone()
+        cursor.execute(f"""
+            SELECT 'started', date_bin(%(bucket)s, created_at, %(since)s) AS at, count(*) FROM {event_t}
+             WHERE id > %(after)s AND created_at >= %(since)s AND event = 'transition' AND transition = 'start'
+             GROUP BY at
+            UNION ALL
+            SELECT final_state, date_bin(%(bucket)s, finished_at, %(since)s) AS at, count(*) FROM {goal_t}
+             WHERE finished_at >= %(since)s AND finished_at IS NOT NULL AND final_state IN ('succeeded', 'failed')
+             GROUP BY final_state, at""", {"after": before[0] if before else 0, "since": since, "bucket": bucket})
+        return cursor.fetchall()
 
 
 @dataclass(frozen=True)
