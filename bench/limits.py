@@ -2,6 +2,7 @@
 many small keys.
 
     make bench    # or: .venv/bin/python bench/limits.py [--workers 4] [--one-key 10000] [--n 2000] [--runs 3]
+                  #     [--only 2 4]
 
 In a throwaway database ``goaltrack_bench``, ``--workers`` workers of 2 processes each (8) run:
 
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=10_000)
     parser.add_argument("--small-keys", type=int, default=999)
     parser.add_argument("--rate-minutes", type=float, default=5)
+    parser.add_argument("--only", type=int, nargs="*", default=[1, 2, 3, 4], help="the figures to measure")
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="bench-limits-"))
     with bench_database():
@@ -50,24 +52,16 @@ def main() -> None:
         try:
             time.sleep(5)  # every worker ready and consuming
             print(f"concurrency limits, {args.workers} workers x 2 processes:")
-            one_key(args.one_key, args.work)
-            throughput(args.n, args.runs, processes=2 * args.workers)
-            backlog(args.big, args.small_keys, args.work)
-            rate(args.rate_minutes)
+            figures = {1: lambda: one_key(args.one_key, args.work),
+                       2: lambda: throughput(args.n, args.runs, processes=2 * args.workers),
+                       3: lambda: backlog(args.big, args.small_keys, args.work),
+                       4: lambda: rate(args.rate_minutes)}
+            for figure in args.only:
+                figures[figure]()
         finally:
             for worker in workers:
                 stop(worker)
     print(f"logs: {logs}")
-
-
-def most_at_once(intervals: list[tuple[datetime, datetime]]) -> int:
-    """The most intervals open at one instant (an end before a start at the same instant)."""
-    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    running = most = 0
-    for _, step in edges:
-        running += step
-        most = max(most, running)
-    return most
 
 
 def _all_final(kind: str, n: int, timeout: float) -> float:
@@ -80,6 +74,7 @@ def _all_final(kind: str, n: int, timeout: float) -> float:
 
 
 def one_key(n: int, work: float) -> None:
+    from faults.limits import most_at_once
     from goals.api import submit_many
     from goals.models import Attempt, Goal, GoalEvent
 
@@ -99,6 +94,7 @@ def one_key(n: int, work: float) -> None:
 
 
 def throughput(n: int, runs: int, *, processes: int) -> None:
+    from faults.limits import most_at_once
     from goals.api import set_concurrency, submit_many
     from goals.models import Attempt, Goal
 

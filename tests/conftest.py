@@ -160,3 +160,14 @@ def final_task_results(goal: Goal, *, timeout: float = 10.0) -> dict[int, AsyncR
 
 def wait_final(goal_id, **kwargs) -> Goal:
     return wait_for(goal_id, lambda goal: goal.state in FINAL_STATES, **kwargs)
+
+
+@pytest.fixture
+def kept_sends(monkeypatch) -> list:
+    """What moves hand to the sender, kept in a list instead (a submit's own sends dropped), and no release
+    timers: for tests that play the worker themselves, starting and ending attempts by hand."""
+    sent: list = []
+    monkeypatch.setattr("goals.submitting.moves.send_many", sent.extend)
+    monkeypatch.setattr("goals.submitting.submit.send_many", lambda dispatches: None)
+    monkeypatch.setattr("goals.worker.callbacks.timers.arm_after_commit", lambda starts: None)
+    return sent

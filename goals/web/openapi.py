@@ -292,8 +292,12 @@ _KIND = {"name": "kind", "in": "path", "required": True, "schema": {"type": "str
 _KIND_ERRORS = ("400", "401", "403", "404", "405", "413", "415", "503")
 
 
-def _kind_answer(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref("schemas", "Kind")}}}
+def _kind_action(operation_id: str, summary: str, body: dict[str, Any], answer: str) -> dict[str, Any]:
+    """A staff action on one kind: ``POST /kinds/{kind}/<action>``, answered with the kind as it is then."""
+    return {"parameters": [_KIND],
+            "post": {"operationId": operation_id, "summary": f"{summary} (staff only)", "requestBody": body,
+                     "responses": _responses({"200": {"description": answer, "content": {
+                         "application/json": {"schema": _ref("schemas", "Kind")}}}}, *_KIND_ERRORS)}}
 
 
 _IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "schema": {"type": "string"},
@@ -408,27 +412,13 @@ def _paths() -> dict[str, Any]:
                     "responses": _responses({"200": {"description": "The kinds, by name.", "content": {
                         "application/json": {"schema": _ref("schemas", "KindList")}}}}, "401", "403", "405", "503")},
         },
-        "/kinds/{kind}/pause": {
-            "parameters": [_KIND],
-            "post": {"operationId": "pauseKind", "summary": "Stop a kind's goals from starting, on every worker "
-                                                            "(staff only)",
-                     "requestBody": _body("PauseRequest", required=True),
-                     "responses": _responses({"200": _kind_answer("The kind, paused.")}, *_KIND_ERRORS)},
-        },
-        "/kinds/{kind}/resume": {
-            "parameters": [_KIND],
-            "post": {"operationId": "resumeKind", "summary": "Let a paused kind's goals start again, oldest first "
-                                                             "(staff only)",
-                     "requestBody": action_body,
-                     "responses": _responses({"200": _kind_answer("The kind, running.")}, *_KIND_ERRORS)},
-        },
-        "/kinds/{kind}/concurrency": {
-            "parameters": [_KIND],
-            "post": {"operationId": "setKindConcurrency", "summary": "Set a kind's concurrency limit, in force from "
-                                                                     "the next start (staff only)",
-                     "requestBody": _body("ConcurrencyRequest", required=True),
-                     "responses": _responses({"200": _kind_answer("The kind, with its new limit.")}, *_KIND_ERRORS)},
-        },
+        "/kinds/{kind}/pause": _kind_action("pauseKind", "Stop a kind's goals from starting, on every worker",
+                                            _body("PauseRequest", required=True), "The kind, paused."),
+        "/kinds/{kind}/resume": _kind_action("resumeKind", "Let a paused kind's goals start again, oldest first",
+                                             action_body, "The kind, running."),
+        "/kinds/{kind}/concurrency": _kind_action("setKindConcurrency", "Set a kind's concurrency limit, in force "
+                                                  "from the next start", _body("ConcurrencyRequest", required=True),
+                                                  "The kind, with its new limit."),
         "/schema/": {
             "get": {"operationId": "getSchema", "summary": "This document", "security": [],
                     "responses": _responses({"200": {"description": "OpenAPI 3.1, JSON.",

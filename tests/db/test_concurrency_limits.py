@@ -24,12 +24,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def no_sending(monkeypatch):
-    """What the moves hand to the sender, kept here instead: these tests play the worker themselves."""
-    sent = []
-    monkeypatch.setattr("goals.submitting.moves.send_many", sent.extend)
-    monkeypatch.setattr("goals.submitting.submit.send_many", lambda dispatches: None)
-    return sent
+def no_sending(kept_sends):
+    """These tests play the worker themselves: what the moves send is kept (``kept_sends``)."""
+    return kept_sends
 
 
 def _start(goal: Goal, attempt: int | None = None):

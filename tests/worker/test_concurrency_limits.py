@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
+from faults.limits import most_at_once
 from goals.api import submit
 from goals.lifecycle.states import GoalState
 from goals.models import Attempt, ConcurrencySlots, Goal
@@ -14,18 +15,6 @@ from tests.conftest import wait_final
 from tests.worker.test_goal_cost import classify
 
 pytestmark = pytest.mark.worker
-
-
-def most_at_once(intervals: list[tuple]) -> int:
-    """The most intervals open at one instant: a sweep over their starts and ends (an end before a start at
-    the same instant: one attempt freed its slot before the next took it)."""
-    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals],
-                   key=lambda edge: (edge[0], edge[1]))
-    running = most = 0
-    for _, step in edges:
-        running += step
-        most = max(most, running)
-    return most
 
 
 def test_most_at_once_counts_overlaps():
