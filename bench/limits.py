@@ -74,7 +74,7 @@ def _all_final(kind: str, n: int, timeout: float) -> float:
 
 
 def one_key(n: int, work: float) -> None:
-    from faults.limits import most_at_once
+    from faults.overlap import most_at_once
     from goals.api import submit_many
     from goals.models import Attempt, Goal, GoalEvent
 
@@ -94,7 +94,7 @@ def one_key(n: int, work: float) -> None:
 
 
 def throughput(n: int, runs: int, *, processes: int) -> None:
-    from faults.limits import most_at_once
+    from faults.overlap import most_at_once
     from goals.api import set_concurrency, submit_many
     from goals.models import Attempt, Goal
 

@@ -15,22 +15,12 @@ from django.utils import timezone
 from faults.checks import verify
 from faults.common import Outcome, new_run, running, submit, wait_all_final, wait_until
 from faults.executors import LIMITED_PER_TENANT
+from faults.overlap import most_at_once
 from faults.processes import Stage, Worker, reconciler
 from faults.proxy import CuttableProxy
 from goals.models import Attempt, AttemptOutcome, ConcurrencySlots, Goal
 
 KIND = "faults.limited"
-
-
-def most_at_once(intervals: list[tuple[datetime, datetime]]) -> int:
-    """The most intervals open at one instant (an end before a start at the same instant: the statement that
-    freed a slot committed before the one that took it began)."""
-    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    open_now = most = 0
-    for _, step in edges:
-        open_now += step
-        most = max(most, open_now)
-    return most
 
 
 def most_by_tenant(run: str) -> dict[str, int]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from faults.limits import most_at_once
+from faults.overlap import most_at_once
 from goals.api import submit
 from goals.lifecycle.states import GoalState
 from goals.models import Attempt, ConcurrencySlots, Goal
