@@ -6,8 +6,9 @@ which compare-and-sets them in one UPDATE and journals the change in the same st
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
@@ -576,6 +577,16 @@ class ConcurrencySlots(models.Model):
         return f"{self.kind} [{self.key}] {self.running}/{self.capacity}"
 
 
+class TimestampArrayField(models.Field):
+    """A ``timestamptz[]`` column, written only by the lifecycle's SQL and read as psycopg gives it (a list).
+
+    Not ``ArrayField``: from Django 6.0 that needs ``django.contrib.postgres`` in the host's INSTALLED_APPS
+    (check postgres.E005), which goaltrack would otherwise not ask for."""
+
+    def db_type(self, connection: Any) -> str:
+        return "timestamptz[]"
+
+
 class RateWindow(models.Model):
     """The recent starts of one key of a kind with a rate (``goals.executors.limits``): the last ``limit``
     start times, and when the next goal may start (after the turns handed out so far). Written only by
@@ -583,7 +594,7 @@ class RateWindow(models.Model):
 
     kind = models.CharField(max_length=100)
     key = models.CharField(max_length=255, blank=True, default="")
-    starts = ArrayField(models.DateTimeField(), default=list, blank=True)
+    starts = TimestampArrayField(default=list, blank=True)
     next_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -2,7 +2,7 @@
 for a kind, and each key's window of recent starts (``goals_rate``). Columns added without a rewrite (a
 constant database default, or none)."""
 
-import django.contrib.postgres.fields
+import goals.models
 from django.db import migrations, models
 
 
@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(max_length=100)),
                 ('key', models.CharField(blank=True, default='', max_length=255)),
-                ('starts', django.contrib.postgres.fields.ArrayField(base_field=models.DateTimeField(), blank=True, default=list, size=None)),
+                ('starts', goals.models.TimestampArrayField(blank=True, default=list)),
                 ('next_at', models.DateTimeField(blank=True, null=True)),
             ],
             options={
