@@ -17,6 +17,7 @@ chosen AS (
     SELECT h.id
       FROM counter c
      CROSS JOIN LATERAL (
+          -- held_for <> '' is the predicate of the index of held goals, said so the planner takes it.
           SELECT g.id FROM goals_goal g
            WHERE g.kind = c.kind AND g.limit_key = c.key AND g.held_for <> '' AND g.held_for = 'slot'
              AND g.state = 'held'
@@ -159,6 +160,7 @@ SELECT EXISTS (SELECT FROM control)
 WITH chosen AS (
     SELECT g.id
       FROM goals_goal g
+     -- held_for <> '': the index of held goals' predicate, as in admit_held_goals.
      WHERE g.kind = %(kind)s::text AND g.held_for <> '' AND g.held_for = 'pause' AND g.state = 'held'
      ORDER BY g.id
      LIMIT %(limit)s::integer
