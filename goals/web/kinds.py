@@ -36,10 +36,14 @@ def _staff(caller: Caller) -> None:
         raise ApiError(403, "forbidden", detail="only staff may see and change kinds")
 
 
-def _kind(kind: str) -> dict[str, Any]:
-    """The kind as it is now; 404 for one no executor registers."""
+def _known(kind: str) -> None:
+    """404 for a kind no executor registers (checked before anything is written)."""
     if kind not in registered_kinds():
         raise ApiError(404, "not_found")
+
+
+def _kind(kind: str) -> dict[str, Any]:
+    """The kind as it is now, once its change is made."""
     [status] = [status for status in kind_statuses() if status.kind == kind]
     return kind_json(status)
 
@@ -56,7 +60,7 @@ def kind_pause(request: HttpRequest, caller: Caller, kind: str) -> HttpResponse:
     """Pause a kind (a reason is required); 200 whether it was running or paused already (``changed``)."""
     _staff(caller)
     reason = inputs.action_reason(read_json_object(request, required=True))
-    _kind(kind)
+    _known(kind)
     try:
         changed = controls.pause(kind=kind, actor=caller.username, reason=reason)
     except GoalValidationError as exc:
@@ -69,7 +73,7 @@ def kind_resume(request: HttpRequest, caller: Caller, kind: str) -> HttpResponse
     """Resume a kind and send the goals held for its pause; ``resumed`` says how many."""
     _staff(caller)
     reason = inputs.action_reason(read_json_object(request, required=False))
-    _kind(kind)
+    _known(kind)
     resumed = controls.resume(kind=kind, actor=caller.username, cause=Cause.API, reason=reason)
     return json_response({**_kind(kind), "resumed": resumed})
 
@@ -79,7 +83,7 @@ def kind_concurrency(request: HttpRequest, caller: Caller, kind: str) -> HttpRes
     """Set a kind's concurrency limit (``null``: back to its executor's), in force from the next start."""
     _staff(caller)
     limit, reason = inputs.concurrency_request(read_json_object(request, required=True))
-    _kind(kind)
+    _known(kind)
     try:
         controls.set_concurrency(kind=kind, limit=limit, actor=caller.username, cause=Cause.API, reason=reason)
     except GoalValidationError as exc:

@@ -55,23 +55,25 @@ journal AS (
     SELECT id, created_at, 'transition', 'submit', '', state, 1, task_id, %(cause)s::text, %(actor)s::text, '{}'
       FROM goal
 ),
+limits AS (
+    -- The kind's limits in force, read once: an operator's (goals_kindcontrol) over its executor's
+    -- (%(capacity)s::integer, its concurrency; %(rated)s::boolean, whether it declares a rate).
+    SELECT COALESCE(k.concurrency, %(capacity)s::integer) AS capacity, %(rated)s::boolean OR k.rate IS NOT NULL AS rated
+      FROM (SELECT 1) AS one LEFT JOIN goals_kindcontrol k ON k.kind = %(kind)s::text
+),
 slots AS (
-    -- For a kind with a concurrency limit (%(capacity)s::integer: its executor's; or an operator's), each
-    -- key's row of slots, made before any of its goals can start.
+    -- For a kind with a concurrency limit, each key's row of slots, made before any of its goals can start.
     INSERT INTO goals_concurrency (kind, key, running, held, capacity)
     SELECT DISTINCT %(kind)s::text, i.limit_key, 0, 0, l.capacity
-      FROM item i
-     CROSS JOIN (SELECT COALESCE((SELECT k.concurrency FROM goals_kindcontrol k WHERE k.kind = %(kind)s::text),
-                                 %(capacity)s::integer) AS capacity) l
+      FROM item i CROSS JOIN limits l
      WHERE l.capacity IS NOT NULL
         ON CONFLICT (kind, key) DO NOTHING
 ),
 windows AS (
     INSERT INTO goals_rate (kind, key, starts)
     SELECT DISTINCT %(kind)s::text, i.rate_key, '{}'::timestamptz[]
-      FROM item i
-     WHERE %(rated)s::boolean OR EXISTS (SELECT FROM goals_kindcontrol k WHERE k.kind = %(kind)s::text
-                                                                          AND k.rate IS NOT NULL)
+      FROM item i CROSS JOIN limits l
+     WHERE l.rated
         ON CONFLICT (kind, key) DO NOTHING
 ),
 counted AS (
