@@ -111,3 +111,12 @@ def goal_kind_limited(ctx: Any) -> None:
 def goal_rated(ctx: Any, *, key: str) -> None:
     """At most 100 starts a minute per key (``bench/limits.py``)."""
     return None
+
+
+# Django's task framework on goaltrack (bench/django_tasks.py): the same no-op as ``bench.noop``, as a ``@task``.
+from goals.tasking.compat import task  # noqa: E402  (needs TASKS, set by the bench settings)
+
+
+@task
+def task_noop() -> None:
+    return None

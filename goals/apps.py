@@ -25,3 +25,7 @@ class GoalsConfig(AppConfig):
 
         # Every installed app's ``executors`` module registers its kinds, in web and worker alike.
         autodiscover_modules("executors")
+        # And the kinds Django's tasks run as, if ``TASKS`` uses goaltrack's backend (``goals.tasking``).
+        from goals.tasking.kinds import register_configured
+
+        register_configured()

@@ -14,3 +14,9 @@ GOALS_PROGRESS_INTERVAL = 0.2
 GOALS_TASK_QUEUE = os.environ.setdefault("GOALS_TASK_QUEUE", f"goals-test-{os.getpid()}")
 # goaltrack's release (beat's entry and its timers) goes where Celery routes it: here, to that same queue.
 CELERY_TASK_ROUTES = {"goals.release": {"queue": GOALS_TASK_QUEUE}}
+# Django's task framework on goaltrack (goals.tasking): tasks of the default queue go to GOALS_TASK_QUEUE, which
+# the suite's worker consumes; "reports" is a queue of its own, which it does not.
+TASKS = {"default": {"BACKEND": "goals.tasking.GoalTaskBackend", "QUEUES": ["default", "reports"],
+                     "OPTIONS": {"max_attempts": 3, "retry_backoff": 0.1, "retry_jitter": False}}}
+# Where tests/task_functions.py notes the task signals it receives, in the suite and in its worker.
+os.environ.setdefault("GOALS_TEST_TASK_SIGNALS", f"/tmp/goals-test-task-signals-{os.getpid()}.jsonl")

@@ -32,7 +32,14 @@ def check_goal_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                             "/metrics", id="goals.E003"))
     if not errors:
         errors += _schedule_problems()
-    return errors
+    return errors + _task_backend_problems()
+
+
+def _task_backend_problems() -> list[CheckMessage]:
+    from goals.tasking.kinds import configured, problems
+
+    return [Error(message, id="goals.E040") for alias, params in configured().items()
+            for message in problems(alias, params)]
 
 
 def _schedule_problems() -> list[CheckMessage]:

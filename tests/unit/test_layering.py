@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("worker and reconciler", ("goals.worker", "goals.reconciler", "goals.pruning", "goals.selectors",
                                "goals.metrics")),
     ("celery tasks", ("goals.tasks",)),
+    ("django tasks", ("goals.tasking",)),
     ("web", ("goals.web",)),
     ("entry points", ("goals.admin", "goals.management", "goals.api", "goals.urls", "goals.checks", "goals.apps",
                       "goals.templatetags",

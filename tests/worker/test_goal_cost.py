@@ -68,3 +68,19 @@ def test_the_submitting_thread_runs_one_statement_and_the_sender_thread_the_rest
     # The sender thread recorded "queued", unless the worker started the goal first (then it was refused).
     enqueued = goal.events.filter(transition="enqueue", cause="publisher").exists()
     assert enqueued == (started.from_state == GoalState.QUEUED)
+
+
+@override_settings(GOALS_SEND_IN_BACKGROUND=False)
+def test_a_django_task_costs_a_goal_and_one_read_per_signal(worker):
+    """A ``@task`` through goaltrack's backend: the goal's own statements, and the goal read once for
+    ``task_started`` and once for ``task_finished`` (Django's own receivers always listen), no more."""
+    from tests.task_functions import add
+
+    with CaptureQueriesContext(connection) as enqueued:
+        result = add.enqueue(1, 2)
+    goal = wait_final(result.id, worker=worker)
+    assert goal.state == GoalState.SUCCEEDED
+    kinds = [classify(statement["sql"]) for statement in worker.statements(goal.id)]
+    assert [kind if kind == "transition" else "read" for kind in kinds] == [
+        "transition", "read", "transition", "read"], kinds
+    assert len(enqueued) == 2, "submit and the queued mark, as for any goal"
