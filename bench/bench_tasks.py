@@ -113,7 +113,7 @@ def goal_rated(ctx: Any, *, key: str) -> None:
     return None
 
 
-# Django's task framework on goaltrack (bench/django_tasks.py): the same no-op as ``bench.noop``, as a ``@task``.
+# Django's task framework on goaltrack (bench/task_backend.py): the same no-op as ``bench.noop``, as a ``@task``.
 from goals.tasking.compat import task  # noqa: E402  (needs TASKS, set by the bench settings)
 
 

@@ -1,6 +1,6 @@
 """Django's task API on goaltrack against ``goals.api.submit`` for the same work, side by side in one run.
 
-    make bench    # or: .venv/bin/python bench/django_tasks.py [--workers 4] [--n 2000] [--runs 3]
+    make bench    # or: .venv/bin/python bench/task_backend.py [--workers 4] [--n 2000] [--runs 3]
 
 In a throwaway database ``goaltrack_bench``, ``--workers`` workers of 2 processes each run ``--n`` no-op goals
 per round, alternating: submitted one by one with ``submit("bench.noop")``, then enqueued one by one with
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    logs = Path(tempfile.mkdtemp(prefix="bench-django-tasks-"))
+    logs = Path(tempfile.mkdtemp(prefix="bench-task-backend-"))
     with bench_database():
         workers = [start_worker(logs / f"worker-{n}.log", f"bench-{n}") for n in range(args.workers)]
         try:
