@@ -32,6 +32,7 @@ from goals.families import children as families
 from goals.ids import new_task_id
 from goals.lifecycle.results import result_row, writes_own_result_rows
 from goals.lifecycle.run_kind import run_kind
+from goals.logs import goal_extra, running_goal
 from goals.periodic.periods import give_periods
 from goals.pruning import COMPACT_WINDOW, PruneCounts, compact_journals, prune, prune_unconsumed_events
 from goals.reconciler.passes import scheduled_pass
@@ -106,13 +107,20 @@ class GoalTask(Task):
         """Run a callback, waiting out a database that cannot be reached (``GOALS_CALLBACK_DATABASE_WAIT``)."""
         return retry_while_unreachable(callback, within=goal_settings().callback_database_wait, what=what)
 
-    def _record_final(self, what: str, callback: Any) -> None:
+    def _log_extra(self, goal_id: str, attempt: int) -> dict[str, Any]:
+        """The structured fields of a line about the goal (``goals.logs``): its kind, once its start said it."""
+        run = getattr(self.request, "goal_run", None)
+        return goal_extra(goal_id, run.kind if run is not None else None, attempt)
+
+    def _record_final(self, event: str, goal_id: str, attempt: int, callback: Any) -> None:
+        what = f"{event} of goal {goal_id} attempt {attempt}"
         try:
             self._record(what, callback)
         except DATABASE_UNREACHABLE as exc:
             # The goal stays running at this attempt; the reconciler finds its result row (written by the
             # same statement, so missing too) or its silent heartbeat and repairs it.
-            logger.error("%s not recorded, the database is unreachable: %s; the reconciler repairs it", what, exc)
+            logger.error("%s not recorded, the database is unreachable: %s; the reconciler repairs it", what, exc,
+                         extra=self._log_extra(goal_id, attempt))
 
     def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
         goal_id, attempt = _goal_args(args)
@@ -146,11 +154,11 @@ class GoalTask(Task):
         if waiting is not None:
             wait, budget = waiting
             record = callbacks.attempt_awaiting_event if isinstance(wait, WaitForEvent) else callbacks.attempt_waiting
-            self._record_final(f"wait of goal {goal_id} attempt {attempt}", lambda: record(
+            self._record_final("wait", goal_id, attempt, lambda: record(
                 goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), wait=wait, budget=budget))
             return
         row, progress = result_row(self, status=states.SUCCESS, value=retval), self._progress()
-        self._record_final(f"success of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_succeeded(
+        self._record_final("success", goal_id, attempt, lambda: callbacks.attempt_succeeded(
             goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), result=retval,
             progress=progress, result_row=row, alone=self._alone()))
 
@@ -162,12 +170,12 @@ class GoalTask(Task):
             # its broker connection was lost (worker_cancel_long_running_tasks_on_connection_loss). The
             # message was not acknowledged, so it is delivered again, and its start recovers the attempt.
             logger.warning("goal %s attempt %s (task %s) cancelled by Celery: %s; its redelivery recovers it",
-                           goal_id, attempt, task_id, exc)
+                           goal_id, attempt, task_id, exc, extra=self._log_extra(goal_id, attempt))
             return
         next_task_id, countdown = retry
         error, progress = error_record(exc, einfo.traceback), self._progress()
         row, alone = result_row(self, status=states.RETRY, value=exc, traceback=einfo.traceback), self._alone()
-        self._record_final(f"retry of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_retrying(
+        self._record_final("retry", goal_id, attempt, lambda: callbacks.attempt_retrying(
             goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), error=error,
             next_task_id=next_task_id, countdown=countdown, progress=progress, result_row=row, alone=alone))
 
@@ -175,7 +183,7 @@ class GoalTask(Task):
         error, progress = error_record(later.error, later.traceback), self._progress()
         row = result_row(self, status=states.RETRY, value=later.error, traceback=later.traceback)
         starts = timezone.now() + timedelta(seconds=later.countdown)
-        self._record_final(f"retry of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_retrying(
+        self._record_final("retry", goal_id, attempt, lambda: callbacks.attempt_retrying(
             goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), error=error,
             next_task_id=later.next_task_id, countdown=later.countdown, progress=progress, result_row=row,
             alone=self._alone(), run_after=starts))
@@ -191,7 +199,7 @@ class GoalTask(Task):
             worker = request.hostname
         row = result_row(self, status=states.FAILURE, value=exc, traceback=einfo.traceback, request=request)
         alone = self._alone() if request is self.request else False
-        self._record_final(f"failure of goal {goal_id} attempt {attempt}", lambda: callbacks.attempt_failed(
+        self._record_final("failure", goal_id, attempt, lambda: callbacks.attempt_failed(
             goal_id=goal_id, attempt=attempt, task_id=task_id, worker=worker, error=error, progress=progress,
             result_row=row, alone=alone))
 
@@ -217,12 +225,14 @@ def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
                            family=run.family, worker=self._worker())
     self.request.goal_ctx = ctx
     try:
-        value = spec.fn(ctx, **run.params) if family is None else families.continue_after_children(
-            goal_id, family, lambda: spec.fn(ctx, **run.params))
+        with running_goal(goal_id, run.kind, attempt):  # the executor's own log lines carry the goal (goals.logs)
+            value = spec.fn(ctx, **run.params) if family is None else families.continue_after_children(
+                goal_id, family, lambda: spec.fn(ctx, **run.params))
     except GoalNoLongerRunning as exc:
         # Cancelled, expired or moved on meanwhile: the goal row already says so, and nothing failed. Ignored,
         # the task is acknowledged and logged by Celery at INFO, with no failure hook and no traceback.
-        logger.info("goal %s attempt %s stopped: %s", goal_id, attempt, exc)
+        logger.info("goal %s attempt %s stopped: %s", goal_id, attempt, exc,
+                    extra=goal_extra(goal_id, run.kind, attempt))
         raise Ignore() from exc
     except Exception as exc:
         if after_error(spec, attempt=attempt, max_attempts=run.max_attempts, error=exc).next is Next.RETRY:

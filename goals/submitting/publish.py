@@ -22,6 +22,7 @@ from goals.executors.registry import get_executor
 from goals.lifecycle import store
 from goals.lifecycle.results import goal_results_in_database
 from goals.lifecycle.transitions import Dispatch, mark_queued
+from goals.logs import goal_extra
 from goals.task_names import EXECUTE_TASK
 
 logger = logging.getLogger(__name__)
@@ -45,8 +46,10 @@ def _publish(dispatch: Dispatch, *, producer: Any = None) -> None:
 
 
 def _journal_publish_failures(dispatches: list[Dispatch], exc: Exception) -> None:
+    first = dispatches[0]
     logger.warning("%d goal attempt(s) not sent, broker unreachable: %s (first: goal %s attempt %s)",
-                   len(dispatches), exc, dispatches[0].goal_id, dispatches[0].attempt)
+                   len(dispatches), exc, first.goal_id, first.attempt,
+                   extra=goal_extra(first.goal_id, first.kind, first.attempt))
     store.journal_publish_failures(goal_ids=[str(d.goal_id) for d in dispatches],
                                    attempts=[d.attempt for d in dispatches], task_ids=[d.task_id for d in dispatches],
                                    error=f"{type(exc).__name__}: {exc}"[:MESSAGE_LIMIT], actor=process_name())

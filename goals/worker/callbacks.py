@@ -31,6 +31,7 @@ from goals.lifecycle.states import (
     GoalState,
 )
 from goals.lifecycle.transitions import TransitionOutcome, apply_transition
+from goals.logs import goal_extra
 from goals.models import AttemptOutcome, Cause
 from goals.submitting import timers
 from goals.submitting.moves import move
@@ -46,7 +47,8 @@ LOST_WORKER_FINDING = "worker_lost"
 def _log_refused(outcome: TransitionOutcome, task_id: str) -> None:
     logger.info("ignored %s of goal %s attempt %s (task %s): goal is %s at attempt %s",
                 outcome.transition.name, outcome.goal_id, outcome.expected_attempt, task_id,
-                outcome.from_state, outcome.attempt)
+                outcome.from_state, outcome.attempt,
+                extra=goal_extra(outcome.goal_id, outcome.kind, outcome.expected_attempt))
 
 
 def attempt_started(*, goal_id: str, attempt: int, task_id: str, worker: str,
@@ -68,13 +70,15 @@ def attempt_started(*, goal_id: str, attempt: int, task_id: str, worker: str,
                                    caller_task_id=task_id, journal_refusal=True, limits=declared_concurrency(),
                                    rates=declared_rates())
     except GoalNotFound:
-        logger.warning("task %s names goal %s, which does not exist (pruned?): not run", task_id, goal_id)
+        logger.warning("task %s names goal %s, which does not exist (pruned?): not run", task_id, goal_id,
+                       extra=goal_extra(goal_id, None, attempt))
         return None
     if outcome.applied:
         return outcome
     if outcome.held:
         logger.info("goal %s attempt %s held by a limit of its kind %s%s", goal_id, attempt, outcome.kind,
-                    f" until {outcome.until.isoformat()}" if outcome.until else "")
+                    f" until {outcome.until.isoformat()}" if outcome.until else "",
+                    extra=goal_extra(goal_id, outcome.kind, attempt))
         if outcome.until is not None:
             timers.arm_after_commit([outcome.until])  # released at its turn, not at beat's next look
         return None
@@ -123,7 +127,8 @@ def _finish(transition_kwargs: dict[str, Any]) -> None:
     try:
         outcome = move(cause=Cause.EXECUTOR, journal_refusal=True, **transition_kwargs)
     except GoalNotFound:
-        logger.warning("callback for goal %s, which does not exist (pruned?)", transition_kwargs["goal_id"])
+        logger.warning("callback for goal %s, which does not exist (pruned?)", transition_kwargs["goal_id"],
+                       extra=goal_extra(transition_kwargs["goal_id"], None, transition_kwargs["attempt"]))
         return
     if not outcome.applied:
         _log_refused(outcome, transition_kwargs["caller_task_id"])
@@ -139,7 +144,8 @@ def attempt_waiting(*, goal_id: str, attempt: int, task_id: str, worker: str, wa
                        caller_task_id=task_id, journal_refusal=True, budget=budget,
                        failures_allowed=wait.policy.failures_allowed, continuation=wait.then)
     except GoalNotFound:
-        logger.warning("callback for goal %s, which does not exist (pruned?)", goal_id)
+        logger.warning("callback for goal %s, which does not exist (pruned?)", goal_id,
+                       extra=goal_extra(goal_id, None, attempt))
         return
     if not outcome.applied:
         _log_refused(outcome, task_id)
@@ -158,7 +164,8 @@ def attempt_awaiting_event(*, goal_id: str, attempt: int, task_id: str, worker: 
         outcome = await_event(goal_id=goal_id, attempt=attempt, task_id=task_id, worker=worker, wait=wait,
                               budget=budget)
     except GoalNotFound:
-        logger.warning("callback for goal %s, which does not exist (pruned?)", goal_id)
+        logger.warning("callback for goal %s, which does not exist (pruned?)", goal_id,
+                       extra=goal_extra(goal_id, None, attempt))
         return
     if not outcome.applied:
         _log_refused(outcome, task_id)

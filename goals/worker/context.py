@@ -21,6 +21,7 @@ from goals.families import children as families
 from goals.lifecycle import store
 from goals.lifecycle.fan_in import FAIL_FAST, ChildPolicy
 from goals.lifecycle.transitions import Family
+from goals.logs import goal_extra
 from goals.waits import events
 
 logger = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ class ExecutionContext:
             self._last_write = time.monotonic()
             connection.close()
             logger.warning("progress of goal %s attempt %s not written, the database is unreachable: %s",
-                           self.goal_id, self.attempt, exc)
+                           self.goal_id, self.attempt, exc, extra=goal_extra(self.goal_id, self.kind, self.attempt))
             return
         self._last_write = time.monotonic()
         if changed == 0:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -132,6 +133,13 @@ def test_task_get_result_refuses_another_tasks_result():
     with pytest.raises(Exception, match="Task does not match") as refused:
         fails_twice.get_result(result.id)
     assert type(refused.value).__name__ == "TaskResultMismatch"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_async_enqueue_and_get_result():
+    result = async_to_sync(add.aenqueue)(1, 2)
+    assert Goal.objects.get(pk=result.id).params["args"] == [1, 2]
+    assert async_to_sync(add.aget_result)(result.id).status == TaskResultStatus.READY
 
 
 def test_every_goal_state_has_a_task_status():
