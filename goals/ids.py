@@ -16,6 +16,7 @@ import os
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 
 _RAND_A_BITS, _RAND_B_BITS = 12, 62
 # The 48 bits of milliseconds and the 12 bits below them, as one 60-bit timestamp, last handed out here.
@@ -43,6 +44,12 @@ def new_id() -> uuid.UUID:
     rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << _RAND_B_BITS) - 1)
     value = (millis & ((1 << 48) - 1)) << 80 | 0x7 << 76 | fraction << 64 | 0b10 << 62 | rand_b
     return uuid.UUID(int=value)
+
+
+def id_time(value: uuid.UUID | str) -> datetime:
+    """When the id was made, to the millisecond (its first 48 bits): a goal's submit, without reading its row."""
+    millis = uuid.UUID(str(value)).int >> 80
+    return datetime.fromtimestamp(millis / 1000, UTC)
 
 
 # Characters of an id shown where a list has no room for it whole (the whole id stays on hover and in the link).

@@ -112,15 +112,17 @@ class GoalTask(Task):
         run = getattr(self.request, "goal_run", None)
         return goal_extra(goal_id, run.kind if run is not None else None, attempt)
 
-    def _record_final(self, event: str, goal_id: str, attempt: int, callback: Any) -> None:
+    def _record_final(self, event: str, goal_id: str, attempt: int, callback: Any) -> Any:
+        """What ``callback`` returned, or None if the database stayed unreachable."""
         what = f"{event} of goal {goal_id} attempt {attempt}"
         try:
-            self._record(what, callback)
+            return self._record(what, callback)
         except DATABASE_UNREACHABLE as exc:
             # The goal stays running at this attempt; the reconciler finds its result row (written by the
             # same statement, so missing too) or its silent heartbeat and repairs it.
             logger.error("%s not recorded, the database is unreachable: %s; the reconciler repairs it", what, exc,
                          extra=self._log_extra(goal_id, attempt))
+            return None
 
     def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
         goal_id, attempt = _goal_args(args)
@@ -158,7 +160,8 @@ class GoalTask(Task):
                 goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), wait=wait, budget=budget))
             return
         row, progress = result_row(self, status=states.SUCCESS, value=retval), self._progress()
-        self._record_final("success", goal_id, attempt, lambda: callbacks.attempt_succeeded(
+        # What the success statement did, for what runs after the hooks (Django's ``task_finished``: goals.tasking).
+        self.request.goal_end = self._record_final("success", goal_id, attempt, lambda: callbacks.attempt_succeeded(
             goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), result=retval,
             progress=progress, result_row=row, alone=self._alone()))
 

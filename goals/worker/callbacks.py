@@ -122,16 +122,18 @@ def _fail_lost_attempt(outcome: TransitionOutcome, *, task_id: str, worker: str,
                                  details={"finding": LOST_WORKER_FINDING, "task_id": task_id})
 
 
-def _finish(transition_kwargs: dict[str, Any]) -> None:
-    """Apply a finishing transition; a refusal is journaled by the statement and logged here."""
+def _finish(transition_kwargs: dict[str, Any]) -> TransitionOutcome | None:
+    """Apply a finishing transition; a refusal is journaled by the statement and logged here. Returns what the
+    statement did (None: the goal is gone)."""
     try:
         outcome = move(cause=Cause.EXECUTOR, journal_refusal=True, **transition_kwargs)
     except GoalNotFound:
         logger.warning("callback for goal %s, which does not exist (pruned?)", transition_kwargs["goal_id"],
                        extra=goal_extra(transition_kwargs["goal_id"], None, transition_kwargs["attempt"]))
-        return
+        return None
     if not outcome.applied:
         _log_refused(outcome, transition_kwargs["caller_task_id"])
+    return outcome
 
 
 def attempt_waiting(*, goal_id: str, attempt: int, task_id: str, worker: str, wait: WaitForChildren,
@@ -178,8 +180,8 @@ def attempt_awaiting_event(*, goal_id: str, attempt: int, task_id: str, worker: 
 
 def attempt_succeeded(*, goal_id: str, attempt: int, task_id: str, worker: str, result: Any,
                       progress: tuple[int, int | None, str] | None, result_row: dict[str, Any] | None,
-                      alone: bool = False) -> None:
-    _finish({"transition": SUCCEED, "goal_id": goal_id, "attempt": attempt, "actor": worker,
+                      alone: bool = False) -> TransitionOutcome | None:
+    return _finish({"transition": SUCCEED, "goal_id": goal_id, "attempt": attempt, "actor": worker,
              "caller_task_id": task_id, "result": result, "set_result": True, "progress": progress,
              "result_row": result_row, "alone": alone})
 

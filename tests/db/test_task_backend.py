@@ -137,7 +137,8 @@ def test_task_get_result_refuses_another_tasks_result():
 
 @pytest.mark.django_db(transaction=True)
 def test_async_enqueue_and_get_result():
-    result = async_to_sync(add.aenqueue)(1, 2)
+    # Committed (a worker of the session may be running): started later, so it stays READY while read.
+    result = async_to_sync(add.using(run_after=timezone.now() + dt.timedelta(hours=1)).aenqueue)(1, 2)
     assert Goal.objects.get(pk=result.id).params["args"] == [1, 2]
     assert async_to_sync(add.aget_result)(result.id).status == TaskResultStatus.READY
 

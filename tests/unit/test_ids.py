@@ -43,3 +43,13 @@ def test_the_short_ids_of_goals_made_in_the_same_minute_differ():
     ids = [new_id() for _ in range(1000)]
     assert len({str(value)[:8] for value in ids}) <= 2, "the start of a UUIDv7 is its time"
     assert len({short_id(value) for value in ids}) > 990
+
+
+def test_an_id_tells_when_it_was_made_to_the_millisecond():
+    from datetime import UTC, datetime, timedelta
+
+    from goals.ids import id_time, new_id
+
+    before = datetime.now(UTC) - timedelta(milliseconds=1)
+    made = id_time(new_id())
+    assert before <= made <= datetime.now(UTC)
