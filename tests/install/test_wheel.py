@@ -31,12 +31,17 @@ def test_every_template_migration_and_marker_is_packaged(wheel_names):
 def test_runtime_dependencies_are_what_the_app_imports(wheel):
     with zipfile.ZipFile(wheel) as archive:
         metadata = Parser().parsestr(archive.read("goaltrack-0.1.0.dist-info/METADATA").decode())
-    required = {re.match(r"[A-Za-z0-9._-]+", requirement).group().lower()
-                for requirement in metadata.get_all("Requires-Dist")}
+    requirements = metadata.get_all("Requires-Dist")
+    name = re.compile(r"[A-Za-z0-9._-]+")
+    required = {name.match(requirement).group().lower()
+                for requirement in requirements if "extra ==" not in requirement}
     assert required == {"django", "celery", "django-celery-results", "django-celery-beat", "psycopg",
                         "prometheus-client"}
-    # Deployment choices are the host's: no WSGI server, static files middleware, URL parser or broker client.
-    assert not any("extra ==" in requirement for requirement in metadata.get_all("Requires-Dist"))
+    # Deployment choices are the host's (no WSGI server, static files middleware, URL parser or broker client):
+    # the extras are the optional features' own packages only.
+    extras = {(re.search(r"extra == .(\w+)", requirement).group(1), name.match(requirement).group().lower())
+              for requirement in requirements if "extra ==" in requirement}
+    assert extras == {("tasks", "django-tasks"), ("otel", "opentelemetry-api")}
     classifiers = set(metadata.get_all("Classifier"))
     assert {"Framework :: Django :: 5.2", "Framework :: Django :: 6.0", "Framework :: Django :: 6.1"} <= classifiers
     assert metadata["Requires-Python"] in (">=3.11,<3.14", "<3.14,>=3.11")
