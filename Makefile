@@ -68,6 +68,7 @@ bench: $(STAMP) ## Benchmarks, run on purpose (about 58 minutes); see bench/READ
 	$(BIN)/python bench/events.py --threads 4
 	$(BIN)/python bench/limits.py
 	$(BIN)/python bench/task_backend.py
+	$(BIN)/python bench/tracing.py
 
 # 1M and 10M goals with their journal (about 35 minutes, most of it building; about 25 GB of disk at 10M):
 # the reconciler, the admin's lists, the status read, and pruning 1M goals under load. See bench/README.md.

@@ -95,6 +95,9 @@ class Goal(models.Model):
     # The schedule whose period this goal is (goals.periodic); the period itself is in its idempotency key.
     schedule = models.ForeignKey("Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="goals",
                                  db_index=False, editable=False)
+    # The submit's OpenTelemetry context (W3C traceparent/tracestate), under which every attempt is traced
+    # (goals.tracing); null when nothing recorded spans.
+    trace_context = models.JSONField(null=True, blank=True, editable=False)
 
     objects = GoalQuerySet.as_manager()
 

@@ -21,6 +21,7 @@ from celery.exceptions import Ignore, Reject
 from celery.signals import worker_process_shutdown
 from django.utils import timezone
 
+from goals import tracing
 from goals.actors import process_name
 from goals.conf import goal_settings
 from goals.db import DATABASE_UNREACHABLE, retry_while_unreachable
@@ -32,6 +33,7 @@ from goals.families import children as families
 from goals.ids import new_task_id
 from goals.lifecycle.results import result_row, writes_own_result_rows
 from goals.lifecycle.run_kind import run_kind
+from goals.lifecycle.states import GoalState
 from goals.logs import goal_extra, running_goal
 from goals.periodic.periods import give_periods
 from goals.pruning import COMPACT_WINDOW, PruneCounts, compact_journals, prune, prune_unconsumed_events
@@ -145,12 +147,22 @@ class GoalTask(Task):
             # Stale, duplicate or cancelled: acknowledge the message without running anything.
             raise Ignore()
         self.request.goal_run = started
+        self.request.goal_span = tracing.start_attempt(goal_id, started.kind, attempt, started.trace_context)
+
+    def _traced(self, task_id: str, name: str, state: str, error: BaseException | None = None) -> None:
+        """The transition that ended the attempt, on its span, which it ends (``goals.tracing``): every hook
+        ends it (Celery calls ``after_return`` for neither a retry nor an ignored task)."""
+        if self.request.id == task_id:
+            span = getattr(self.request, "goal_span", None)
+            tracing.transition(span, name, state, error)
+            tracing.end_attempt(span)
 
     def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
         goal_id, attempt = _goal_args(args)
         later = getattr(self.request, "goal_retry_later", None) if self.request.id == task_id else None
         if later is not None:
             self._retry_later(goal_id, attempt, task_id, later)
+            self._traced(task_id, "retry_later", GoalState.SCHEDULED, later.error)
             return
         waiting = getattr(self.request, "goal_wait", None) if self.request.id == task_id else None
         if waiting is not None:
@@ -158,12 +170,15 @@ class GoalTask(Task):
             record = callbacks.attempt_awaiting_event if isinstance(wait, WaitForEvent) else callbacks.attempt_waiting
             self._record_final("wait", goal_id, attempt, lambda: record(
                 goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), wait=wait, budget=budget))
+            self._traced(task_id, "await_event" if isinstance(wait, WaitForEvent) else "wait", GoalState.WAITING)
             return
         row, progress = result_row(self, status=states.SUCCESS, value=retval), self._progress()
         # What the success statement did, for what runs after the hooks (Django's ``task_finished``: goals.tasking).
         self.request.goal_end = self._record_final("success", goal_id, attempt, lambda: callbacks.attempt_succeeded(
             goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), result=retval,
             progress=progress, result_row=row, alone=self._alone()))
+        end = self.request.goal_end
+        self._traced(task_id, "succeed", end.state if end is not None else GoalState.SUCCEEDED)
 
     def on_retry(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         goal_id, attempt = _goal_args(args)
@@ -181,6 +196,7 @@ class GoalTask(Task):
         self._record_final("retry", goal_id, attempt, lambda: callbacks.attempt_retrying(
             goal_id=goal_id, attempt=attempt, task_id=task_id, worker=self._worker(), error=error,
             next_task_id=next_task_id, countdown=countdown, progress=progress, result_row=row, alone=alone))
+        self._traced(task_id, "schedule_retry", GoalState.RETRYING, exc)
 
     def _retry_later(self, goal_id: str, attempt: int, task_id: str, later: RetryLater) -> None:
         error, progress = error_record(later.error, later.traceback), self._progress()
@@ -205,6 +221,7 @@ class GoalTask(Task):
         self._record_final("failure", goal_id, attempt, lambda: callbacks.attempt_failed(
             goal_id=goal_id, attempt=attempt, task_id=task_id, worker=worker, error=error, progress=progress,
             result_row=row, alone=alone))
+        self._traced(task_id, "fail", GoalState.FAILED, exc)
 
 
 def _as_json(value: Any) -> Any:
@@ -228,7 +245,8 @@ def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
                            family=run.family, worker=self._worker())
     self.request.goal_ctx = ctx
     try:
-        with running_goal(goal_id, run.kind, attempt):  # the executor's own log lines carry the goal (goals.logs)
+        # The executor's own log lines carry the goal (goals.logs); what it does is under the attempt's span.
+        with running_goal(goal_id, run.kind, attempt), tracing.current(getattr(self.request, "goal_span", None)):
             value = spec.fn(ctx, **run.params) if family is None else families.continue_after_children(
                 goal_id, family, lambda: spec.fn(ctx, **run.params))
     except GoalNoLongerRunning as exc:
@@ -236,6 +254,7 @@ def execute_goal(self: GoalTask, goal_id: str, attempt: int) -> Any:
         # the task is acknowledged and logged by Celery at INFO, with no failure hook and no traceback.
         logger.info("goal %s attempt %s stopped: %s", goal_id, attempt, exc,
                     extra=goal_extra(goal_id, run.kind, attempt))
+        self._traced(self.request.id, "stopped", "no longer running")
         raise Ignore() from exc
     except Exception as exc:
         if after_error(spec, attempt=attempt, max_attempts=run.max_attempts, error=exc).next is Next.RETRY:

@@ -39,6 +39,13 @@ def fails_once(ctx):
     return {"attempt": ctx.attempt}
 
 
+@executor("tests.fails_twice", max_attempts=3, retry_backoff=0.1, retry_jitter=False, timeout=30)
+def fails_twice(ctx):
+    if ctx.attempt < 3:
+        raise Boom(f"planned failure on attempt {ctx.attempt}")
+    return {"attempt": ctx.attempt}
+
+
 @executor("tests.fails_once_then_waits", max_attempts=2, retry_backoff=3600, retry_backoff_max=3600,
           retry_jitter=False, timeout=30)
 def fails_once_then_waits(ctx):

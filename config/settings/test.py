@@ -20,3 +20,9 @@ TASKS = {"default": {"BACKEND": "goals.tasking.GoalTaskBackend", "QUEUES": ["def
                      "OPTIONS": {"max_attempts": 3, "retry_backoff": 0.1, "retry_jitter": False}}}
 # Where tests/task_functions.py notes the task signals it receives, in the suite and in its worker.
 os.environ.setdefault("GOALS_TEST_TASK_SIGNALS", f"/tmp/goals-test-task-signals-{os.getpid()}.jsonl")
+# OpenTelemetry's SDK records the spans of goaltrack's tracing (goals.tracing) in the suite and its worker, each
+# process to its own file in this folder (tests/tracing.py).
+os.environ.setdefault("GOALS_TEST_SPANS", f"/tmp/goals-test-spans-{os.getpid()}")
+from tests.tracing import record_spans  # noqa: E402
+
+record_spans(os.environ["GOALS_TEST_SPANS"])

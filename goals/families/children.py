@@ -42,6 +42,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from goals import tracing
 from goals.exceptions import GoalNoLongerRunning, GoalValidationError
 from goals.executors.validation import Checked, checked_items, validate_options
 from goals.ids import new_task_id
@@ -97,14 +98,16 @@ def spawn_children(*, parent_id: uuid.UUID | str, attempt: int, kind: str, param
     spec, checked = checked_items(kind, params_list, keys, key_field="key")
     ids: list[uuid.UUID | None] = [None] * len(checked)
     sent: list[Dispatch] = []
-    with transaction.atomic():
+    # Submitted under the parent's attempt span when traced: the children's attempts are in its trace.
+    with tracing.submitting(kind, len(checked)) as trace_context, transaction.atomic():
         for start in range(0, len(checked), BATCH_SIZE):
             batch_keys = list(keys[start:start + BATCH_SIZE])
             batch_ids, task_ids, document = items_document(checked[start:start + BATCH_SIZE], batch_keys)
             running, _created_at, _scheduled, skipped = store.insert_goals(
                 kind=kind, items=document, max_attempts=spec.max_attempts, owner_id=None, deadline=deadline,
                 rated=spec.rate is not None, capacity=spec.concurrency.limit if spec.concurrency else None,
-                cause=Cause.EXECUTOR, actor=actor, parent_id=parent_id, parent_attempt=attempt)
+                cause=Cause.EXECUTOR, actor=actor, parent_id=parent_id, parent_attempt=attempt,
+                trace_context=trace_context)
             if not running:
                 raise GoalNoLongerRunning(parent_id, attempt)
             not_inserted = {position - 1 for position in skipped}  # ordinality counts from 1

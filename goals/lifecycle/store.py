@@ -26,11 +26,13 @@ from goals.lifecycle.statements import sql
 def insert_goals(*, kind: str, items: str, max_attempts: int, owner_id: Any, deadline: datetime | None, cause: str,
                  actor: str, parent_id: UUID | str | None = None, parent_attempt: int | None = None,
                  run_after: datetime | None = None, schedule_id: int | None = None, rated: bool = False,
-                 capacity: int | None = None) -> tuple[bool | None, datetime, bool, list[int]]:
+                 capacity: int | None = None, trace_context: dict[str, str] | None = None
+                 ) -> tuple[bool | None, datetime, bool, list[int]]:
     """``insert_goals``: goals of ``kind`` from ``items`` (a JSON array of ``[id, task_id, key, params,
     limit_key, rate_key]``; ``rated``: its executor declares a rate, ``capacity`` its concurrency limit),
     as children of ``parent_id`` at its running ``parent_attempt`` if given, scheduled until ``run_after``
-    if that is still to come, as a period of schedule ``schedule_id`` if given. Returns whether the parent
+    if that is still to come, as a period of schedule ``schedule_id`` if given, with the submit's
+    ``trace_context`` (``goals.tracing``) if any. Returns whether the parent
     was running (None without one), the goals' ``created_at``, whether they are scheduled and the 1-based
     positions not inserted."""
     with hot_cursor() as cursor:
@@ -38,7 +40,8 @@ def insert_goals(*, kind: str, items: str, max_attempts: int, owner_id: Any, dea
             "kind": kind, "items": items, "max_attempts": max_attempts, "owner_id": owner_id, "deadline": deadline,
             "cause": cause, "actor": actor[:255], "parent_id": str(parent_id) if parent_id else None,
             "parent_attempt": parent_attempt, "run_after": run_after, "schedule_id": schedule_id, "rated": rated,
-            "capacity": capacity})
+            "capacity": capacity,
+            "trace_context": json.dumps(trace_context) if trace_context else None})
         return cursor.fetchone()
 
 

@@ -116,6 +116,8 @@ class TransitionOutcome:
     admit_keys: tuple[tuple[str, str], ...] = ()
     # A start held for its kind's rate: the turn it was given, when it is released (``start_attempt``).
     until: datetime | None = None
+    # An applied start: the submit's trace context stored with the goal, if any (``goals.tracing``).
+    trace_context: dict[str, str] | None = None
 
     @property
     def held(self) -> bool:
@@ -231,12 +233,13 @@ def admit_paused(kind: str, *, limit: int, cause: str, actor: str = "") -> list[
 def _own_statement_outcome(transition: Transition, row: tuple, *, expected_attempt: int | None
                            ) -> TransitionOutcome:
     (goal_id, kind, from_state, state, goal_attempt, max_attempts, task_id, goal_run_kind, applied, family,
-     params, until) = row
+     params, until, trace_context) = row
     return TransitionOutcome(
         transition=transition, goal_id=goal_id, applied=applied, from_state=from_state, state=state,
         attempt=goal_attempt, expected_attempt=expected_attempt, max_attempts=max_attempts, task_id=task_id,
         kind=kind, run_kind=goal_run_kind, params=json.loads(params) if params else {},
-        family=Family(*json.loads(family)) if family else None, until=until)
+        family=Family(*json.loads(family)) if family else None, until=until,
+        trace_context=json.loads(trace_context) if trace_context else None)
 
 
 def apply_transition(

@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import NOT_PROVIDED
 
+from goals import tracing
 from goals.actors import person_name
 from goals.exceptions import GoalValidationError
 from goals.executors.registry import ExecutorSpec
@@ -119,22 +120,25 @@ def _insert(kind: str, spec: ExecutorSpec, checked: list[Checked], keys: list[st
     actor = actor or person_name(owner)  # a submit that names no actor: its owner
     goals: list[Goal | None] = [None] * len(checked)
     created: list[bool] = [False] * len(checked)
-    # One goal is one statement in autocommit (a refused key inserts nothing); more are all or nothing.
-    with transaction.atomic() if len(checked) > 1 else nullcontext():
+    # One goal is one statement in autocommit (a refused key inserts nothing); more are all or nothing. Under the
+    # submit's span when traced, whose context every goal keeps for its attempts (goals.tracing).
+    with (tracing.submitting(kind, len(checked)) as trace_context,
+          transaction.atomic() if len(checked) > 1 else nullcontext()):
         for start in range(0, len(checked), BATCH_SIZE):
             batch, batch_keys = checked[start:start + BATCH_SIZE], keys[start:start + BATCH_SIZE]
             ids, task_ids, document = items_document(batch, batch_keys)
             _running, created_at, scheduled, skipped = store.insert_goals(
                 kind=kind, items=document, max_attempts=spec.max_attempts, owner_id=owner_id, deadline=deadline,
                 rated=spec.rate is not None, capacity=spec.concurrency.limit if spec.concurrency else None,
-                cause=cause, actor=actor, run_after=run_after, schedule_id=schedule_id)
+                cause=cause, actor=actor, run_after=run_after, schedule_id=schedule_id,
+                trace_context=trace_context)
             not_inserted = {position - 1 for position in skipped}  # ordinality counts from 1
             # As read back from the database: times in UTC.
             known = {"kind": kind, "max_attempts": spec.max_attempts, "owner_id": owner_id, "created_at": created_at,
                      "schedule_id": schedule_id,
                      "deadline": deadline.astimezone(UTC) if deadline is not None else None,
                      "state": GoalState.SCHEDULED.value if scheduled else GoalState.PENDING.value,
-                     "run_after": run_after.astimezone(UTC) if scheduled else None}
+                     "run_after": run_after.astimezone(UTC) if scheduled else None, "trace_context": trace_context}
             for offset, values in enumerate(zip(ids, task_ids, batch_keys, batch, strict=True)):
                 if offset not in not_inserted:
                     goals[start + offset], created[start + offset] = _inserted_goal(known, *values), True

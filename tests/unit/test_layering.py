@@ -14,7 +14,7 @@ PACKAGE = ROOT / "goals"
 # that is a prefix of a module's dotted path places it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("goals.conf", "goals.exceptions", "goals.ids", "goals.db", "goals.task_names", "goals.required_apps",
-              "goals.actors", "goals.logs")),
+              "goals.actors", "goals.logs", "goals.tracing")),
     ("lifecycle", ("goals.lifecycle",)),
     ("executors", ("goals.executors",)),
     ("models", ("goals.models", "goals.querysets", "goals.palette", "goals.tokens", "goals.schedule")),

@@ -468,7 +468,8 @@ moved AS (
      WHERE g.id = old.id
  RETURNING g.id, g.state, g.attempt, g.held_for, g.run_after, g.started_at, g.params::text AS params,
            json_build_array(g.fan_ins, g.continuation, g.children_total, g.children_final, g.children_failed,
-                            g.child_failures_allowed, g.parent_id IS NOT NULL)::text AS family
+                            g.child_failures_allowed, g.parent_id IS NOT NULL)::text AS family,
+           g.trace_context::text AS trace_context
 ),
 started AS (
     UPDATE goals_attempt AS a
@@ -492,7 +493,9 @@ journal AS (
 )
 SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), old.attempt, old.max_attempts, old.task_id,
        goals_run_kind(old.kind, old.continuation), COALESCE(moved.state = 'running', false), moved.family,
-       moved.params, CASE WHEN moved.held_for = 'rate' THEN moved.run_after END
+       moved.params, CASE WHEN moved.held_for = 'rate' THEN moved.run_after END,
+       -- The submit's trace context, under which the worker traces the attempt it starts (goals.tracing).
+       CASE WHEN moved.state = 'running' THEN moved.trace_context END
   FROM old LEFT JOIN moved ON moved.id = old.id
 
 -- name: mark_queued
@@ -531,7 +534,8 @@ journal AS (
       FROM moved
 )
 SELECT old.id, old.kind, old.state, COALESCE(moved.state, old.state), old.attempt, old.max_attempts, old.task_id,
-       goals_run_kind(old.kind, old.continuation), moved.id IS NOT NULL, NULL::text, NULL::text, NULL::timestamptz
+       goals_run_kind(old.kind, old.continuation), moved.id IS NOT NULL, NULL::text, NULL::text, NULL::timestamptz,
+       NULL::text
   FROM old LEFT JOIN moved ON moved.id = old.id
  ORDER BY old.id
 

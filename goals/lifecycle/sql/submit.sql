@@ -32,12 +32,12 @@ goal AS (
     INSERT INTO goals_goal
            (id, kind, params, state, attempt, max_attempts, progress_current, progress_message, task_id, owner_id,
             idempotency_key, created_at, deadline, parent_id, child_key, run_after, schedule_id, limit_key,
-            rate_key)
+            rate_key, trace_context)
     SELECT i.id, %(kind)s::text, i.params, CASE WHEN s.later THEN 'scheduled' ELSE 'pending' END, 1,
            %(max_attempts)s::integer, 0, '', i.task_id, COALESCE(p.owner_id, %(owner_id)s::integer),
            CASE WHEN p.id IS NULL THEN i.key END, now(), LEAST(p.deadline, %(deadline)s::timestamptz), p.id,
            CASE WHEN p.id IS NOT NULL THEN i.key END, CASE WHEN s.later THEN %(run_after)s::timestamptz END,
-           %(schedule_id)s::bigint, i.limit_key, i.rate_key
+           %(schedule_id)s::bigint, i.limit_key, i.rate_key, %(trace_context)s::jsonb
       FROM item i LEFT JOIN parent p ON true CROSS JOIN starts s
      WHERE %(parent_id)s::uuid IS NULL OR p.id IS NOT NULL
      ORDER BY i.position
