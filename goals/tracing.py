@@ -34,9 +34,8 @@ GOAL_ID, GOAL_KIND, GOAL_ATTEMPT, GOAL_STATE = ("goaltrack.goal.id", "goaltrack.
                                                 "goaltrack.goal.state")
 
 
-def _tracer() -> Any:
-    # The global provider's, looked up at each use: the project may set its provider after goaltrack is imported.
-    return trace.get_tracer(TRACER_NAME)
+# Made once: before the project sets its provider, the API hands out a proxy that uses the provider once set.
+_TRACER = trace.get_tracer(TRACER_NAME) if ENABLED else None
 
 
 @contextmanager
@@ -50,7 +49,7 @@ def submitting(kind: str, count: int, goal_id: UUID | str | None = None) -> Iter
                                   "messaging.batch.message_count": count}
     if goal_id is not None:
         attributes[GOAL_ID] = str(goal_id)
-    with _tracer().start_as_current_span(f"{kind} send", kind=SpanKind.PRODUCER, attributes=attributes):
+    with _TRACER.start_as_current_span(f"{kind} send", kind=SpanKind.PRODUCER, attributes=attributes):
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
         yield carrier or None
@@ -64,7 +63,7 @@ def start_attempt(goal_id: UUID | str, kind: str, attempt: int, trace_context: d
     parent = propagate.extract(trace_context or {})
     submitted = trace.get_current_span(parent).get_span_context()
     links = [Link(submitted, {"goaltrack.link": "submit"})] if attempt > 1 and submitted.is_valid else None
-    span = _tracer().start_span(
+    span = _TRACER.start_span(
         f"{kind} process", context=parent, kind=SpanKind.CONSUMER, links=links,
         attributes={GOAL_ID: str(goal_id), GOAL_KIND: kind, GOAL_ATTEMPT: attempt,
                     "messaging.operation.type": "process"})
@@ -87,6 +86,12 @@ def transition(span: Any, name: str, state: str, error: BaseException | None = N
     if error is not None:
         span.record_exception(error)
         span.set_status(StatusCode.ERROR, f"{type(error).__name__}: {error}")
+
+
+def trace_id_of(trace_context: dict[str, str] | None) -> str:
+    """The trace id a goal's stored context names (32 hex digits, what a tracing UI searches by), or ""."""
+    parts = (trace_context or {}).get("traceparent", "").split("-")
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else ""
 
 
 def end_attempt(span: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,6 +103,15 @@ class WorkerProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.log.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def recorded_files():
+    """What the suite and its workers record for the tests to read (the test settings name them): removed at
+    the end of the session, after the worker stopped."""
+    yield
+    shutil.rmtree(os.environ["GOALS_TEST_SPANS"], ignore_errors=True)
+    Path(os.environ["GOALS_TEST_TASK_SIGNALS"]).unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

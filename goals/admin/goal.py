@@ -52,6 +52,7 @@ from goals.admin.overview import overview_context
 from goals.lifecycle.states import GoalState
 from goals.models import Attempt, Goal, GoalEvent
 from goals.submitting.submit import scoped_idempotency_key
+from goals.tracing import trace_id_of
 
 # A review action goes through the services goal by goal; a selection "across" millions is refused.
 MAX_BULK_REVIEW = 1000
@@ -154,7 +155,7 @@ class GoalAdmin(admin.ModelAdmin):
         (None, {"fields": ["id", "kind", "state_display", "waits_for_display", "needs_review", "review_reason",
                            "owner", "idempotency_key"]}),
         ("Progress", {"fields": ["progress_display", "progress_current", "progress_total", "progress_message"]}),
-        ("Attempts", {"fields": ["attempt", "max_attempts", "task_id"]}),
+        ("Attempts", {"fields": ["attempt", "max_attempts", "task_id", "trace_display"]}),
         ("Input and outcome", {"fields": ["params_display", "result_display", "error_display"]}),
         ("Times", {"fields": ["created_display", "run_after_display", "queued_display", "started_display",
                               "heartbeat_display", "finished_display", "deadline_display"]}),
@@ -251,6 +252,11 @@ class GoalAdmin(admin.ModelAdmin):
     @admin.display(description="parent")
     def parent_display(self, goal: Goal) -> str:
         return parent_html(goal)
+
+    @admin.display(description="trace")
+    def trace_display(self, goal: Goal) -> str:
+        """The OpenTelemetry trace of the goal's submit and attempts (``goals.tracing``), to look up in a tracing UI."""
+        return trace_id_of(goal.trace_context) or "not traced"
 
     @admin.display(description="children")
     def children_display(self, goal: Goal) -> str:

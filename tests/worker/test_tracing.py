@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from django.urls import reverse
 from opentelemetry import trace
 
 from goals.api import submit
@@ -31,7 +32,7 @@ def _spans_of_trace(trace_id: str, *, expected: int, timeout: float = 10.0) -> l
         time.sleep(0.1)
 
 
-def test_a_goal_that_fails_twice_and_succeeds_is_one_trace_under_its_submit(worker):
+def test_a_goal_that_fails_twice_and_succeeds_is_one_trace_under_its_submit(worker, admin_client):
     with trace.get_tracer("tests").start_as_current_span("checkout") as request_span:
         goal = submit("tests.fails_twice")
     trace_id = f"{request_span.get_span_context().trace_id:032x}"
@@ -57,6 +58,8 @@ def test_a_goal_that_fails_twice_and_succeeds_is_one_trace_under_its_submit(work
     assert [[name for name, _attributes in span["events"] if name != "exception"] for span in attempts] == [
         ["start", "schedule_retry"], ["start", "schedule_retry"], ["start", "succeed"]]
     assert [span["status"] for span in attempts] == ["ERROR", "ERROR", "UNSET"]
+    page = admin_client.get(reverse("admin:goals_goal_change", args=[goal.id]))
+    assert trace_id in page.content.decode(), "the goal's page says its trace, to look it up"
 
 
 def test_a_childs_spans_are_in_its_parents_trace_under_the_parents_attempt(worker):
