@@ -53,8 +53,8 @@ browser: ## Install Debian's Chromium for the browser tests (as root with apt-ge
 matrix: $(STAMP) ## The suite on the other supported Python x Django pairs (nox)
 	$(BIN)/nox -t others $(NOX_ARGS)
 
-# Benchmarks run on purpose, never in CI (about 62 minutes on 2 cores): see bench/README.md.
-bench: $(STAMP) ## Benchmarks, run on purpose (about 62 minutes); see bench/README.md
+# Benchmarks run on purpose, never in CI (about 63 minutes on 2 cores): see bench/README.md.
+bench: $(STAMP) ## Benchmarks, run on purpose (about 63 minutes); see bench/README.md
 	scripts/ensure-debian-package /usr/bin/ab apache2-utils
 	$(BIN)/python bench/reconcile_scale.py
 	$(BIN)/python bench/admin_scale.py

@@ -1,6 +1,6 @@
 """Django's task API on goaltrack against ``goals.api.submit`` for the same work, side by side in one run.
 
-    make bench    # or: .venv/bin/python bench/task_backend.py [--workers 4] [--n 2000] [--runs 3]
+    make bench    # or: .venv/bin/python bench/task_backend.py [--workers 4] [--n 2000] [--runs 5]
 
 In a throwaway database ``goaltrack_bench``, ``--workers`` workers of 2 processes each run ``--n`` no-op goals
 per round, alternating: submitted one by one with ``submit("bench.noop")``, then enqueued one by one with
@@ -26,7 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--n", type=int, default=2_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="bench-task-backend-"))
     with bench_database():
