@@ -73,8 +73,11 @@ def start_attempt(goal_id: UUID | str, kind: str, attempt: int, trace_context: d
 
 def current(span: Any) -> Any:
     """A context manager making ``span`` current while the executor runs (what it logs, calls and spawns is
-    under it); nothing when tracing is off."""
-    return nullcontext() if span is None else trace.use_span(span, end_on_exit=False)
+    under it); nothing when tracing is off. An exception is recorded once, by the hook that ends the attempt
+    (``transition``), not again on its way out."""
+    if span is None:
+        return nullcontext()
+    return trace.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False)
 
 
 def transition(span: Any, name: str, state: str, error: BaseException | None = None) -> None:

@@ -182,8 +182,8 @@ def attempt_succeeded(*, goal_id: str, attempt: int, task_id: str, worker: str, 
                       progress: tuple[int, int | None, str] | None, result_row: dict[str, Any] | None,
                       alone: bool = False) -> TransitionOutcome | None:
     return _finish({"transition": SUCCEED, "goal_id": goal_id, "attempt": attempt, "actor": worker,
-             "caller_task_id": task_id, "result": result, "set_result": True, "progress": progress,
-             "result_row": result_row, "alone": alone})
+                    "caller_task_id": task_id, "result": result, "set_result": True, "progress": progress,
+                    "result_row": result_row, "alone": alone})
 
 
 def attempt_failed(*, goal_id: str, attempt: int, task_id: str, worker: str, error: dict[str, Any],

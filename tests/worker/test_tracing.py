@@ -55,8 +55,9 @@ def test_a_goal_that_fails_twice_and_succeeds_is_one_trace_under_its_submit(work
         assert span["attributes"]["goaltrack.goal.kind"] == "tests.fails_twice"
     assert [span["attributes"]["goaltrack.goal.state"] for span in attempts] == ["retrying", "retrying",
                                                                                   "succeeded"]
-    assert [[name for name, _attributes in span["events"] if name != "exception"] for span in attempts] == [
-        ["start", "schedule_retry"], ["start", "schedule_retry"], ["start", "succeed"]]
+    assert [[name for name, _attributes in span["events"]] for span in attempts] == [
+        ["start", "schedule_retry", "exception"], ["start", "schedule_retry", "exception"], ["start", "succeed"]], (
+        "each transition, and a failed attempt's exception once")
     assert [span["status"] for span in attempts] == ["ERROR", "ERROR", "UNSET"]
     page = admin_client.get(reverse("admin:goals_goal_change", args=[goal.id]))
     assert trace_id in page.content.decode(), "the goal's page says its trace, to look it up"
