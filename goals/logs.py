@@ -34,7 +34,7 @@ _running: ContextVar[dict[str, Any] | None] = ContextVar("goaltrack_running_goal
 
 def goal_extra(goal_id: UUID | str, kind: str | None, attempt: int | None) -> dict[str, Any]:
     """The ``extra=`` of a log line about goal ``goal_id`` (its kind and attempt, where the caller knows them)."""
-    return {"goal_id": str(goal_id), "goal_kind": kind or "", "goal_attempt": attempt}
+    return dict(zip(GOAL_FIELDS, (str(goal_id), kind or "", attempt), strict=True))
 
 
 @contextmanager

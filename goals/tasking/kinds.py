@@ -56,15 +56,17 @@ def configured() -> dict[str, dict[str, Any]]:
             if isinstance(params, dict) and params.get("BACKEND") in BACKEND_PATHS}
 
 
-def queues_of(params: dict[str, Any]) -> list[str]:
-    return list(params.get("QUEUES", [DJANGO_DEFAULT_QUEUE]))
+def queues_of(params: dict[str, Any]) -> Any:
+    """The queues a ``TASKS`` entry names (Django's default queue if it names none), as given: ``problems`` says
+    whether they are a list of names goaltrack can use."""
+    return params.get("QUEUES", [DJANGO_DEFAULT_QUEUE])
 
 
 def problems(alias: str, params: dict[str, Any]) -> list[str]:
     """What is wrong with one goaltrack entry of ``TASKS``: what the system check reports and the backend
     refuses to start with."""
     found = []
-    queues = params.get("QUEUES", [DJANGO_DEFAULT_QUEUE])
+    queues = queues_of(params)
     if not isinstance(queues, list | tuple) or not queues:
         found.append(f"TASKS[{alias!r}]['QUEUES'] must list the queue names its tasks may use (each runs as a "
                      "goal kind, so the list cannot be empty)")
